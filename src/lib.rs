@@ -1,0 +1,76 @@
+//! tepat (*tepat sasaran*, "on target") answers the question asked at every
+//! social-assistance payout in Indonesia: may this NIK be paid this program
+//! for this period?
+//!
+//! ```
+//! use tepat::{Date, Nik, Registry, Sex};
+//!
+//! // A NIK explains itself: region of issue, sex, birth date, serial.
+//! let nik: Nik = "3201015708900001".parse()?; // or Nik::parse, allocation-free
+//! assert_eq!(nik.district_code(), 320101);
+//! assert_eq!(nik.sex(), Sex::Female); // day 57 = 17 + 40
+//! let today = Date::new(2026, 11, 26).unwrap();
+//! assert_eq!(nik.birth_date(today).to_string(), "1990-08-17");
+//!
+//! // The region tables name the codes, current or former (Papua's NIKs
+//! // keep the codes of before the 2022 split).
+//! let regions = tepat::RegionTable::builtin();
+//! assert_eq!(regions.regency(nik.regency_code()).unwrap().name, "Kabupaten Bogor");
+//!
+//! // Programs are data: codes, units, periods, rules, exclusions.
+//! let registry = Registry::builtin();
+//! let pkh = registry.require("PKH")?;
+//! let period = registry.period_for(pkh, "2026-Q4")?;
+//! assert_eq!(period.to_string(), "2026-Q4");
+//! assert!(registry.period_for(pkh, "2026-11").is_err()); // PKH is quarterly
+//! # Ok::<(), tepat::Error>(())
+//! ```
+//!
+//! # Overview
+//!
+//! | type | what it is |
+//! |---|---|
+//! | [`Nik`] | a checked 16-digit national identity number (a `u64`) |
+//! | [`Kk`] | a checked 16-digit family card number |
+//! | [`RegionTable`], [`RegionCode`] | Kemendagri 2025 region codes and names, with the former Papua codes |
+//! | [`Registry`], [`Program`], [`ProgramSet`] | the program registry and per-person program bitsets |
+//! | [`Period`] | a payout period: `2026-11`, `2026-Q4`, `2026`, `once` |
+//! | [`Error`] | the one error type; [`NikError`] and [`KkError`] are its allocation-free parts |
+//!
+//! # Limits and quirks
+//!
+//! - A NIK's two-digit birth year has no century. [`Nik::birth_date`] takes
+//!   a reference date and picks 20YY unless that lies after it; people over
+//!   100 are therefore read as children. The register's own `birth_date`
+//!   column is the authority where it exists.
+//! - The registry holds at most [`program::MAX_PROGRAMS`] (32) programs: one
+//!   bit each in a `u32`.
+//! - Village names are compiled in only with the `builtin-villages`
+//!   feature; otherwise load them with [`RegionTable::add_list`].
+//! - NIKs exceed 2^53: never put one in a JSON number.
+
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+// Input must never reach a panic: library code returns errors instead.
+#![cfg_attr(
+    not(test),
+    deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
+)]
+
+mod csv;
+pub mod date;
+pub mod error;
+pub mod kk;
+pub mod nik;
+pub mod period;
+pub mod program;
+pub mod region;
+pub mod register;
+
+pub use date::Date;
+pub use error::{Error, KkError, NikError, Result};
+pub use kk::Kk;
+pub use nik::{Nik, Sex};
+pub use period::{Period, PeriodKind};
+pub use program::{ComponentSet, Program, ProgramId, ProgramSet, Registry, Unit};
+pub use region::{Level, Region, RegionCode, RegionTable};
