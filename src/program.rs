@@ -447,7 +447,7 @@ impl Policy {
 impl Default for Policy {
     fn default() -> Policy {
         Policy {
-            warn: vec!["not_eligible".to_owned()],
+            warn: vec!["not_eligible".to_owned(), "duplicate_identity".to_owned()],
         }
     }
 }
@@ -939,6 +939,8 @@ mod tests {
         );
         assert!(r.policy().blocks("deceased"));
         assert!(!r.policy().blocks("not_eligible"));
+        assert!(!r.policy().blocks("duplicate_identity"));
+        assert!(r.policy().blocks("civil_servant"));
     }
 
     #[test]
