@@ -22,6 +22,13 @@ pub struct Date {
 const UNIX_EPOCH_DAYS: i64 = 719_468;
 
 impl Date {
+    /// 1970-01-01.
+    pub const EPOCH: Date = Date {
+        year: 1970,
+        month: 1,
+        day: 1,
+    };
+
     /// Builds a date, or `None` when it does not exist (31 April, 29 February
     /// of a common year, month 13, year 0).
     pub const fn new(year: u16, month: u8, day: u8) -> Option<Date> {
@@ -103,11 +110,7 @@ impl Date {
             .map(|d| d.as_secs() as i64)
             .unwrap_or(0);
         // A clock before 1970 or past 9999 is broken; fall back to the epoch.
-        Date::from_unix_days(secs.div_euclid(86_400)).unwrap_or(Date {
-            year: 1970,
-            month: 1,
-            day: 1,
-        })
+        Date::from_unix_days(secs.div_euclid(86_400)).unwrap_or(Date::EPOCH)
     }
 
     /// Whole years of age on `on` for a person born on `self` (0 when `on`

@@ -117,6 +117,54 @@ pub enum Error {
         message: String,
     },
 
+    /// A file that is not a tepat snapshot, or one that is damaged: the
+    /// message says what was found where.
+    #[error("{file}: not a valid tepat snapshot: {message}")]
+    Format {
+        /// The file.
+        file: PathBuf,
+        /// What is wrong, with offsets and sections.
+        message: String,
+    },
+
+    /// A snapshot of a format major version this build cannot read.
+    #[error(
+        "{file}: snapshot format version {got} is newer than this tepat reads ({expected}); upgrade tepat"
+    )]
+    Version {
+        /// The file.
+        file: PathBuf,
+        /// The major version this build reads.
+        expected: u16,
+        /// The file's major version.
+        got: u16,
+    },
+
+    /// A section whose bytes do not match their checksum.
+    #[error(
+        "{file}: section {section} is damaged: checksum {got:#018x}, expected {expected:#018x}"
+    )]
+    Checksum {
+        /// The file.
+        file: PathBuf,
+        /// The section's name.
+        section: &'static str,
+        /// The checksum in the section table.
+        expected: u64,
+        /// The checksum of the bytes found.
+        got: u64,
+    },
+
+    /// A register export or other input that cannot be built from as a
+    /// whole (wrong header, nothing usable, limits exceeded).
+    #[error("{file}: {message}")]
+    Input {
+        /// The input file (or a label for an in-memory source).
+        file: String,
+        /// What is wrong.
+        message: String,
+    },
+
     /// An I/O error, with the path it happened on.
     #[error("{path}: {source}")]
     Io {

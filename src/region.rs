@@ -402,6 +402,20 @@ impl RegionTable {
         Ok(())
     }
 
+    /// A table of these regions (sorted per level; the first of equal codes
+    /// wins).
+    pub fn from_regions(regions: impl IntoIterator<Item = Region>) -> RegionTable {
+        let mut table = RegionTable::default();
+        for r in regions {
+            table.levels[r.code.level() as usize].push(r);
+        }
+        for slot in &mut table.levels {
+            slot.sort_by_key(|r| r.code.value());
+            slot.dedup_by_key(|r| r.code.value());
+        }
+        table
+    }
+
     /// The region with this code, current or former.
     pub fn get(&self, code: RegionCode) -> Option<&Region> {
         let slot = &self.levels[code.level() as usize];

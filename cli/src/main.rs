@@ -7,6 +7,7 @@
 #![forbid(unsafe_code)]
 
 mod nik;
+mod snapshot_cmds;
 
 use std::process::ExitCode;
 
@@ -24,12 +25,24 @@ struct Cli {
 enum Command {
     /// Check and explain NIKs (from the arguments, or one per line on stdin).
     Nik(nik::Args),
+    /// Build the next snapshot generation of a store from a register export.
+    Build(snapshot_cmds::BuildArgs),
+    /// Show what the current snapshot holds for NIKs.
+    Get(snapshot_cmds::GetArgs),
+    /// Show a store's generation, counts, sizes and program registry.
+    Info(snapshot_cmds::StoreArgs),
+    /// Check every byte of a store's current snapshot.
+    Verify(snapshot_cmds::StoreArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Nik(args) => nik::run(args),
+        Command::Build(args) => snapshot_cmds::build(args),
+        Command::Get(args) => snapshot_cmds::get(args),
+        Command::Info(args) => snapshot_cmds::info(args),
+        Command::Verify(args) => snapshot_cmds::verify(args),
     };
     match result {
         Ok(code) => code,

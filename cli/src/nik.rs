@@ -20,7 +20,8 @@ pub struct Args {
     niks: Vec<String>,
 }
 
-fn parse_date(s: &str) -> Result<Date, String> {
+/// Parses a `YYYY-MM-DD` argument.
+pub fn parse_date(s: &str) -> Result<Date, String> {
     Date::parse_iso(s).map_err(|e| e.to_string())
 }
 

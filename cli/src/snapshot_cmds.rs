@@ -1,0 +1,315 @@
+//! `tepat build`, `tepat get`, `tepat info`, `tepat verify`.
+
+use std::io::{BufRead, BufReader, BufWriter, IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use serde_json::{Value, json};
+use tepat::snapshot::{Snapshot, SnapshotBuilder, store_dir};
+use tepat::{Date, Nik, RegionTable, Registry};
+
+type CmdResult = Result<ExitCode, Box<dyn std::error::Error>>;
+
+/// Arguments of `tepat build`.
+#[derive(clap::Args)]
+pub struct BuildArgs {
+    /// The register export (CSV).
+    #[arg(long)]
+    register: PathBuf,
+    /// A program registry file (TOML); default: the built-in eight programs.
+    #[arg(long)]
+    programs: Option<PathBuf>,
+    /// The store directory (created if missing).
+    #[arg(long)]
+    store: PathBuf,
+    /// Eligibility reference date (ages), YYYY-MM-DD; default: the first day
+    /// of this month.
+    #[arg(long, value_parser = crate::nik::parse_date)]
+    as_of: Option<Date>,
+    /// Where refused rows go; default: STORE/rejects-GENERATION.csv.
+    #[arg(long)]
+    rejects: Option<PathBuf>,
+}
+
+/// Builds the next generation of a store from a register export.
+pub fn build(args: BuildArgs) -> CmdResult {
+    let started = Instant::now();
+    let registry = match &args.programs {
+        Some(path) => Registry::from_toml_file(path)?,
+        None => Registry::builtin().clone(),
+    };
+    let today = Date::today();
+    let as_of = args
+        .as_of
+        .unwrap_or(Date::new(today.year(), today.month(), 1).unwrap_or(today));
+    std::fs::create_dir_all(&args.store).map_err(|e| format!("{}: {e}", args.store.display()))?;
+    let generation = store_dir::current_generation(&args.store)? + 1;
+    let file = std::fs::File::open(&args.register)
+        .map_err(|e| format!("{}: {e}", args.register.display()))?;
+    let rejects_path = args
+        .rejects
+        .unwrap_or_else(|| args.store.join(format!("rejects-{generation:06}.csv")));
+    let mut rejects = BufWriter::new(
+        std::fs::File::create(&rejects_path)
+            .map_err(|e| format!("{}: {e}", rejects_path.display()))?,
+    );
+    let mut builder =
+        SnapshotBuilder::new(registry, RegionTable::builtin(), as_of)?.generation(generation);
+    let show = std::io::stderr().is_terminal();
+    let label = args.register.display().to_string();
+    let report = builder.add_csv(
+        BufReader::with_capacity(1 << 20, file),
+        &label,
+        &mut rejects,
+        |rows| {
+            if show {
+                eprint!("\rread {rows} rows");
+            }
+        },
+    )?;
+    rejects.flush()?;
+    if show {
+        eprintln!();
+    }
+    let read_secs = started.elapsed().as_secs_f64();
+    let path = args.store.join(store_dir::snapshot_file_name(generation));
+    let summary = builder.write_to_path(&path)?;
+    store_dir::set_current(&args.store, generation)?;
+    let secs = started.elapsed().as_secs_f64();
+    eprintln!(
+        "built generation {generation}: {} persons, {} families, {} profiles, {} duplicate-identity records",
+        summary.persons, summary.families, summary.profiles, summary.duplicate_persons
+    );
+    eprintln!(
+        "rows read {}, accepted {}, rejected {} (listed in {})",
+        report.rows,
+        report.accepted,
+        report.rejected,
+        rejects_path.display()
+    );
+    eprintln!(
+        "{} bytes ({:.1} B/person) in {secs:.1} s (reading {read_secs:.1} s); eligibility as of {as_of}",
+        summary.bytes,
+        summary.bytes as f64 / summary.persons.max(1) as f64
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Arguments of `tepat get`.
+#[derive(clap::Args)]
+pub struct GetArgs {
+    /// The store directory.
+    #[arg(long)]
+    store: PathBuf,
+    /// One JSON object per NIK and line.
+    #[arg(long)]
+    json: bool,
+    /// NIKs to look up; one per line on stdin when none is given.
+    niks: Vec<String>,
+}
+
+/// Opens the current snapshot of a store.
+pub fn open_current(store: &std::path::Path) -> Result<Snapshot, Box<dyn std::error::Error>> {
+    let path = store_dir::current_snapshot(store)?;
+    Ok(Snapshot::open(&path)?)
+}
+
+/// Prints what the snapshot holds for each NIK. Exit 0 when all are found,
+/// 1 when any is missing or invalid.
+pub fn get(args: GetArgs) -> CmdResult {
+    let snap = open_current(&args.store)?;
+    let out = std::io::stdout();
+    let mut out = BufWriter::new(out.lock());
+    let mut all_found = true;
+    let inputs: Vec<String> = if args.niks.is_empty() {
+        std::io::stdin().lock().lines().collect::<Result<_, _>>()?
+    } else {
+        args.niks
+    };
+    for input in &inputs {
+        let v = describe(&snap, input);
+        all_found &= v["found"] == Value::Bool(true);
+        if args.json {
+            writeln!(out, "{v}")?;
+        } else {
+            writeln!(out, "{}", readable(&v))?;
+        }
+    }
+    out.flush()?;
+    Ok(if all_found {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+/// The JSON description of one looked-up NIK.
+pub fn describe(snap: &Snapshot, input: &str) -> Value {
+    let nik = match Nik::parse(input) {
+        Ok(n) => n,
+        Err(e) => return json!({ "nik": input, "found": false, "error": e.to_string() }),
+    };
+    let Some(p) = snap.get(nik) else {
+        return json!({ "nik": input, "found": false });
+    };
+    let registry = snap.registry();
+    let codes = |set: tepat::ProgramSet| -> Vec<String> {
+        set.iter()
+            .filter_map(|id| registry.get(id))
+            .map(|p| p.code.clone())
+            .collect()
+    };
+    let village = p.village_code().map(|v| format!("{v:010}"));
+    let village_name = p
+        .village_code()
+        .and_then(|v| snap.regions().village(v))
+        .map(|r| r.name.clone());
+    json!({
+        "nik": input,
+        "found": true,
+        "kk": p.kk().map(|k| k.to_string()),
+        "relation": p.relation().name(),
+        "village_code": village,
+        "village": village_name,
+        "sex": p.sex().letter(),
+        "birth_date": p.birth_date().to_string(),
+        "decile": p.decile(),
+        "deceased": p.deceased(),
+        "civil_servant": p.civil_servant(),
+        "duplicate": p.duplicate(),
+        "components": p.components().to_string(),
+        "eligible": codes(p.eligible()),
+        "enrolled": codes(p.enrolled()),
+    })
+}
+
+fn readable(v: &Value) -> String {
+    let s = |k: &str| v[k].as_str().unwrap_or("").to_owned();
+    if let Some(e) = v["error"].as_str() {
+        return format!("{}  invalid: {e}", s("nik"));
+    }
+    if v["found"] != Value::Bool(true) {
+        return format!("{}  not in the snapshot", s("nik"));
+    }
+    let list = |k: &str| {
+        let items: Vec<&str> = v[k]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(Value::as_str)
+            .collect();
+        if items.is_empty() {
+            "-".to_owned()
+        } else {
+            items.join(" ")
+        }
+    };
+    let mut flags = Vec::new();
+    for (k, label) in [
+        ("deceased", "DECEASED"),
+        ("civil_servant", "CIVIL SERVANT"),
+        ("duplicate", "DUPLICATE NIK"),
+    ] {
+        if v[k] == Value::Bool(true) {
+            flags.push(label);
+        }
+    }
+    format!(
+        "{}  {} {} born {}, KK {}, village {} {}, decile {}{}\n    enrolled: {}\n    eligible: {}",
+        s("nik"),
+        s("sex"),
+        s("relation"),
+        s("birth_date"),
+        s("kk"),
+        s("village_code"),
+        s("village"),
+        v["decile"],
+        if flags.is_empty() {
+            String::new()
+        } else {
+            format!(" [{}]", flags.join(", "))
+        },
+        list("enrolled"),
+        list("eligible"),
+    )
+}
+
+/// Arguments of `tepat info` and `tepat verify`.
+#[derive(clap::Args)]
+pub struct StoreArgs {
+    /// The store directory.
+    #[arg(long)]
+    store: PathBuf,
+}
+
+/// Prints the generation, counts, sizes and the registry.
+pub fn info(args: StoreArgs) -> CmdResult {
+    let started = Instant::now();
+    let snap = open_current(&args.store)?;
+    let open_ms = started.elapsed().as_secs_f64() * 1e3;
+    println!("snapshot    {}", snap.path().display());
+    println!("generation  {}", snap.generation());
+    println!("as of       {}", snap.as_of());
+    println!(
+        "persons     {} ({} in duplicate identities)",
+        snap.person_count(),
+        snap.duplicate_count()
+    );
+    println!("families    {}", snap.family_count());
+    println!("profiles    {}", snap.profile_count());
+    println!(
+        "size        {} bytes, {:.2} B/person; opened in {open_ms:.2} ms",
+        snap.byte_len(),
+        snap.byte_len() as f64 / snap.person_count().max(1) as f64
+    );
+    for (name, len) in snap.section_sizes() {
+        println!("  {name:<14} {len:>14} bytes");
+    }
+    println!("programs");
+    for p in snap.registry().programs() {
+        let excludes: Vec<String> = p
+            .excludes
+            .iter()
+            .filter_map(|e| {
+                snap.registry()
+                    .get(e.program)
+                    .map(|q| format!("{} ({:?})", q.code, e.level))
+            })
+            .collect();
+        println!(
+            "  {:<11} {:<7} {:<8} {}{}",
+            p.code,
+            p.unit.name(),
+            p.period.name(),
+            p.name,
+            if excludes.is_empty() {
+                String::new()
+            } else {
+                format!("; excludes {}", excludes.join(", "))
+            }
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Checks every byte of the current snapshot.
+pub fn verify(args: StoreArgs) -> CmdResult {
+    let started = Instant::now();
+    let snap = open_current(&args.store)?;
+    match snap.verify() {
+        Ok(()) => {
+            println!(
+                "{}: ok ({} bytes verified in {:.2} s)",
+                snap.path().display(),
+                snap.byte_len(),
+                started.elapsed().as_secs_f64()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Err(e) => {
+            eprintln!("tepat: {e}");
+            Ok(ExitCode::from(1))
+        }
+    }
+}

@@ -1,0 +1,29 @@
+//! The snapshot: one immutable, checksummed, memory-mapped file per
+//! generation of the register (docs/FORMAT.md).
+//!
+//! ```no_run
+//! use tepat::snapshot::Snapshot;
+//! use tepat::Nik;
+//!
+//! let snap = Snapshot::open("store/snapshot-1.tepat".as_ref())?;
+//! let nik: Nik = "3201015708900001".parse()?;
+//! if let Some(person) = snap.get(nik) {
+//!     let registry = snap.registry();
+//!     println!("enrolled in {}", registry.format_set(person.enrolled()));
+//! }
+//! # Ok::<(), tepat::Error>(())
+//! ```
+//!
+//! [`Snapshot::open`] checks the header and the section table in constant
+//! time; [`Snapshot::verify`] reads every byte. A lookup hashes the NIK,
+//! reads one directory line and the NIK's bucket — in place, without
+//! decoding or allocating.
+
+mod build;
+pub mod format;
+mod mmap;
+mod read;
+pub mod store_dir;
+
+pub use build::{BuildSummary, IngestReport, REJECTS_HEADER, SnapshotBuilder};
+pub use read::{Family, Person, Snapshot};

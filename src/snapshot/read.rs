@@ -1,0 +1,781 @@
+//! Opening, verifying and reading a snapshot.
+
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use memmap2::Mmap;
+use xxhash_rust::xxh3::xxh3_64;
+use zerocopy::FromBytes;
+
+use super::build::{birth_date, header_checksum};
+use super::format::*;
+use super::mmap;
+use crate::date::Date;
+use crate::error::{Error, Result};
+use crate::kk::Kk;
+use crate::nik::{Nik, Sex};
+use crate::program::{ComponentSet, ProgramSet, Registry};
+use crate::region::{Level, Region, RegionCode, RegionTable, Status};
+use crate::register::Relation;
+
+enum Bytes {
+    Map(Mmap),
+    Owned(Vec<u8>),
+}
+
+impl Bytes {
+    #[inline(always)]
+    fn as_slice(&self) -> &[u8] {
+        match self {
+            Bytes::Map(m) => m,
+            Bytes::Owned(v) => v,
+        }
+    }
+}
+
+/// An open snapshot. Cheap to share between threads (`&Snapshot` is all a
+/// reader needs); lookups take no lock and allocate nothing.
+pub struct Snapshot {
+    bytes: Bytes,
+    file: PathBuf,
+    header: Header,
+    sections: [Range<usize>; 7],
+    checksums: [u64; 7],
+    registry: Registry,
+    names: OnceLock<RegionTable>,
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Header {
+    flags: u32,
+    generation: u64,
+    persons: u64,
+    families: u64,
+    profiles: u64,
+    buckets: u64,
+    hash_seed: u64,
+    as_of_days: i64,
+    created_secs: u64,
+    duplicates: u64,
+}
+
+fn read_u16(b: &[u8], off: usize) -> u16 {
+    let mut a = [0u8; 2];
+    a.copy_from_slice(&b[off..off + 2]);
+    u16::from_le_bytes(a)
+}
+
+fn read_u32(b: &[u8], off: usize) -> u32 {
+    let mut a = [0u8; 4];
+    a.copy_from_slice(&b[off..off + 4]);
+    u32::from_le_bytes(a)
+}
+
+fn read_u64(b: &[u8], off: usize) -> u64 {
+    let mut a = [0u8; 8];
+    a.copy_from_slice(&b[off..off + 8]);
+    u64::from_le_bytes(a)
+}
+
+impl Snapshot {
+    /// Maps and checks a snapshot file: magic, version, header checksum, the
+    /// section table's bounds, and that every section's length agrees with
+    /// the header. Constant time; see [`Snapshot::verify`] for the full check.
+    ///
+    /// The file must not be modified while it is open (tepat never modifies
+    /// a snapshot; see docs/FORMAT.md).
+    pub fn open(path: &Path) -> Result<Snapshot> {
+        let map = mmap::map_file(path)?;
+        Snapshot::from_parts(Bytes::Map(map), path.to_path_buf())
+    }
+
+    /// Reads a snapshot from bytes in memory (tests, fuzzing, embedded use).
+    pub fn from_bytes(bytes: Vec<u8>) -> Result<Snapshot> {
+        Snapshot::from_parts(Bytes::Owned(bytes), PathBuf::from("<memory>"))
+    }
+
+    fn from_parts(bytes: Bytes, file: PathBuf) -> Result<Snapshot> {
+        let bad = |message: String| Error::Format {
+            file: file.clone(),
+            message,
+        };
+        let b = bytes.as_slice();
+        if b.len() < HEADER_LEN {
+            return Err(bad(format!(
+                "{} bytes, shorter than the 256-byte header",
+                b.len()
+            )));
+        }
+        if b[OFF_MAGIC..OFF_MAGIC + 8] != MAGIC {
+            return Err(bad(
+                "no tepat magic number at offset 0 (another kind of file?)".into(),
+            ));
+        }
+        let major = read_u16(b, OFF_MAJOR);
+        if major > FORMAT_MAJOR {
+            return Err(Error::Version {
+                file,
+                expected: FORMAT_MAJOR,
+                got: major,
+            });
+        }
+        if major == 0 {
+            return Err(bad("format major version 0 does not exist".into()));
+        }
+        let header_len = read_u32(b, OFF_HEADER_LEN) as usize;
+        if header_len != HEADER_LEN {
+            return Err(bad(format!(
+                "header length {header_len}, expected {HEADER_LEN}"
+            )));
+        }
+        let count = read_u32(b, OFF_SECTION_COUNT) as usize;
+        if count > MAX_SECTIONS {
+            return Err(bad(format!(
+                "{count} sections listed, at most {MAX_SECTIONS} allowed"
+            )));
+        }
+        let table_end = HEADER_LEN + count * SECTION_ENTRY_LEN;
+        if b.len() < table_end {
+            return Err(bad(format!(
+                "truncated: the section table ends at {table_end}, the file at {}",
+                b.len()
+            )));
+        }
+        let table = &b[HEADER_LEN..table_end];
+        let stored = read_u64(b, OFF_HEADER_CHECKSUM);
+        let actual = header_checksum(&b[..HEADER_LEN], table);
+        if stored != actual {
+            return Err(Error::Checksum {
+                file,
+                section: "header and section table",
+                expected: stored,
+                got: actual,
+            });
+        }
+        let header = Header {
+            flags: read_u32(b, OFF_FLAGS),
+            generation: read_u64(b, OFF_GENERATION),
+            persons: read_u64(b, OFF_PERSONS),
+            families: read_u64(b, OFF_FAMILIES),
+            profiles: read_u64(b, OFF_PROFILES),
+            buckets: read_u64(b, OFF_BUCKETS),
+            hash_seed: read_u64(b, OFF_HASH_SEED),
+            as_of_days: read_u64(b, OFF_AS_OF_DAYS) as i64,
+            created_secs: read_u64(b, OFF_CREATED_SECS),
+            duplicates: read_u64(b, OFF_DUPLICATES),
+        };
+        let (sections, checksums) = section_ranges(table, b.len(), &header).map_err(bad)?;
+        let registry_bytes = &b[sections[SectionKind::Registry as usize - 1].clone()];
+        let registry: Registry = postcard::from_bytes(registry_bytes)
+            .map_err(|e| bad(format!("registry section does not decode: {e}")))?;
+        Ok(Snapshot {
+            bytes,
+            file,
+            header,
+            sections,
+            checksums,
+            registry,
+            names: OnceLock::new(),
+        })
+    }
+
+    /// Recomputes every section's checksum and checks the structure lookups
+    /// rely on (hash order, directory, links and indices in range).
+    pub fn verify(&self) -> Result<()> {
+        for kind in SectionKind::ALL {
+            let i = kind as usize - 1;
+            let got = xxh3_64(self.section(kind));
+            if got != self.checksums[i] {
+                return Err(Error::Checksum {
+                    file: self.file.clone(),
+                    section: kind.name(),
+                    expected: self.checksums[i],
+                    got,
+                });
+            }
+        }
+        self.verify_structure().map_err(|message| Error::Format {
+            file: self.file.clone(),
+            message,
+        })
+    }
+
+    fn verify_structure(&self) -> std::result::Result<(), String> {
+        let n = self.header.persons as usize;
+        let mut prev_hash = 0u64;
+        for slot in 0..n {
+            let p = self
+                .raw_person(slot)
+                .ok_or("persons section shorter than its count")?;
+            let nik = p.w0.get() & NIK_MASK;
+            Nik::from_u64(nik)
+                .map_err(|e| format!("person {slot}: stored NIK {nik} is invalid: {e}"))?;
+            let h = hash_nik(nik, self.header.hash_seed);
+            if h < prev_hash {
+                return Err(format!("person {slot} is out of hash order"));
+            }
+            prev_hash = h;
+            let bucket = bucket_of(h, self.header.buckets);
+            let range = self
+                .bucket_range(bucket)
+                .ok_or(format!("directory has no bucket {bucket}"))?;
+            if !range.contains(&slot) {
+                return Err(format!(
+                    "person {slot} lies outside its bucket {bucket} ({range:?})"
+                ));
+            }
+            let family = p.w1.get() as u32;
+            let next = (p.w1.get() >> 32) as u32;
+            if u64::from(family) >= self.header.families {
+                return Err(format!("person {slot}: family index {family} out of range"));
+            }
+            if next != NO_NEXT {
+                let q = self
+                    .raw_person(next as usize)
+                    .ok_or(format!("person {slot}: next member {next} out of range"))?;
+                if next as usize <= slot || q.w1.get() as u32 != family {
+                    return Err(format!(
+                        "person {slot}: next member {next} is not a later member of the same family"
+                    ));
+                }
+            }
+            if p.w2.get() & PROFILE_MASK >= self.header.profiles {
+                return Err(format!("person {slot}: profile index out of range"));
+            }
+            if ((p.w2.get() >> VILLAGE_SHIFT) & VILLAGE_MASK) as usize >= self.village_count() {
+                return Err(format!("person {slot}: village index out of range"));
+            }
+        }
+        let mut prev_kk = 0;
+        for index in 0..self.header.families as usize {
+            let f = self
+                .raw_family(index)
+                .ok_or("families section shorter than its count")?;
+            if f.kk.get() <= prev_kk {
+                return Err(format!("family {index} is out of KK order"));
+            }
+            prev_kk = f.kk.get();
+            let first = f.first_member.get() as usize;
+            match self.raw_person(first) {
+                Some(p) if p.w1.get() as u32 as usize == index => {}
+                _ => {
+                    return Err(format!(
+                        "family {index}: first member {first} is not a member"
+                    ));
+                }
+            }
+        }
+        self.region_names_table().map(|_| ())
+    }
+
+    fn section(&self, kind: SectionKind) -> &[u8] {
+        // Ranges were checked against the file's length in `open`.
+        self.bytes
+            .as_slice()
+            .get(self.sections[kind as usize - 1].clone())
+            .unwrap_or(&[])
+    }
+
+    /// The file this snapshot was opened from.
+    pub fn path(&self) -> &Path {
+        &self.file
+    }
+
+    /// The generation number (1 for a first build).
+    pub fn generation(&self) -> u64 {
+        self.header.generation
+    }
+
+    /// Person records (duplicates included).
+    pub fn person_count(&self) -> u64 {
+        self.header.persons
+    }
+
+    /// Family records.
+    pub fn family_count(&self) -> u64 {
+        self.header.families
+    }
+
+    /// Distinct profiles.
+    pub fn profile_count(&self) -> u64 {
+        self.header.profiles
+    }
+
+    /// Person records whose NIK appears more than once.
+    pub fn duplicate_count(&self) -> u64 {
+        self.header.duplicates
+    }
+
+    /// The date eligibility was computed on.
+    pub fn as_of(&self) -> Date {
+        Date::from_unix_days(self.header.as_of_days).unwrap_or(Date::EPOCH)
+    }
+
+    /// Build time, seconds since the Unix epoch.
+    pub fn created_secs(&self) -> u64 {
+        self.header.created_secs
+    }
+
+    /// The file's size in bytes.
+    pub fn byte_len(&self) -> u64 {
+        self.bytes.as_slice().len() as u64
+    }
+
+    /// Each section's name and length in bytes.
+    pub fn section_sizes(&self) -> Vec<(&'static str, u64)> {
+        SectionKind::ALL
+            .iter()
+            .map(|k| (k.name(), self.sections[*k as usize - 1].len() as u64))
+            .collect()
+    }
+
+    /// The program registry the snapshot was built with.
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
+    /// The region names the snapshot carries (decoded on first use).
+    pub fn regions(&self) -> &RegionTable {
+        self.names
+            .get_or_init(|| self.region_names_table().unwrap_or_default())
+    }
+
+    fn region_names_table(&self) -> std::result::Result<RegionTable, String> {
+        let names: Vec<(u8, u64, String, bool)> =
+            postcard::from_bytes(self.section(SectionKind::RegionNames))
+                .map_err(|e| format!("region names do not decode: {e}"))?;
+        let mut regions = Vec::with_capacity(names.len());
+        for (level, code, name, former) in names {
+            let level = match level {
+                0 => Level::Province,
+                1 => Level::Regency,
+                2 => Level::District,
+                3 => Level::Village,
+                other => return Err(format!("region names: unknown level {other}")),
+            };
+            let code =
+                RegionCode::new(level, code).ok_or(format!("region names: bad code {code}"))?;
+            let status = if former {
+                Status::Former {
+                    last_listed_in: String::new(),
+                    successor: None,
+                }
+            } else {
+                Status::Current
+            };
+            regions.push(Region { code, name, status });
+        }
+        Ok(RegionTable::from_regions(regions))
+    }
+
+    fn village_count(&self) -> usize {
+        self.section(SectionKind::Villages).len() / 8
+    }
+
+    /// The 10-digit code of village `index`.
+    pub fn village_code(&self, index: u32) -> Option<u64> {
+        let off = index as usize * 8;
+        let b = self.section(SectionKind::Villages).get(off..off + 8)?;
+        Some(read_u64(b, 0))
+    }
+
+    #[inline(always)]
+    fn raw_person(&self, slot: usize) -> Option<&PersonRaw> {
+        let off = slot.checked_mul(size_of::<PersonRaw>())?;
+        let bytes = self
+            .section(SectionKind::Persons)
+            .get(off..off + size_of::<PersonRaw>())?;
+        PersonRaw::ref_from_bytes(bytes).ok()
+    }
+
+    fn raw_profile(&self, index: usize) -> Option<&ProfileRaw> {
+        let off = index.checked_mul(size_of::<ProfileRaw>())?;
+        let bytes = self
+            .section(SectionKind::Profiles)
+            .get(off..off + size_of::<ProfileRaw>())?;
+        ProfileRaw::ref_from_bytes(bytes).ok()
+    }
+
+    fn raw_family(&self, index: usize) -> Option<&FamilyRaw> {
+        let off = index.checked_mul(size_of::<FamilyRaw>())?;
+        let bytes = self
+            .section(SectionKind::Families)
+            .get(off..off + size_of::<FamilyRaw>())?;
+        FamilyRaw::ref_from_bytes(bytes).ok()
+    }
+
+    /// The records `[start, end)` of a bucket.
+    #[inline(always)]
+    fn bucket_range(&self, bucket: u64) -> Option<Range<usize>> {
+        let dir = self.section(SectionKind::Directory);
+        if self.header.flags & FLAG_WIDE_DIRECTORY != 0 {
+            let off = bucket as usize * 4;
+            let b = dir.get(off..off + 8)?;
+            return Some(read_u32(b, 0) as usize..read_u32(b, 4) as usize);
+        }
+        let block = (bucket / BLOCK_BUCKETS) as usize;
+        let i = (bucket % BLOCK_BUCKETS) as usize;
+        let line = dir.get(block * BLOCK_LEN..(block + 1) * BLOCK_LEN)?;
+        let base = read_u32(line, 0) as usize;
+        Some(base + line[4 + i] as usize..base + line[5 + i] as usize)
+    }
+
+    /// The slot of the first record with this NIK.
+    #[inline]
+    pub fn find(&self, nik: u64) -> Option<u32> {
+        let h = hash_nik(nik, self.header.hash_seed);
+        let range = self.bucket_range(bucket_of(h, self.header.buckets))?;
+        self.scan(range, nik)
+    }
+
+    #[inline(always)]
+    fn scan(&self, range: Range<usize>, nik: u64) -> Option<u32> {
+        let persons = self.section(SectionKind::Persons);
+        let records = persons.get(range.start * 24..range.end * 24)?;
+        for (i, rec) in records.chunks_exact(24).enumerate() {
+            if read_u64(rec, 0) & NIK_MASK == nik {
+                return Some((range.start + i) as u32);
+            }
+        }
+        None
+    }
+
+    /// The person with this NIK (the first record if it is a duplicate
+    /// identity; see [`Snapshot::get_all`]).
+    #[inline]
+    pub fn get(&self, nik: Nik) -> Option<Person<'_>> {
+        self.person_at(self.find(nik.get())?)
+    }
+
+    /// Every record with this NIK (more than one for a duplicate identity).
+    pub fn get_all(&self, nik: Nik) -> impl Iterator<Item = Person<'_>> + '_ {
+        let first = self.find(nik.get());
+        let mut slot = first.map_or(usize::MAX, |s| s as usize);
+        std::iter::from_fn(move || {
+            let p = self.person_at(u32::try_from(slot).ok()?)?;
+            if p.nik().get() != nik.get() {
+                return None;
+            }
+            slot += 1;
+            Some(p)
+        })
+    }
+
+    /// The person at a slot (from [`Snapshot::find`] or a batch lookup).
+    #[inline]
+    pub fn person_at(&self, slot: u32) -> Option<Person<'_>> {
+        let raw = self.raw_person(slot as usize)?;
+        let profile = self.raw_profile((raw.w2.get() & PROFILE_MASK) as usize)?;
+        Some(Person {
+            snapshot: self,
+            slot,
+            raw,
+            profile,
+        })
+    }
+
+    /// Looks up many NIKs at once, keeping many memory accesses in flight:
+    /// each NIK's directory line is prefetched `2·D` lookups ahead and its
+    /// bucket `D` ahead. `out[i]` is the slot of `niks[i]`, if found.
+    pub fn find_many(&self, niks: &[u64], out: &mut [Option<u32>]) {
+        const D: usize = 16;
+        let n = niks.len().min(out.len());
+        let dir = self.section(SectionKind::Directory);
+        let persons = self.section(SectionKind::Persons);
+        let wide = self.header.flags & FLAG_WIDE_DIRECTORY != 0;
+        let seed = self.header.hash_seed;
+        let buckets = self.header.buckets;
+        let dir_offset = |bucket: u64| {
+            if wide {
+                bucket as usize * 4
+            } else {
+                (bucket / BLOCK_BUCKETS) as usize * BLOCK_LEN
+            }
+        };
+        // Hashes of the window, so each NIK is hashed once.
+        let mut buckets_ring = [0u64; 4 * D];
+        for i in 0..n + 2 * D {
+            if i < n {
+                let b = bucket_of(hash_nik(niks[i], seed), buckets);
+                buckets_ring[i % (4 * D)] = b;
+                mmap::prefetch(dir, dir_offset(b));
+            }
+            if i >= D && i - D < n {
+                let j = i - D;
+                if let Some(r) = self.bucket_range(buckets_ring[j % (4 * D)]) {
+                    mmap::prefetch(persons, r.start * 24);
+                }
+            }
+            if i >= 2 * D && i - 2 * D < n {
+                let j = i - 2 * D;
+                out[j] = self
+                    .bucket_range(buckets_ring[j % (4 * D)])
+                    .and_then(|r| self.scan(r, niks[j]));
+            }
+        }
+    }
+
+    /// The family with this KK, with its members.
+    pub fn family(&self, kk: Kk) -> Option<Family<'_>> {
+        let families = self.section(SectionKind::Families);
+        let count = families.len() / size_of::<FamilyRaw>();
+        let (mut lo, mut hi) = (0usize, count);
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            let f = self.raw_family(mid)?;
+            match f.kk.get().cmp(&kk.get()) {
+                std::cmp::Ordering::Less => lo = mid + 1,
+                std::cmp::Ordering::Greater => hi = mid,
+                std::cmp::Ordering::Equal => return self.family_at(mid as u32),
+            }
+        }
+        None
+    }
+
+    /// The family at an index (from [`Person::family_index`]).
+    pub fn family_at(&self, index: u32) -> Option<Family<'_>> {
+        let raw = self.raw_family(index as usize)?;
+        Some(Family {
+            snapshot: self,
+            index,
+            raw,
+        })
+    }
+}
+
+/// Checks the section table and returns each required kind's byte range and
+/// checksum, indexed by `kind - 1`.
+fn section_ranges(
+    table: &[u8],
+    file_len: usize,
+    h: &Header,
+) -> std::result::Result<([Range<usize>; 7], [u64; 7]), String> {
+    let mut ranges: [Option<Range<usize>>; 7] = Default::default();
+    let mut sums = [0u64; 7];
+    let mut all: Vec<Range<usize>> = Vec::new();
+    for (i, entry) in table.chunks_exact(SECTION_ENTRY_LEN).enumerate() {
+        let e = SectionEntry::ref_from_bytes(entry)
+            .map_err(|_| format!("section entry {i} unreadable"))?;
+        let (offset, length) = (e.offset.get(), e.length.get());
+        if offset % SECTION_ALIGN != 0 {
+            return Err(format!(
+                "section entry {i}: offset {offset} is not a multiple of {SECTION_ALIGN}"
+            ));
+        }
+        let end = offset.checked_add(length).filter(|end| *end <= file_len as u64).ok_or_else(|| {
+            format!("truncated or damaged: section entry {i} spans {offset}+{length}, the file has {file_len} bytes")
+        })?;
+        let range = offset as usize..end as usize;
+        if all
+            .iter()
+            .any(|r| r.start < range.end && range.start < r.end)
+        {
+            return Err(format!("section entry {i} overlaps another section"));
+        }
+        all.push(range.clone());
+        let Some(kind) = SectionKind::from_u32(e.kind.get()) else {
+            continue;
+        };
+        let slot = &mut ranges[kind as usize - 1];
+        if slot.is_some() {
+            return Err(format!("section {} appears twice", kind.name()));
+        }
+        *slot = Some(range);
+        sums[kind as usize - 1] = e.checksum.get();
+    }
+    let mut out: [Range<usize>; 7] = Default::default();
+    for kind in SectionKind::ALL {
+        out[kind as usize - 1] = ranges[kind as usize - 1]
+            .clone()
+            .ok_or_else(|| format!("section {} is missing", kind.name()))?;
+    }
+    let len = |k: SectionKind| out[k as usize - 1].len() as u64;
+    let expect = |k: SectionKind, want: Option<u64>| match want {
+        Some(w) if w == len(k) => Ok(()),
+        _ => Err(format!(
+            "section {} has {} bytes, the header's counts need {want:?}",
+            k.name(),
+            len(k)
+        )),
+    };
+    expect(SectionKind::Persons, h.persons.checked_mul(24))?;
+    expect(SectionKind::Profiles, h.profiles.checked_mul(16))?;
+    expect(SectionKind::Families, h.families.checked_mul(16))?;
+    if h.buckets == 0 || h.persons >= u64::from(NO_NEXT) || h.profiles > PROFILE_MASK + 1 {
+        return Err("header counts out of range".into());
+    }
+    let dir = if h.flags & FLAG_WIDE_DIRECTORY != 0 {
+        h.buckets.checked_add(1).and_then(|b| b.checked_mul(4))
+    } else {
+        h.buckets
+            .div_ceil(BLOCK_BUCKETS)
+            .checked_mul(BLOCK_LEN as u64)
+    };
+    expect(SectionKind::Directory, dir)?;
+    if len(SectionKind::Villages) % 8 != 0 {
+        return Err("villages section is not a whole number of codes".into());
+    }
+    Ok((out, sums))
+}
+
+/// A person as the snapshot holds them: a view of the record in place.
+#[derive(Clone, Copy)]
+pub struct Person<'a> {
+    snapshot: &'a Snapshot,
+    slot: u32,
+    raw: &'a PersonRaw,
+    profile: &'a ProfileRaw,
+}
+
+impl<'a> Person<'a> {
+    /// The record's slot in the snapshot.
+    pub fn slot(&self) -> u32 {
+        self.slot
+    }
+
+    /// The NIK.
+    #[inline]
+    pub fn nik(&self) -> Nik {
+        // Checked when built (and by `verify`): read as stored.
+        Nik::from_stored(self.raw.w0.get() & NIK_MASK)
+    }
+
+    /// Sex as registered.
+    pub fn sex(&self) -> Sex {
+        if self.raw.w0.get() >> SEX_SHIFT & 1 == 1 {
+            Sex::Female
+        } else {
+            Sex::Male
+        }
+    }
+
+    /// Place in the family.
+    pub fn relation(&self) -> Relation {
+        Relation::from_code((self.raw.w0.get() >> RELATION_SHIFT) as u8)
+    }
+
+    /// The family's index in the snapshot.
+    pub fn family_index(&self) -> u32 {
+        self.raw.w1.get() as u32
+    }
+
+    /// The family card number (reads the family record).
+    pub fn kk(&self) -> Option<Kk> {
+        self.family()
+            .and_then(|f| Kk::from_u64(f.raw.kk.get()).ok())
+    }
+
+    /// The person's family.
+    pub fn family(&self) -> Option<Family<'a>> {
+        self.snapshot.family_at(self.family_index())
+    }
+
+    /// The village code where the family lives.
+    pub fn village_code(&self) -> Option<u64> {
+        self.snapshot
+            .village_code(((self.raw.w2.get() >> VILLAGE_SHIFT) & VILLAGE_MASK) as u32)
+    }
+
+    /// Birth date as registered.
+    pub fn birth_date(&self) -> Date {
+        birth_date((self.raw.w2.get() >> BIRTH_SHIFT) as u16)
+    }
+
+    /// The family's welfare decile (1 = poorest).
+    pub fn decile(&self) -> u8 {
+        self.profile.decile
+    }
+
+    /// Recorded as deceased.
+    pub fn deceased(&self) -> bool {
+        self.profile.flags & FLAG_DECEASED != 0
+    }
+
+    /// Civil servant, police or military.
+    pub fn civil_servant(&self) -> bool {
+        self.profile.flags & FLAG_CIVIL_SERVANT != 0
+    }
+
+    /// The NIK appears in more than one record.
+    pub fn duplicate(&self) -> bool {
+        self.profile.flags & FLAG_DUPLICATE != 0
+    }
+
+    /// Recorded eligibility components.
+    pub fn components(&self) -> ComponentSet {
+        ComponentSet(self.profile.components.get())
+    }
+
+    /// Programs the person is eligible for (on the snapshot's as-of date).
+    #[inline]
+    pub fn eligible(&self) -> ProgramSet {
+        ProgramSet(self.profile.eligible.get())
+    }
+
+    /// Programs the person is enrolled in.
+    #[inline]
+    pub fn enrolled(&self) -> ProgramSet {
+        ProgramSet(self.profile.enrolled.get())
+    }
+
+    /// The index of the person's profile.
+    pub fn profile_index(&self) -> u32 {
+        (self.raw.w2.get() & PROFILE_MASK) as u32
+    }
+}
+
+impl std::fmt::Debug for Person<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Person")
+            .field("nik", &self.nik())
+            .field("slot", &self.slot)
+            .field("family", &self.family_index())
+            .field("eligible", &self.eligible())
+            .field("enrolled", &self.enrolled())
+            .finish()
+    }
+}
+
+/// A family as the snapshot holds it.
+#[derive(Clone, Copy)]
+pub struct Family<'a> {
+    snapshot: &'a Snapshot,
+    index: u32,
+    raw: &'a FamilyRaw,
+}
+
+impl<'a> Family<'a> {
+    /// The family's index.
+    pub fn index(&self) -> u32 {
+        self.index
+    }
+
+    /// The family card number.
+    pub fn kk(&self) -> u64 {
+        self.raw.kk.get()
+    }
+
+    /// Family-unit programs any member is enrolled in.
+    pub fn enrolled(&self) -> ProgramSet {
+        ProgramSet(self.raw.enrolled.get())
+    }
+
+    /// The members, in snapshot order.
+    pub fn members(&self) -> impl Iterator<Item = Person<'a>> + 'a {
+        let snapshot = self.snapshot;
+        let mut next = self.raw.first_member.get();
+        let limit = snapshot.person_count();
+        let mut steps = 0u64;
+        std::iter::from_fn(move || {
+            // A damaged link could loop; a family is never larger than the file.
+            if next == NO_NEXT || steps > limit {
+                return None;
+            }
+            steps += 1;
+            let p = snapshot.person_at(next)?;
+            next = (p.raw.w1.get() >> 32) as u32;
+            Some(p)
+        })
+    }
+}
