@@ -1,0 +1,3 @@
+//! Placeholder replaced by the snapshot lookup benchmark.
+#![allow(missing_docs)]
+fn main() {}
