@@ -165,6 +165,49 @@ pub enum Error {
         message: String,
     },
 
+    /// A row of an input file that cannot be used.
+    #[error("{file}:{line}: column {column} ({field}): {message}")]
+    Row {
+        /// The file.
+        file: String,
+        /// 1-based line number.
+        line: u64,
+        /// 1-based column, 0 for the row as a whole.
+        column: usize,
+        /// The column's name.
+        field: &'static str,
+        /// What is wrong.
+        message: String,
+    },
+
+    /// The live-state database failed.
+    #[error("live state: {message}")]
+    Live {
+        /// What failed.
+        message: String,
+    },
+
+    /// A request id reused with different content.
+    #[error("request {request_id:?} was already used for {first}; now it comes with {now}")]
+    RequestConflict {
+        /// The request id.
+        request_id: String,
+        /// What the first request asked.
+        first: String,
+        /// What this request asks.
+        now: String,
+    },
+
+    /// A request that cannot be carried out as asked (unknown claim to
+    /// reverse, a claim already reversed, ...).
+    #[error("request {request_id:?}: {message}")]
+    Request {
+        /// The request id.
+        request_id: String,
+        /// Why.
+        message: String,
+    },
+
     /// An I/O error, with the path it happened on.
     #[error("{path}: {source}")]
     Io {

@@ -58,16 +58,21 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
+mod accel;
+pub mod change;
 mod csv;
 pub mod date;
 pub mod error;
 pub mod kk;
+pub mod live;
 pub mod nik;
 pub mod period;
 pub mod program;
 pub mod region;
 pub mod register;
 pub mod snapshot;
+pub mod store;
+pub mod verdict;
 
 pub use date::Date;
 pub use error::{Error, KkError, NikError, Result};
@@ -76,3 +81,5 @@ pub use nik::{Nik, Sex};
 pub use period::{Period, PeriodKind};
 pub use program::{ComponentSet, Program, ProgramId, ProgramSet, Registry, Unit};
 pub use region::{Level, Region, RegionCode, RegionTable};
+pub use store::{ClaimOutcome, ClaimRequest, Store};
+pub use verdict::{ReasonCode, Verdict};

@@ -373,6 +373,23 @@ impl Snapshot {
         self.section(SectionKind::Villages).len() / 8
     }
 
+    /// The index of a village code in the snapshot's village list.
+    pub fn village_index(&self, code: u64) -> Option<u32> {
+        let villages = self.section(SectionKind::Villages);
+        let n = villages.len() / 8;
+        let (mut lo, mut hi) = (0usize, n);
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            let v = read_u64(villages, mid * 8);
+            match v.cmp(&code) {
+                std::cmp::Ordering::Less => lo = mid + 1,
+                std::cmp::Ordering::Greater => hi = mid,
+                std::cmp::Ordering::Equal => return u32::try_from(mid).ok(),
+            }
+        }
+        None
+    }
+
     /// The 10-digit code of village `index`.
     pub fn village_code(&self, index: u32) -> Option<u64> {
         let off = index as usize * 8;

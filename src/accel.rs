@@ -1,0 +1,182 @@
+//! In-memory accelerators, rebuilt on open from the snapshot and the live
+//! state, that keep the read path off the database: a "has a change" filter
+//! over NIKs and claimed-bitmaps per program and period.
+//!
+//! Both are arrays of atomic words: readers test a bit with one relaxed load
+//! (no lock, no allocation); writers set bits with `fetch_or`.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use arc_swap::ArcSwap;
+
+/// A fixed-size bitset of atomic words.
+pub(crate) struct AtomicBits {
+    words: Box<[AtomicU64]>,
+}
+
+impl AtomicBits {
+    pub(crate) fn new(bits: u64) -> AtomicBits {
+        let words = bits.div_ceil(64).max(1) as usize;
+        AtomicBits {
+            words: (0..words).map(|_| AtomicU64::new(0)).collect(),
+        }
+    }
+
+    #[inline]
+    pub(crate) fn get(&self, bit: u64) -> bool {
+        self.words
+            .get((bit / 64) as usize)
+            .is_some_and(|w| w.load(Ordering::Acquire) & (1 << (bit % 64)) != 0)
+    }
+
+    #[inline]
+    pub(crate) fn set(&self, bit: u64) {
+        if let Some(w) = self.words.get((bit / 64) as usize) {
+            w.fetch_or(1 << (bit % 64), Ordering::AcqRel);
+        }
+    }
+
+    pub(crate) fn clear(&self, bit: u64) {
+        if let Some(w) = self.words.get((bit / 64) as usize) {
+            w.fetch_and(!(1 << (bit % 64)), Ordering::AcqRel);
+        }
+    }
+}
+
+/// "This NIK may have a pending change": a one-hash Bloom filter. A clear
+/// bit means certainly no change; a set bit means "ask the live state".
+pub(crate) struct ChangeFilter {
+    bits: AtomicBits,
+    mask: u64,
+}
+
+/// 2^24 bits (2 MiB): with a million changed NIKs, 6 % of unchanged NIKs
+/// take the slow path.
+const FILTER_BITS: u64 = 1 << 24;
+
+impl ChangeFilter {
+    pub(crate) fn new() -> ChangeFilter {
+        ChangeFilter {
+            bits: AtomicBits::new(FILTER_BITS),
+            mask: FILTER_BITS - 1,
+        }
+    }
+
+    #[inline]
+    fn slot(&self, nik: u64) -> u64 {
+        crate::snapshot::format::hash_nik(nik, 0x6368_616e_6765) & self.mask
+    }
+
+    #[inline]
+    pub(crate) fn may_contain(&self, nik: u64) -> bool {
+        self.bits.get(self.slot(nik))
+    }
+
+    pub(crate) fn insert(&self, nik: u64) {
+        self.bits.set(self.slot(nik));
+    }
+}
+
+/// Claimed bits of one program and period: persons by snapshot slot
+/// (person programs: paid; family programs: covered by a family's claim) and
+/// families by snapshot family index.
+pub(crate) struct Claimed {
+    pub(crate) persons: AtomicBits,
+    pub(crate) families: AtomicBits,
+}
+
+/// Claimed bitmaps by (program, period key), created on first claim.
+pub(crate) struct ClaimedIndex {
+    map: ArcSwap<HashMap<(u8, u32), Arc<Claimed>>>,
+    grow: Mutex<()>,
+    persons: u64,
+    families: u64,
+}
+
+impl ClaimedIndex {
+    pub(crate) fn new(persons: u64, families: u64) -> ClaimedIndex {
+        ClaimedIndex {
+            map: ArcSwap::from_pointee(HashMap::new()),
+            grow: Mutex::new(()),
+            persons,
+            families,
+        }
+    }
+
+    /// The bitmaps of (program, period), if any claim exists for it.
+    #[inline]
+    pub(crate) fn get(&self, program: u8, period: u32) -> Option<Arc<Claimed>> {
+        self.map.load().get(&(program, period)).cloned()
+    }
+
+    /// Whether the bit is set, without cloning the `Arc` (read path).
+    #[inline]
+    pub(crate) fn test(&self, program: u8, period: u32, family: bool, index: u64) -> bool {
+        let map = self.map.load();
+        match map.get(&(program, period)) {
+            Some(c) if family => c.families.get(index),
+            Some(c) => c.persons.get(index),
+            None => false,
+        }
+    }
+
+    /// The bitmaps of (program, period), created if missing.
+    pub(crate) fn get_or_create(&self, program: u8, period: u32) -> Arc<Claimed> {
+        if let Some(c) = self.get(program, period) {
+            return c;
+        }
+        let _guard = self.grow.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(c) = self.get(program, period) {
+            return c;
+        }
+        let claimed = Arc::new(Claimed {
+            persons: AtomicBits::new(self.persons),
+            families: AtomicBits::new(self.families),
+        });
+        let mut next = HashMap::clone(&self.map.load());
+        next.insert((program, period), claimed.clone());
+        self.map.store(Arc::new(next));
+        claimed
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bits_set_test_clear() {
+        let b = AtomicBits::new(1000);
+        assert!(!b.get(999));
+        b.set(999);
+        assert!(b.get(999));
+        b.clear(999);
+        assert!(!b.get(999));
+        b.set(5000); // out of range: ignored, not a panic
+        assert!(!b.get(5000));
+    }
+
+    #[test]
+    fn filter_has_no_false_negatives() {
+        let f = ChangeFilter::new();
+        for n in 0..10_000u64 {
+            f.insert(3_201_015_708_900_001 + n * 7);
+        }
+        for n in 0..10_000u64 {
+            assert!(f.may_contain(3_201_015_708_900_001 + n * 7));
+        }
+    }
+
+    #[test]
+    fn claimed_index_creates_once() {
+        let idx = ClaimedIndex::new(100, 10);
+        assert!(idx.get(1, 2).is_none());
+        let a = idx.get_or_create(1, 2);
+        a.families.set(3);
+        assert!(idx.test(1, 2, true, 3));
+        assert!(!idx.test(1, 2, false, 3));
+        assert!(Arc::ptr_eq(&a, &idx.get_or_create(1, 2)));
+    }
+}
