@@ -7,6 +7,7 @@
 #![forbid(unsafe_code)]
 
 mod nik;
+mod payout_cmds;
 mod snapshot_cmds;
 
 use std::process::ExitCode;
@@ -33,6 +34,19 @@ enum Command {
     Info(snapshot_cmds::StoreArgs),
     /// Check every byte of a store's current snapshot.
     Verify(snapshot_cmds::StoreArgs),
+    /// May this NIK be paid this program for this period? Every reason.
+    Check(payout_cmds::CheckArgs),
+    /// Check and record a payout in one durable, idempotent step.
+    Claim(payout_cmds::ClaimArgs),
+    /// Reverse a paid claim (a failed disbursement).
+    Reverse(payout_cmds::ReverseArgs),
+    /// Apply a change file to a store, whole or not at all.
+    Apply(payout_cmds::ApplyArgs),
+    /// Print the audit log (JSON lines).
+    Audit(payout_cmds::AuditArgs),
+    /// Claim continuously from several threads (the kill -9 test's child).
+    #[command(hide = true)]
+    StressClaims(payout_cmds::StressArgs),
 }
 
 fn main() -> ExitCode {
@@ -43,6 +57,12 @@ fn main() -> ExitCode {
         Command::Get(args) => snapshot_cmds::get(args),
         Command::Info(args) => snapshot_cmds::info(args),
         Command::Verify(args) => snapshot_cmds::verify(args),
+        Command::Check(args) => payout_cmds::check(args),
+        Command::Claim(args) => payout_cmds::claim(args),
+        Command::Reverse(args) => payout_cmds::reverse(args),
+        Command::Apply(args) => payout_cmds::apply(args),
+        Command::Audit(args) => payout_cmds::audit(args),
+        Command::StressClaims(args) => payout_cmds::stress(args),
     };
     match result {
         Ok(code) => code,

@@ -1,0 +1,368 @@
+//! `tepat check`, `claim`, `reverse`, `apply`, `audit`: the payout point's
+//! and the register keeper's commands on a store.
+
+use std::io::{BufReader, BufWriter, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use serde_json::{Value, json};
+use tepat::{ClaimRequest, Registry, Store, Verdict};
+
+type CmdResult = Result<ExitCode, Box<dyn std::error::Error>>;
+
+/// Arguments of `tepat check`.
+#[derive(clap::Args)]
+pub struct CheckArgs {
+    /// The store directory.
+    #[arg(long)]
+    store: PathBuf,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+    /// The NIK.
+    nik: String,
+    /// The program code (PKH, SEMBAKO, ...).
+    program: String,
+    /// The period: 2026-11, 2026-Q4, 2026 or once.
+    period: String,
+}
+
+/// Arguments of `tepat claim`.
+#[derive(clap::Args)]
+pub struct ClaimArgs {
+    /// The store directory.
+    #[arg(long)]
+    store: PathBuf,
+    /// The request id; a retry reuses it and gets the first outcome.
+    #[arg(long)]
+    request: String,
+    /// Free text kept with the claim (payout point, amount, ...).
+    #[arg(long, default_value = "")]
+    meta: String,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+    /// The NIK.
+    nik: String,
+    /// The program code.
+    program: String,
+    /// The period.
+    period: String,
+}
+
+/// Arguments of `tepat reverse`.
+#[derive(clap::Args)]
+pub struct ReverseArgs {
+    /// The store directory.
+    #[arg(long)]
+    store: PathBuf,
+    /// This reversal's request id.
+    #[arg(long)]
+    request: String,
+    /// Why the payout failed.
+    #[arg(long, default_value = "")]
+    reason: String,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+    /// The request id of the claim to reverse.
+    original: String,
+}
+
+/// Arguments of `tepat apply`.
+#[derive(clap::Args)]
+pub struct ApplyArgs {
+    /// The store directory.
+    #[arg(long)]
+    store: PathBuf,
+    /// The change file (CSV).
+    changes: PathBuf,
+}
+
+/// Arguments of `tepat audit`.
+#[derive(clap::Args)]
+pub struct AuditArgs {
+    /// The store directory.
+    #[arg(long)]
+    store: PathBuf,
+    /// Only entries of this NIK.
+    #[arg(long)]
+    nik: Option<String>,
+    /// Only entries of this request id.
+    #[arg(long)]
+    request: Option<String>,
+}
+
+/// The `reasons` array of the JSON output: a stable `code` each, whether it
+/// blocks, and its details.
+pub fn reasons_json(registry: &Registry, v: &Verdict) -> Value {
+    let mut out = Vec::new();
+    for code in v.reasons.iter() {
+        let mut r =
+            json!({ "code": code.as_str(), "blocks": registry.policy().blocks(code.as_str()) });
+        match code {
+            tepat::ReasonCode::ExcludedBy => {
+                r["by"] = v
+                    .conflicts
+                    .iter()
+                    .map(|c| {
+                        json!({
+                            "program": registry.get(c.program).map(|p| p.code.as_str()),
+                            "level": match c.level {
+                                tepat::program::ExclusionLevel::Person => "person",
+                                tepat::program::ExclusionLevel::Family => "family",
+                            },
+                        })
+                    })
+                    .collect();
+            }
+            tepat::ReasonCode::AlreadyClaimed => {
+                if let Some(c) = &v.claimed {
+                    r["request_id"] = json!(c.request_id);
+                    r["nik"] = json!(format!("{:016}", c.nik));
+                    r["kk"] = json!(c.kk.map(|k| format!("{k:016}")));
+                    r["at_ms"] = json!(c.at_ms);
+                }
+            }
+            _ => {}
+        }
+        out.push(r);
+    }
+    Value::Array(out)
+}
+
+fn readable_reasons(v: &Value) -> String {
+    let items: Vec<String> = v
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|r| {
+            let code = r["code"].as_str().unwrap_or("?");
+            let mut s = code.to_owned();
+            if r["blocks"] == Value::Bool(false) {
+                s.push_str(" (warning)");
+            }
+            if let Some(by) = r["by"].as_array() {
+                let names: Vec<String> = by
+                    .iter()
+                    .map(|b| {
+                        format!(
+                            "{} at {} level",
+                            b["program"].as_str().unwrap_or("?"),
+                            b["level"].as_str().unwrap_or("?")
+                        )
+                    })
+                    .collect();
+                s.push_str(&format!(": {}", names.join(", ")));
+            }
+            if let Some(id) = r["request_id"].as_str() {
+                s.push_str(&format!(
+                    ": by request {id} (NIK {})",
+                    r["nik"].as_str().unwrap_or("?")
+                ));
+            }
+            s
+        })
+        .collect();
+    if items.is_empty() {
+        "no reasons".into()
+    } else {
+        items.join("; ")
+    }
+}
+
+/// `tepat check`: exit 0 when payable, 1 when not.
+pub fn check(args: CheckArgs) -> CmdResult {
+    let store = Store::open(&args.store)?;
+    let registry = store.registry();
+    let v = store.check_str(&args.nik, &args.program, &args.period)?;
+    let reasons = reasons_json(&registry, &v);
+    if args.json {
+        println!(
+            "{}",
+            json!({ "nik": args.nik, "program": args.program, "period": args.period, "payable": v.payable, "reasons": reasons })
+        );
+    } else {
+        println!(
+            "{} {} {}: {} ({})",
+            args.nik,
+            args.program,
+            args.period,
+            if v.payable { "PAYABLE" } else { "NOT PAYABLE" },
+            readable_reasons(&reasons)
+        );
+    }
+    Ok(if v.payable {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+/// `tepat claim`: exit 0 when paid, 1 when refused.
+pub fn claim(args: ClaimArgs) -> CmdResult {
+    let store = Store::open(&args.store)?;
+    let registry = store.registry();
+    let out = store.claim(&ClaimRequest {
+        request_id: args.request.clone(),
+        nik: args.nik.clone(),
+        program: args.program.clone(),
+        period: args.period.clone(),
+        meta: args.meta.clone(),
+    })?;
+    let reasons = reasons_json(&registry, &out.verdict);
+    if args.json {
+        println!(
+            "{}",
+            json!({
+                "outcome": if out.paid { "paid" } else { "refused" },
+                "request_id": out.request_id,
+                "nik": args.nik,
+                "program": args.program,
+                "period": args.period,
+                "reasons": reasons,
+                "replayed": out.replayed,
+            })
+        );
+    } else {
+        println!(
+            "request {}: {}{} ({})",
+            out.request_id,
+            if out.paid { "PAID" } else { "REFUSED" },
+            if out.replayed {
+                ", a retry answered from the first outcome"
+            } else {
+                ""
+            },
+            readable_reasons(&reasons)
+        );
+    }
+    Ok(if out.paid {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+/// `tepat reverse`.
+pub fn reverse(args: ReverseArgs) -> CmdResult {
+    let store = Store::open(&args.store)?;
+    let out = store.reverse(&args.request, &args.original, &args.reason)?;
+    if args.json {
+        println!(
+            "{}",
+            json!({ "outcome": "reversed", "request_id": out.request_id, "reversed": out.reversed, "replayed": out.replayed })
+        );
+    } else {
+        println!(
+            "request {}: reversed the claim of request {}{}",
+            out.request_id,
+            out.reversed,
+            if out.replayed { " (a retry)" } else { "" }
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `tepat apply`: the whole file or nothing.
+pub fn apply(args: ApplyArgs) -> CmdResult {
+    let store = Store::open(&args.store)?;
+    let file = std::fs::File::open(&args.changes)
+        .map_err(|e| format!("{}: {e}", args.changes.display()))?;
+    let label = args.changes.display().to_string();
+    let n = store.apply_csv(BufReader::new(file), &label)?;
+    eprintln!("applied {n} changes from {label}");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `tepat audit`: one JSON object per entry and line, oldest first.
+pub fn audit(args: AuditArgs) -> CmdResult {
+    let store = Store::open(&args.store)?;
+    let nik = match &args.nik {
+        Some(n) => Some(n.parse::<tepat::Nik>()?.get()),
+        None => None,
+    };
+    let out = std::io::stdout();
+    let mut out = BufWriter::new(out.lock());
+    for e in store.audit(nik, args.request.as_deref())? {
+        writeln!(
+            out,
+            "{}",
+            json!({
+                "at_ms": e.at_ms,
+                "request_id": e.request_id,
+                "op": e.op,
+                "nik": e.nik.map(|n| format!("{n:016}")),
+                "inputs": e.inputs,
+                "outcome": e.outcome,
+            })
+        )?;
+    }
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Arguments of the hidden `tepat stress-claims` (the kill -9 test's child).
+#[derive(clap::Args)]
+pub struct StressArgs {
+    /// The store directory.
+    #[arg(long)]
+    store: PathBuf,
+    /// Claiming threads.
+    #[arg(long, default_value_t = 4)]
+    threads: usize,
+    /// Request id prefix (unique per run).
+    #[arg(long)]
+    prefix: String,
+    /// A file of `nik,program,period` lines to claim, round-robin.
+    #[arg(long)]
+    work: PathBuf,
+}
+
+/// Claims from several threads until killed, printing `ack <request id>
+/// <paid|refused>` to stdout (flushed) once each claim has returned.
+pub fn stress(args: StressArgs) -> CmdResult {
+    let store = Store::open(&args.store)?;
+    let work: Vec<(String, String, String)> = std::fs::read_to_string(&args.work)?
+        .lines()
+        .filter_map(|l| {
+            let mut f = l.split(',');
+            Some((
+                f.next()?.to_owned(),
+                f.next()?.to_owned(),
+                f.next()?.to_owned(),
+            ))
+        })
+        .collect();
+    if work.is_empty() {
+        return Err("no work".into());
+    }
+    let stdout = std::sync::Mutex::new(std::io::stdout());
+    std::thread::scope(|s| {
+        for t in 0..args.threads {
+            let (store, work, stdout, prefix) = (&store, &work, &stdout, &args.prefix);
+            s.spawn(move || {
+                let mut i = t;
+                loop {
+                    let (nik, program, period) = &work[i % work.len()];
+                    let id = format!("{prefix}-{t}-{i}");
+                    let out = store.claim(&ClaimRequest {
+                        request_id: id.clone(),
+                        nik: nik.clone(),
+                        program: program.clone(),
+                        period: period.clone(),
+                        meta: String::new(),
+                    });
+                    if let Ok(out) = out {
+                        let mut o = stdout.lock().unwrap_or_else(|p| p.into_inner());
+                        let _ =
+                            writeln!(o, "ack {id} {}", if out.paid { "paid" } else { "refused" });
+                        let _ = o.flush();
+                    }
+                    i += args.threads;
+                }
+            });
+        }
+    });
+    Ok(ExitCode::SUCCESS)
+}

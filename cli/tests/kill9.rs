@@ -1,0 +1,165 @@
+//! Durability against `kill -9`: a child process claims from several
+//! threads and reports every acknowledged request; the parent kills it at
+//! random moments, reopens the store and checks that every acknowledged
+//! claim is there with the same outcome, that nobody was paid twice, and
+//! that the audit log agrees.
+//!
+//! `TEPAT_KILL9_ROUNDS=1000 cargo test -p tepat-cli --test kill9` for a
+//! longer soak (default 50 rounds).
+
+#[path = "../../tests/common/mod.rs"]
+mod common;
+
+use std::collections::{BTreeMap, HashMap};
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use tepat::register::PersonRecord;
+use tepat::snapshot::{SnapshotBuilder, store_dir};
+use tepat::{Date, Registry, Store};
+
+fn build_store(records: &[PersonRecord], dir: &std::path::Path) {
+    let mut b = SnapshotBuilder::new(
+        Registry::builtin().clone(),
+        common::regions(),
+        Date::new(2026, 11, 1).unwrap(),
+    )
+    .unwrap();
+    for r in records {
+        b.add(r).unwrap();
+    }
+    b.write_to_path(&dir.join(store_dir::snapshot_file_name(1)))
+        .unwrap();
+    store_dir::set_current(dir, 1).unwrap();
+}
+
+/// The work of one round: every member of 40 families claims PKH for a
+/// quarter and PBI-JK for a month that belong to this round.
+fn work(records: &[PersonRecord], round: usize) -> String {
+    let quarter = format!("{}-Q{}", 2000 + round / 4, round % 4 + 1);
+    let month = format!("{}-{:02}", 2000 + round / 12, round % 12 + 1);
+    records
+        .iter()
+        .take(160)
+        .flat_map(|r| {
+            [
+                format!("{},PKH,{quarter}", r.nik),
+                format!("{},PBI_JK,{month}", r.nik),
+            ]
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn acknowledged_claims_survive_kill_9() {
+    let rounds: usize = std::env::var("TEPAT_KILL9_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(50);
+    let dir = tempfile::tempdir().unwrap();
+    let records = common::register(60, 11);
+    build_store(&records, dir.path());
+    let kk_of: HashMap<u64, u64> = records.iter().map(|r| (r.nik.get(), r.kk.get())).collect();
+    let mut acked: BTreeMap<String, bool> = BTreeMap::new();
+    let mut rng = common::Rng(99);
+
+    for round in 0..rounds {
+        let work_file = dir.path().join("work.csv");
+        std::fs::write(&work_file, work(&records, round)).unwrap();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_tepat"))
+            .args([
+                "stress-claims",
+                "--threads",
+                "4",
+                "--prefix",
+                &format!("r{round}"),
+            ])
+            .arg("--store")
+            .arg(dir.path())
+            .arg("--work")
+            .arg(&work_file)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let reader = std::thread::spawn(move || {
+            BufReader::new(stdout)
+                .lines()
+                .map_while(Result::ok)
+                .filter_map(|l| {
+                    let mut f = l.split(' ');
+                    (f.next() == Some("ack"))
+                        .then(|| (f.next().unwrap().to_owned(), f.next() == Some("paid")))
+                })
+                .collect::<Vec<_>>()
+        });
+        std::thread::sleep(Duration::from_millis(30 + rng.below(120)));
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+        acked.extend(reader.join().unwrap());
+
+        let store = Store::open(dir.path()).unwrap();
+        // Every acknowledged claim is there, with the outcome acknowledged.
+        for (id, paid) in &acked {
+            let rec = store
+                .request(id)
+                .unwrap()
+                .unwrap_or_else(|| panic!("round {round}: acknowledged {id} is lost"));
+            assert_eq!(rec.done, *paid, "round {round}: {id} changed its outcome");
+        }
+        // Nobody paid twice: one paid claim per family (PKH) or person
+        // (PBI-JK) and period, counted from the audit log.
+        let audit = store.audit(None, None).unwrap();
+        let mut paid: BTreeMap<(String, String), usize> = BTreeMap::new();
+        let mut audited: HashMap<String, String> = HashMap::new();
+        for e in &audit {
+            let id = e.request_id.clone().unwrap();
+            assert!(
+                audited.insert(id.clone(), e.outcome.clone()).is_none(),
+                "{id} audited twice"
+            );
+            if e.outcome == "paid" {
+                let nik = e.nik.unwrap();
+                let program = if e.inputs.contains("program=PKH") {
+                    "PKH"
+                } else {
+                    "PBI_JK"
+                };
+                let period = e
+                    .inputs
+                    .split("period=")
+                    .nth(1)
+                    .unwrap()
+                    .split(' ')
+                    .next()
+                    .unwrap()
+                    .to_owned();
+                let subject = if program == "PKH" { kk_of[&nik] } else { nik };
+                *paid
+                    .entry((format!("{program}/{subject}"), period))
+                    .or_default() += 1;
+            }
+        }
+        for (key, n) in &paid {
+            assert_eq!(*n, 1, "round {round}: {key:?} paid {n} times");
+        }
+        // The audit agrees with every acknowledged outcome.
+        for (id, was_paid) in &acked {
+            let outcome = audited
+                .get(id)
+                .unwrap_or_else(|| panic!("{id} is not in the audit log"));
+            assert_eq!(outcome == "paid", *was_paid, "{id}");
+        }
+    }
+    assert!(
+        acked.values().filter(|p| **p).count() > rounds,
+        "the child paid too little to test anything"
+    );
+    eprintln!(
+        "kill -9: {rounds} rounds, {} acknowledged requests survived",
+        acked.len()
+    );
+}
