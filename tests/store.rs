@@ -372,3 +372,61 @@ fn births_enrolments_and_deciles() {
         "{err}"
     );
 }
+
+#[test]
+fn bad_input_is_an_error_and_records_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let records = fixture();
+    let store = store_with(&records, dir.path());
+    let nik = pkh_family(&records)[0].nik.to_string();
+    let before = store.audit(None, None).unwrap().len();
+    for bad in [
+        req("", &nik, "PKH", "2026-Q4"),
+        req(&"x".repeat(200), &nik, "PKH", "2026-Q4"),
+        req("bad\nid", &nik, "PKH", "2026-Q4"),
+        req("u-1", &nik, "NOPE", "2026-Q4"),
+        req("u-2", &nik, "PKH", "2026-Q5"),
+        req("u-3", &nik, "PKH", "Q4-2026"),
+    ] {
+        let err = store.claim(&bad).unwrap_err();
+        assert!(!err.to_string().is_empty());
+        assert!(
+            store.request(&bad.request_id).unwrap().is_none(),
+            "{bad:?} was recorded"
+        );
+    }
+    assert!(store.reverse("v-1", "never-paid", "x").is_err());
+    assert!(store.request("v-1").unwrap().is_none());
+    let bad_changes = [
+        "kind,nik\n".to_owned(),
+        format!(
+            "{}\nenrol,{nik},,,,,,,,,,,NOPE,2026-11-01\n",
+            tepat::change::HEADER
+        ),
+        format!(
+            "{}\ndecile,,3201011503150001,,,,,4,,,,,,2026-11-01\n",
+            tepat::change::HEADER
+        ),
+    ];
+    for file in bad_changes {
+        assert!(
+            store.apply_csv(file.as_bytes(), "changes.csv").is_err(),
+            "{file}"
+        );
+    }
+    assert_eq!(
+        store.audit(None, None).unwrap().len(),
+        before,
+        "bad input left audit entries"
+    );
+    // An invalid NIK is a refused request, recorded so a retry gets the
+    // same answer.
+    let out = store.claim(&req("n-1", "12345", "PKH", "2026-Q4")).unwrap();
+    assert!(!out.paid && out.verdict.reasons.contains(ReasonCode::InvalidNik));
+    assert!(
+        store
+            .claim(&req("n-1", "12345", "PKH", "2026-Q4"))
+            .unwrap()
+            .replayed
+    );
+}
