@@ -224,8 +224,14 @@ impl Live {
             .path(dir)
             .mode(sled::Mode::HighThroughput)
             .open()
-            .map_err(|e| Error::Live {
-                message: format!("{}: {e}", dir.display()),
+            .map_err(|e| {
+                let busy = matches!(&e, sled::Error::Io(io) if io.kind() == std::io::ErrorKind::WouldBlock);
+                let message = if busy {
+                    format!("{}: the store is open in another process (one process owns a store's live state)", dir.display())
+                } else {
+                    format!("{}: {e}", dir.display())
+                };
+                Error::Live { message }
             })?;
         let tree = db.open_tree("live").map_err(live_err)?;
         Ok(Live {

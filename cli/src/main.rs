@@ -6,6 +6,7 @@
 
 #![forbid(unsafe_code)]
 
+mod demo;
 mod nik;
 mod payout_cmds;
 mod snapshot_cmds;
@@ -24,6 +25,9 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Generate a register, build a store, look up, check, claim, verify a
+    /// payee list and apply changes: the whole story in under a minute.
+    Demo(demo::DemoArgs),
     /// Check and explain NIKs (from the arguments, or one per line on stdin).
     Nik(nik::Args),
     /// Build the next snapshot generation of a store from a register export.
@@ -52,6 +56,7 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Demo(args) => demo::run(args),
         Command::Nik(args) => nik::run(args),
         Command::Build(args) => snapshot_cmds::build(args),
         Command::Get(args) => snapshot_cmds::get(args),

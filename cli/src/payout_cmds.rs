@@ -131,7 +131,8 @@ pub fn reasons_json(registry: &Registry, v: &Verdict) -> Value {
     Value::Array(out)
 }
 
-fn readable_reasons(v: &Value) -> String {
+/// The reasons array as one readable line.
+pub fn readable_reasons(v: &Value) -> String {
     let items: Vec<String> = v
         .as_array()
         .into_iter()

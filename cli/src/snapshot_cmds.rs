@@ -184,7 +184,8 @@ pub fn describe(snap: &Snapshot, input: &str) -> Value {
     })
 }
 
-fn readable(v: &Value) -> String {
+/// One readable block from [`describe`]'s JSON.
+pub fn readable(v: &Value) -> String {
     let s = |k: &str| v[k].as_str().unwrap_or("").to_owned();
     if let Some(e) = v["error"].as_str() {
         return format!("{}  invalid: {e}", s("nik"));
