@@ -185,6 +185,20 @@ impl PersonState<'_> {
     }
 }
 
+/// How a store is opened.
+#[derive(Clone, Copy, Debug)]
+pub struct Options {
+    /// Concurrent writers share flushes (default `true`). With `false` every
+    /// claim runs its own flush: slower, and only useful as a baseline.
+    pub group_commit: bool,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options { group_commit: true }
+    }
+}
+
 /// A store: snapshot + live state.
 pub struct Store {
     dir: PathBuf,
@@ -211,8 +225,13 @@ impl Store {
     /// Opens the store in `dir`: maps the current snapshot, opens the live
     /// state, and rebuilds the accelerators from it.
     pub fn open(dir: &Path) -> Result<Store> {
+        Store::open_with(dir, Options::default())
+    }
+
+    /// [`Store::open`] with options.
+    pub fn open_with(dir: &Path, options: Options) -> Result<Store> {
         let snapshot = Snapshot::open(&store_dir::current_snapshot(dir)?)?;
-        let live = Live::open(&dir.join("live"))?;
+        let live = Live::open(&dir.join("live"), options.group_commit)?;
         let store = Store {
             dir: dir.to_path_buf(),
             changed: ChangeFilter::new(),
