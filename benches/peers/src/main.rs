@@ -1,0 +1,1028 @@
+//! tepat against its peers, same keys, same run, same machine.
+//!
+//! ```text
+//! tepat-peers --persons 10000000 --dir /path/to/scratch [--engines tepat,lmdb,sled,redb,hashmap]
+//!             [--reps 5] [--lookups 1000000] [--batch 10000000] [--keep]
+//! ```
+//!
+//! 1. Generates `--persons` persons with `tepat-gen` and builds a tepat
+//!    snapshot file in `--dir` (`SnapshotBuilder::write_to_path`).
+//! 2. Measures the physical reference: a pointer chase (Sattolo cycle of
+//!    `u64` indices, on the heap, 4 KiB pages) over an array as large as
+//!    the snapshot file.
+//! 3. Loads the same records (NIK → the 24 bytes of the snapshot's person
+//!    record, one per distinct NIK) into LMDB (heed), sled, redb and a std
+//!    `HashMap`, in NIK order, and measures each engine and tepat:
+//!    - dependent chain: the next key is `keys[i] ^ (answer & mask)` with a
+//!      `mask` the compiler cannot see is zero, so each lookup starts only
+//!      once the previous answer's bytes are loaded; the key array is read
+//!      in order and stays ahead in cache;
+//!    - independent lookups: a plain loop over random existing keys.
+//!    - for tepat also `find_many` over an in-memory list on 1 and 2 threads.
+//!
+//! Every figure is the median of `--reps` repetitions, each over fresh
+//! random keys. A markdown table goes to stdout, progress to stderr.
+
+use std::collections::HashMap;
+use std::hint::black_box;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use tepat::snapshot::{Snapshot, SnapshotBuilder};
+use tepat::{Date, RegionTable};
+use tepat_gen::{Config, Generator};
+
+type Res<T> = Result<T, Box<dyn std::error::Error>>;
+
+const NIK_MASK: u64 = (1 << 54) - 1;
+const ENGINES: [&str; 5] = ["tepat", "lmdb", "sled", "redb", "hashmap"];
+
+struct Args {
+    persons: u64,
+    dir: PathBuf,
+    engines: Vec<String>,
+    reps: usize,
+    lookups: usize,
+    batch: usize,
+    keep: bool,
+    prototype: bool,
+}
+
+const USAGE: &str = "usage: tepat-peers --persons N --dir DIR [--engines tepat,lmdb,sled,redb,hashmap] [--reps 5] [--lookups 1000000] [--batch 10000000] [--keep] [--prototype]";
+
+fn parse_count(s: &str) -> Res<u64> {
+    Ok(s.replace('_', "").parse()?)
+}
+
+fn args() -> Res<Args> {
+    let mut a = Args {
+        persons: 0,
+        dir: PathBuf::new(),
+        engines: ENGINES.iter().map(|s| s.to_string()).collect(),
+        reps: 5,
+        lookups: 1_000_000,
+        batch: 10_000_000,
+        keep: false,
+        prototype: false,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let mut value = || it.next().ok_or(format!("{flag} needs a value\n{USAGE}"));
+        match flag.as_str() {
+            "--persons" => a.persons = parse_count(&value()?)?,
+            "--dir" => a.dir = PathBuf::from(value()?),
+            "--engines" => {
+                a.engines = value()?.split(',').map(str::to_owned).collect();
+                if let Some(bad) = a.engines.iter().find(|e| !ENGINES.contains(&e.as_str())) {
+                    return Err(format!("unknown engine {bad}\n{USAGE}").into());
+                }
+            }
+            "--reps" => a.reps = parse_count(&value()?)?.max(1) as usize,
+            "--lookups" => a.lookups = parse_count(&value()?)?.max(1) as usize,
+            "--batch" => a.batch = parse_count(&value()?)?.max(1) as usize,
+            "--keep" => a.keep = true,
+            "--prototype" => a.prototype = true,
+            "-h" | "--help" => {
+                println!("{USAGE}");
+                std::process::exit(0);
+            }
+            other => return Err(format!("unknown argument {other}\n{USAGE}").into()),
+        }
+    }
+    if a.persons == 0 || a.dir.as_os_str().is_empty() {
+        return Err(USAGE.into());
+    }
+    Ok(a)
+}
+
+/// SplitMix64.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+    /// Uniform in `0..n` (multiply-shift; the bias is negligible here).
+    fn below(&mut self, n: u64) -> u64 {
+        ((u128::from(self.next()) * u128::from(n)) >> 64) as u64
+    }
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn secs(d: Duration) -> f64 {
+    d.as_secs_f64()
+}
+
+fn log(msg: impl AsRef<str>) {
+    eprintln!(
+        "[{:>8.1}s] {}",
+        START.with(|s| s.elapsed().as_secs_f64()),
+        msg.as_ref()
+    );
+}
+
+thread_local! {
+    static START: Instant = Instant::now();
+}
+
+/// Bytes allocated on disk under `path` (a file or a directory).
+fn disk_bytes(path: &Path) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(meta) = std::fs::metadata(path) else {
+        return 0;
+    };
+    if meta.is_dir() {
+        std::fs::read_dir(path)
+            .map(|d| d.flatten().map(|e| disk_bytes(&e.path())).sum())
+            .unwrap_or(0)
+    } else {
+        meta.blocks() * 512
+    }
+}
+
+/// One row of the result table.
+struct Row {
+    engine: String,
+    n: u64,
+    build: Option<f64>,
+    open: Option<f64>,
+    bytes_per_key: Option<f64>,
+    dependent_ns: f64,
+    independent_ns: f64,
+    note: String,
+}
+
+/// Times `lookups.len()` dependent lookups: the key of lookup `i` is
+/// `keys[i] ^ (previous answer & mask)`, `mask` being an opaque zero.
+#[inline(never)]
+fn dependent(keys: &[u64], mut look: impl FnMut(u64) -> u64) -> f64 {
+    let mask = black_box(0u64);
+    let t = Instant::now();
+    let mut prev = 0u64;
+    for &k in keys {
+        prev = look(k ^ (prev & mask));
+    }
+    let ns = secs(t.elapsed()) * 1e9 / keys.len() as f64;
+    black_box(prev);
+    ns
+}
+
+/// Times a plain loop of lookups over `keys`.
+#[inline(never)]
+fn independent(keys: &[u64], mut look: impl FnMut(u64) -> u64) -> f64 {
+    let t = Instant::now();
+    let mut acc = 0u64;
+    for &k in keys {
+        acc = acc.wrapping_add(look(black_box(k)));
+    }
+    let ns = secs(t.elapsed()) * 1e9 / keys.len() as f64;
+    black_box(acc);
+    ns
+}
+
+/// Medians of `reps` dependent and independent runs, each over its own
+/// `per_rep` keys of `sample`.
+fn measure(
+    sample: &[u64],
+    reps: usize,
+    per_rep: usize,
+    mut look: impl FnMut(u64) -> u64,
+) -> (f64, f64) {
+    // Warm the code path and the sample's first keys.
+    independent(&sample[..per_rep.min(sample.len()).min(10_000)], &mut look);
+    let mut dep = Vec::new();
+    let mut ind = Vec::new();
+    for r in 0..reps {
+        let keys = &sample[r * per_rep..(r + 1) * per_rep];
+        dep.push(dependent(keys, &mut look));
+        let keys = &sample[(reps + r) * per_rep..(reps + r + 1) * per_rep];
+        ind.push(independent(keys, &mut look));
+    }
+    (median(dep), median(ind))
+}
+
+fn first_word(bytes: &[u8]) -> u64 {
+    let mut w = [0u8; 8];
+    w.copy_from_slice(&bytes[..8]);
+    u64::from_le_bytes(w)
+}
+
+/// The person records of a snapshot file (docs/FORMAT.md: header, section
+/// table at 256, 32-byte entries; PERSONS is kind 6), read with plain file
+/// I/O so that the reader under test does not help.
+fn person_records(path: &Path) -> Res<Vec<u8>> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut f = std::fs::File::open(path)?;
+    let mut head = vec![0u8; 256 + 64 * 32];
+    f.read_exact(&mut head[..256])?;
+    let count = u32::from_le_bytes(head[16..20].try_into()?) as usize;
+    f.read_exact(&mut head[256..256 + count * 32])?;
+    for e in head[256..256 + count * 32].chunks_exact(32) {
+        if u32::from_le_bytes(e[0..4].try_into()?) == 6 {
+            let offset = u64::from_le_bytes(e[8..16].try_into()?);
+            let length = u64::from_le_bytes(e[16..24].try_into()?) as usize;
+            let mut out = vec![0u8; length];
+            f.seek(SeekFrom::Start(offset))?;
+            f.read_exact(&mut out)?;
+            return Ok(out);
+        }
+    }
+    Err("no PERSONS section".into())
+}
+
+/// Generates the persons and writes the snapshot; returns (generate+stage
+/// seconds, of which staging, write seconds).
+fn build_tepat(persons: u64, path: &Path) -> Res<(f64, f64, f64)> {
+    let config = Config {
+        persons,
+        threads: 2,
+        ..Config::default()
+    };
+    let as_of: Date = config.as_of;
+    let generator = Generator::new(config)?;
+    let regions = RegionTable::builtin();
+    let mut builder = SnapshotBuilder::new(generator.registry().clone(), regions, as_of)?;
+    builder.reserve(persons as usize);
+    let t = Instant::now();
+    let mut staging = Duration::ZERO;
+    let mut refused = 0u64;
+    let result: Result<(), std::convert::Infallible> = generator.for_each_chunk(
+        |chunk| chunk,
+        |chunk| {
+            let s = Instant::now();
+            for r in &chunk.records {
+                refused += u64::from(builder.add(r).is_err());
+            }
+            staging += s.elapsed();
+            Ok(())
+        },
+    );
+    let Ok(()) = result;
+    let generated = secs(t.elapsed());
+    if refused > 0 {
+        log(format!(
+            "{refused} generated records refused by the builder"
+        ));
+    }
+    let t = Instant::now();
+    let _ = std::fs::remove_file(path);
+    let summary = builder.write_to_path(path)?;
+    let write = secs(t.elapsed());
+    log(format!(
+        "snapshot: {} persons, {} families, {} profiles, {} duplicate records, {} bytes",
+        summary.persons,
+        summary.families,
+        summary.profiles,
+        summary.duplicate_persons,
+        summary.bytes
+    ));
+    Ok((generated, secs(staging), write))
+}
+
+/// A random cyclic permutation of `len` indices (Sattolo's algorithm).
+fn sattolo(len: usize, rng: &mut Rng) -> Vec<u64> {
+    let mut a: Vec<u64> = (0..len as u64).collect();
+    for i in (1..len).rev() {
+        let j = rng.below(i as u64) as usize;
+        a.swap(i, j);
+    }
+    a
+}
+
+/// ns per step of one dependent chase, and of 16 interleaved chases.
+fn chase(a: &[u64], steps: usize, reps: usize) -> (f64, f64) {
+    let mut dep = Vec::new();
+    let mut par = Vec::new();
+    let mut idx = 0usize;
+    // Warm: read every page (Sattolo already wrote them all), then walk.
+    black_box(a.iter().step_by(512).fold(0u64, |x, v| x ^ v));
+    for _ in 0..steps {
+        idx = a[idx] as usize;
+    }
+    for _ in 0..reps {
+        let t = Instant::now();
+        for _ in 0..steps {
+            idx = a[idx] as usize;
+        }
+        dep.push(secs(t.elapsed()) * 1e9 / steps as f64);
+        let mut lanes = [0usize; 16];
+        for (l, lane) in lanes.iter_mut().enumerate() {
+            *lane = a[(idx + l * 7919) % a.len()] as usize;
+        }
+        let t = Instant::now();
+        for _ in 0..steps / 16 {
+            for lane in &mut lanes {
+                *lane = a[*lane] as usize;
+            }
+        }
+        par.push(secs(t.elapsed()) * 1e9 / (steps / 16 * 16) as f64);
+        idx ^= lanes.iter().fold(0, |x, l| x ^ (l & 1));
+    }
+    black_box(idx);
+    (median(dep), median(par))
+}
+
+/// ns per step (aggregate) of 16 interleaved chases on each of 2 threads:
+/// what two cores can have in flight together.
+fn chase_two_threads(a: &[u64], steps: usize, reps: usize) -> f64 {
+    let mut par = Vec::new();
+    for r in 0..reps {
+        let t = Instant::now();
+        std::thread::scope(|s| {
+            for th in 0..2usize {
+                s.spawn(move || {
+                    let mut lanes = [0usize; 16];
+                    for (l, lane) in lanes.iter_mut().enumerate() {
+                        *lane = (r * 104_729 + th * 7_919 + l * 1_000_003) % a.len();
+                    }
+                    for _ in 0..steps / 16 {
+                        for lane in &mut lanes {
+                            *lane = a[*lane] as usize;
+                        }
+                    }
+                    black_box(lanes);
+                });
+            }
+        });
+        par.push(secs(t.elapsed()) * 1e9 / (2 * (steps / 16) * 16) as f64);
+    }
+    median(par)
+}
+
+/// Asks the CPU to load the line holding `bytes[index]`.
+#[inline(always)]
+fn prefetch(bytes: &[u8], index: usize) {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(b) = bytes.get(index) {
+        // SAFETY: a prefetch is a hint that never faults; SSE is in the
+        // x86_64 baseline.
+        unsafe {
+            std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
+                b as *const u8 as *const i8,
+            )
+        };
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (bytes, index);
+}
+
+/// A prototype of a branch-free bucket scan over the same file (the format
+/// of docs/FORMAT.md, read through `tepat::snapshot::format`), to test
+/// whether the library's `find` loses memory-level parallelism to
+/// mispredicted branches on the loaded NIKs. Not the library's code: a
+/// measurement aid for docs/BENCHMARKS.md.
+struct Branchless<'a> {
+    dir: &'a [u8],
+    persons: &'a [u8],
+    count: u64,
+    buckets: u64,
+    seed: u64,
+}
+
+/// Records examined without a branch (a bucket holds 3 on average; larger
+/// ones take a slow path).
+const WINDOW: u64 = 8;
+
+impl<'a> Branchless<'a> {
+    fn new(file: &'a [u8]) -> Res<Branchless<'a>> {
+        let word =
+            |off: usize| -> Res<u64> { Ok(u64::from_le_bytes(file[off..off + 8].try_into()?)) };
+        if u32::from_le_bytes(file[20..24].try_into()?) & 1 != 0 {
+            return Err("the prototype reads only the compact directory".into());
+        }
+        let count = u32::from_le_bytes(file[16..20].try_into()?) as usize;
+        let mut sections = [0..0, 0..0];
+        for e in file[256..256 + count * 32].chunks_exact(32) {
+            let kind = u32::from_le_bytes(e[0..4].try_into()?);
+            let offset = u64::from_le_bytes(e[8..16].try_into()?) as usize;
+            let length = u64::from_le_bytes(e[16..24].try_into()?) as usize;
+            match kind {
+                5 => sections[0] = offset..offset + length,
+                6 => sections[1] = offset..offset + length,
+                _ => {}
+            }
+        }
+        let [dir, persons] = sections;
+        Ok(Branchless {
+            dir: &file[dir],
+            persons: &file[persons],
+            count: word(32)?,
+            buckets: word(56)?,
+            seed: word(64)?,
+        })
+    }
+
+    #[inline(always)]
+    fn w0(&self, slot: u64) -> u64 {
+        let off = slot as usize * 24;
+        first_word(&self.persons[off..off + 8])
+    }
+
+    #[inline(always)]
+    fn bucket(&self, nik: u64) -> u64 {
+        use tepat::snapshot::format::{bucket_of, hash_nik};
+        bucket_of(hash_nik(nik, self.seed), self.buckets)
+    }
+
+    #[inline(always)]
+    fn dir_offset(b: u64) -> usize {
+        use tepat::snapshot::format::{BLOCK_BUCKETS, BLOCK_LEN};
+        (b / BLOCK_BUCKETS) as usize * BLOCK_LEN
+    }
+
+    /// Records `[start, end)` of bucket `b`.
+    #[inline(always)]
+    fn range(&self, b: u64) -> (u64, u64) {
+        use tepat::snapshot::format::{BLOCK_BUCKETS, BLOCK_LEN};
+        let off = Self::dir_offset(b);
+        let i = (b % BLOCK_BUCKETS) as usize;
+        let line = &self.dir[off..off + BLOCK_LEN];
+        let base = u64::from(u32::from_le_bytes([line[0], line[1], line[2], line[3]]));
+        (base + u64::from(line[4 + i]), base + u64::from(line[5 + i]))
+    }
+
+    /// The first record's NIK word for `nik`, or 0.
+    #[inline(always)]
+    fn get(&self, nik: u64) -> u64 {
+        let (start, end) = self.range(self.bucket(nik));
+        self.scan(start, end, nik)
+    }
+
+    /// Batch lookup like `Snapshot::find_many`, but prefetching every line
+    /// of the bucket (a 3-record bucket is 72 bytes: two lines) and scanning
+    /// without branches; `out[i]` is the NIK word found, or 0.
+    fn find_many(&self, niks: &[u64], out: &mut [u64]) {
+        const D: usize = 16;
+        let n = niks.len().min(out.len());
+        let mut ring = [0u64; 4 * D];
+        for i in 0..n + 2 * D {
+            if i < n {
+                let b = self.bucket(niks[i]);
+                ring[i % (4 * D)] = b;
+                prefetch(self.dir, Self::dir_offset(b));
+            }
+            if i >= D && i - D < n {
+                let (start, end) = self.range(ring[(i - D) % (4 * D)]);
+                prefetch(self.persons, start as usize * 24);
+                prefetch(self.persons, (end as usize * 24).saturating_sub(1));
+            }
+            if i >= 2 * D && i - 2 * D < n {
+                let j = i - 2 * D;
+                let (start, end) = self.range(ring[j % (4 * D)]);
+                out[j] = self.scan(start, end, niks[j]);
+            }
+        }
+    }
+
+    #[inline(always)]
+    fn scan(&self, start: u64, end: u64, nik: u64) -> u64 {
+        let mut found = u64::MAX;
+        if end - start <= WINDOW && start + WINDOW <= self.count {
+            // Every comparison is data, not control: the scan's outcome
+            // never steers the front end, so later lookups are not flushed.
+            for j in (0..WINDOW).rev() {
+                let slot = start + j;
+                let hit = (self.w0(slot) & NIK_MASK == nik) & (slot < end);
+                found = if hit { slot } else { found };
+            }
+        } else {
+            for slot in (start..end).rev() {
+                if self.w0(slot) & NIK_MASK == nik {
+                    found = slot;
+                }
+            }
+        }
+        if found == u64::MAX { 0 } else { self.w0(found) }
+    }
+}
+
+/// Prints the rows not printed yet (stdout is flushed per line, so a crash
+/// of a later engine keeps the earlier rows).
+fn print_rows(rows: &[Row], printed: &mut usize, chase_ns: f64, tepat_rates: Option<(f64, f64)>) {
+    for r in &rows[*printed..] {
+        let vs_tepat = match tepat_rates {
+            Some((d, i)) if r.engine != "tepat get" && !r.engine.starts_with("pointer") => {
+                format!("{:.1}× / {:.1}×", r.dependent_ns / d, r.independent_ns / i)
+            }
+            _ => "—".into(),
+        };
+        println!(
+            "| {} | {} | {} | {} | {} | {:.0} | {:.0} | {:.2}× | {} | {} |",
+            r.engine,
+            r.n,
+            fmt_opt(r.build, fmt_time),
+            fmt_opt(r.open, fmt_time),
+            fmt_opt(r.bytes_per_key, |b| format!("{b:.1}")),
+            r.dependent_ns,
+            r.independent_ns,
+            r.dependent_ns / chase_ns,
+            vs_tepat,
+            r.note
+        );
+    }
+    *printed = rows.len();
+}
+
+fn fmt_opt(v: Option<f64>, f: impl Fn(f64) -> String) -> String {
+    v.map_or("—".into(), f)
+}
+
+fn fmt_time(s: f64) -> String {
+    if s < 1.0 {
+        format!("{:.2} ms", s * 1e3)
+    } else {
+        format!("{s:.1} s")
+    }
+}
+
+fn main() -> Res<()> {
+    let a = args()?;
+    START.with(|_| ());
+    std::fs::create_dir_all(&a.dir)?;
+    let n = a.persons;
+    let reps = a.reps;
+    let mut rows: Vec<Row> = Vec::new();
+    let mut notes: Vec<String> = Vec::new();
+    let mut rng = Rng(0x7065_6572_735f_7631);
+
+    // --- tepat: build, open.
+    let snap_path = a.dir.join(format!("tepat-{n}.snapshot"));
+    log(format!(
+        "generating {n} persons and building {}",
+        snap_path.display()
+    ));
+    let (generated, staging, write) = build_tepat(n, &snap_path)?;
+    notes.push(format!(
+        "tepat build: generate + stage {generated:.1} s (of which staging {staging:.1} s), write_to_path {write:.1} s (sorts, writes, fsyncs, re-reads to verify)"
+    ));
+    let snap_bytes = disk_bytes(&snap_path);
+    let mut opens = Vec::new();
+    for _ in 0..5 {
+        let t = Instant::now();
+        let s = Snapshot::open(&snap_path)?;
+        opens.push(secs(t.elapsed()));
+        black_box(s.person_count());
+    }
+    let snap = Snapshot::open(&snap_path)?;
+    let persons = snap.person_count();
+
+    // --- the records, one per distinct NIK, in NIK order.
+    let records = person_records(&snap_path)?;
+    let mut pairs: Vec<(u64, [u8; 24])> = records
+        .chunks_exact(24)
+        .map(|r| (first_word(r) & NIK_MASK, r.try_into().unwrap_or([0; 24])))
+        .collect();
+    drop(records);
+    pairs.sort_unstable_by_key(|p| p.0);
+    pairs.dedup_by_key(|p| p.0);
+    let keys = pairs.len();
+    log(format!("{persons} person records, {keys} distinct NIKs"));
+
+    // Random existing keys: 2·reps runs of `lookups` for the latency
+    // measurements, and the batch list.
+    let sample: Vec<u64> = (0..2 * reps * a.lookups)
+        .map(|_| pairs[rng.below(keys as u64) as usize].0)
+        .collect();
+    let batch: Vec<u64> = (0..a.batch)
+        .map(|_| pairs[rng.below(keys as u64) as usize].0)
+        .collect();
+
+    // --- the physical reference.
+    let chase_len = (snap_bytes as usize / 8).max(1024);
+    log(format!("pointer chase over {} MiB", (chase_len * 8) >> 20));
+    let t = Instant::now();
+    let cycle = sattolo(chase_len, &mut rng);
+    log(format!(
+        "  Sattolo cycle built in {:.1} s",
+        secs(t.elapsed())
+    ));
+    let (chase_ns, chase16_ns) = chase(&cycle, a.lookups, reps);
+    let chase32_ns = chase_two_threads(&cycle, a.lookups, reps);
+    drop(cycle);
+    log(format!(
+        "  {chase_ns:.1} ns dependent, {chase16_ns:.1} ns with 16 chases in flight, {chase32_ns:.1} ns with 16 on each of 2 threads"
+    ));
+    notes.push(format!(
+        "pointer chase over {} MiB: {chase_ns:.1} ns per dependent access; {chase16_ns:.1} ns per access with 16 chases in flight on 1 thread; {chase32_ns:.1} ns per access (aggregate) with 16 in flight on each of 2 threads = {:.1} M accesses/s",
+        (chase_len * 8) >> 20,
+        1e3 / chase32_ns
+    ));
+    rows.push(Row {
+        engine: "pointer chase (heap, 4 KiB pages)".into(),
+        n,
+        build: None,
+        open: None,
+        bytes_per_key: Some(snap_bytes as f64 / persons as f64),
+        dependent_ns: chase_ns,
+        independent_ns: chase16_ns,
+        note: "independent = 16 interleaved chases".into(),
+    });
+
+    println!();
+    println!(
+        "N = {n} persons ({persons} records, {keys} distinct NIKs); snapshot {snap_bytes} bytes; median of {reps} repetitions"
+    );
+    println!();
+    println!(
+        "| engine | N | build/load | open | bytes/key | dependent ns | independent ns | dependent ÷ chase | ÷ tepat (dep / indep) | note |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|");
+    let mut printed = 0;
+
+    // --- tepat lookups.
+    if a.engines.iter().any(|e| e == "tepat") {
+        log("tepat: warm (find_many over every key)");
+        {
+            let all: Vec<u64> = pairs.iter().map(|p| p.0).collect();
+            let mut out = vec![None; all.len()];
+            snap.find_many(&all, &mut out);
+            let found = out.iter().filter(|o| o.is_some()).count();
+            assert_eq!(found, keys, "every key is found");
+        }
+        let find_nik = |k: u64| {
+            snap.find(k)
+                .and_then(|slot| snap.person_at(slot))
+                .map_or(0, |p| p.nik().get())
+        };
+        let (dep, ind) = measure(&sample, reps, a.lookups, find_nik);
+        log(format!(
+            "tepat get: {dep:.1} ns dependent, {ind:.1} ns independent"
+        ));
+        rows.push(Row {
+            engine: "tepat get".into(),
+            n,
+            build: Some(staging + write),
+            open: Some(median(opens.clone())),
+            bytes_per_key: Some(snap_bytes as f64 / persons as f64),
+            dependent_ns: dep,
+            independent_ns: ind,
+            note: "find + person_at, answer = the record's NIK word".into(),
+        });
+        let check = |k: u64| {
+            snap.find(k)
+                .and_then(|slot| snap.person_at(slot))
+                .map_or(0, |p| {
+                    u64::from(p.eligible().0 & !p.enrolled().0) ^ p.nik().get()
+                })
+        };
+        let (dep, ind) = measure(&sample, reps, a.lookups, check);
+        log(format!(
+            "tepat check bits: {dep:.1} ns dependent, {ind:.1} ns independent"
+        ));
+        rows.push(Row {
+            engine: "tepat get + profile bits".into(),
+            n,
+            build: None,
+            open: None,
+            bytes_per_key: None,
+            dependent_ns: dep,
+            independent_ns: ind,
+            note: "also reads eligible/enrolled (profile record)".into(),
+        });
+
+        // The branch-free prototype over the same file (see `Branchless`).
+        if a.prototype {
+            let file = std::fs::File::open(&snap_path)?;
+            // SAFETY: the snapshot file is not modified while mapped (it is
+            // only deleted at the end of the run, after this map is gone).
+            let map = unsafe { memmap2::Mmap::map(&file)? };
+            let proto = Branchless::new(&map)?;
+            for &k in sample.iter().take(100_000) {
+                assert_eq!(proto.get(k) & NIK_MASK, k, "the prototype finds every key");
+            }
+            // Warm this mapping's page tables.
+            let mut touch = 0u64;
+            for page in map.chunks(4096) {
+                touch = touch.wrapping_add(u64::from(page[0]));
+            }
+            black_box(touch);
+            let (dep, ind) = measure(&sample, reps, a.lookups, |k| proto.get(k));
+            log(format!(
+                "branch-free prototype: {dep:.1} ns dependent, {ind:.1} ns independent"
+            ));
+            let mut out = vec![0u64; batch.len()];
+            for threads in [1usize, 2] {
+                let mut rates = Vec::new();
+                for _ in 0..reps.min(3) {
+                    let t = Instant::now();
+                    let per = batch.len().div_ceil(threads);
+                    std::thread::scope(|s| {
+                        for (niks, out) in batch.chunks(per).zip(out.chunks_mut(per)) {
+                            let proto = &proto;
+                            s.spawn(move || proto.find_many(niks, out));
+                        }
+                    });
+                    rates.push(batch.len() as f64 / secs(t.elapsed()));
+                }
+                assert!(out.iter().zip(&batch).all(|(o, k)| o & NIK_MASK == *k));
+                let rate = median(rates);
+                log(format!(
+                    "prototype find_many, {threads} thread(s): {:.1} M NIKs/s",
+                    rate / 1e6
+                ));
+                notes.push(format!(
+                    "prototype find_many (both bucket lines prefetched, branch-free scan), {threads} thread(s): {:.1} M NIKs/s",
+                    rate / 1e6
+                ));
+            }
+            rows.push(Row {
+                engine: "prototype: branch-free scan".into(),
+                n,
+                build: None,
+                open: None,
+                bytes_per_key: None,
+                dependent_ns: dep,
+                independent_ns: ind,
+                note: "same file, own mmap; not the library's code".into(),
+            });
+        }
+
+        // find_many on 1 and 2 threads.
+        let mut out = vec![None; batch.len()];
+        for threads in [1usize, 2] {
+            let mut rates = Vec::new();
+            for _ in 0..reps.min(3) {
+                let t = Instant::now();
+                let per = batch.len().div_ceil(threads);
+                std::thread::scope(|s| {
+                    for (niks, out) in batch.chunks(per).zip(out.chunks_mut(per)) {
+                        let snap = &snap;
+                        s.spawn(move || snap.find_many(niks, out));
+                    }
+                });
+                rates.push(batch.len() as f64 / secs(t.elapsed()));
+            }
+            assert!(out.iter().all(Option::is_some));
+            let rate = median(rates);
+            log(format!(
+                "tepat find_many, {threads} thread(s): {:.1} M NIKs/s",
+                rate / 1e6
+            ));
+            notes.push(format!(
+                "tepat find_many over {} random existing NIKs in memory, {threads} thread(s): {:.1} M NIKs/s ({:.1} ns per NIK per thread)",
+                batch.len(),
+                rate / 1e6,
+                threads as f64 * 1e9 / rate
+            ));
+        }
+    }
+    let tepat_rates = rows
+        .iter()
+        .find(|r| r.engine == "tepat get")
+        .map(|r| (r.dependent_ns, r.independent_ns));
+    print_rows(&rows, &mut printed, chase_ns, tepat_rates);
+
+    // Per-engine lookups per repetition: fewer for the slow engines.
+    let per = |div: usize| (a.lookups / div).max(1000);
+
+    // --- LMDB (heed).
+    if a.engines.iter().any(|e| e == "lmdb") {
+        let dir = a.dir.join("lmdb");
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir)?;
+        let map_size = ((keys as u64 * 200).max(1 << 30)).next_multiple_of(1 << 20) as usize;
+        log("lmdb: load");
+        let t = Instant::now();
+        {
+            // SAFETY: the environment is opened once in this process and no
+            // other process touches the benchmark's scratch directory.
+            let env = unsafe { heed::EnvOpenOptions::new().map_size(map_size).open(&dir)? };
+            let mut wtxn = env.write_txn()?;
+            let db: heed::Database<heed::types::Bytes, heed::types::Bytes> =
+                env.create_database(&mut wtxn, None)?;
+            wtxn.commit()?;
+            for chunk in pairs.chunks(1_000_000) {
+                let mut wtxn = env.write_txn()?;
+                for (k, v) in chunk {
+                    db.put_with_flags(&mut wtxn, heed::PutFlags::APPEND, &k.to_be_bytes(), v)?;
+                }
+                wtxn.commit()?;
+            }
+            env.force_sync()?;
+            env.prepare_for_closing().wait();
+        }
+        let load = secs(t.elapsed());
+        let t = Instant::now();
+        // SAFETY: as above; the previous handle is closed.
+        let env = unsafe { heed::EnvOpenOptions::new().map_size(map_size).open(&dir)? };
+        let rtxn = env.read_txn()?;
+        let db: heed::Database<heed::types::Bytes, heed::types::Bytes> =
+            env.open_database(&rtxn, None)?.ok_or("no database")?;
+        let open = secs(t.elapsed());
+        let bytes = disk_bytes(&dir);
+        log("lmdb: warm");
+        let mut count = 0usize;
+        for item in db.iter(&rtxn)? {
+            let (k, _) = item?;
+            count += k.len();
+        }
+        assert_eq!(count, keys * 8);
+        let look = |k: u64| match db.get(&rtxn, &k.to_be_bytes()) {
+            Ok(Some(v)) => first_word(v),
+            _ => 0,
+        };
+        let (dep, ind) = measure(&sample, reps, per(4), look);
+        log(format!(
+            "lmdb: {dep:.1} ns dependent, {ind:.1} ns independent"
+        ));
+        rows.push(Row {
+            engine: "LMDB (heed 0.22)".into(),
+            n,
+            build: Some(load),
+            open: Some(open),
+            bytes_per_key: Some(bytes as f64 / keys as f64),
+            dependent_ns: dep,
+            independent_ns: ind,
+            note: "one read txn per repetition; APPEND load, 1 M keys/txn".into(),
+        });
+        drop(rtxn);
+        env.prepare_for_closing().wait();
+        if !a.keep {
+            std::fs::remove_dir_all(&dir)?;
+        }
+    }
+
+    print_rows(&rows, &mut printed, chase_ns, tepat_rates);
+
+    // --- redb.
+    if a.engines.iter().any(|e| e == "redb") {
+        use redb::{ReadableDatabase, TableDefinition};
+        const TABLE: TableDefinition<&[u8; 8], &[u8; 24]> = TableDefinition::new("persons");
+        let path = a.dir.join("redb.db");
+        let _ = std::fs::remove_file(&path);
+        let cache = (keys * 128).max(1 << 30);
+        log("redb: load");
+        let t = Instant::now();
+        {
+            let db = redb::Builder::new().set_cache_size(cache).create(&path)?;
+            for chunk in pairs.chunks(1_000_000) {
+                let wtxn = db.begin_write()?;
+                {
+                    let mut table = wtxn.open_table(TABLE)?;
+                    for (k, v) in chunk {
+                        table.insert(&k.to_be_bytes(), v)?;
+                    }
+                }
+                wtxn.commit()?;
+            }
+        }
+        let load = secs(t.elapsed());
+        let t = Instant::now();
+        let db = redb::Builder::new().set_cache_size(cache).open(&path)?;
+        let rtxn = db.begin_read()?;
+        let table = rtxn.open_table(TABLE)?;
+        let open = secs(t.elapsed());
+        let bytes = disk_bytes(&path);
+        log("redb: warm");
+        let mut count = 0usize;
+        for item in table.range::<&[u8; 8]>(..)? {
+            let (k, _) = item?;
+            count += k.value().len();
+        }
+        assert_eq!(count, keys * 8);
+        let look = |k: u64| match table.get(&k.to_be_bytes()) {
+            Ok(Some(v)) => first_word(v.value()),
+            _ => 0,
+        };
+        let (dep, ind) = measure(&sample, reps, per(4), look);
+        log(format!(
+            "redb: {dep:.1} ns dependent, {ind:.1} ns independent"
+        ));
+        rows.push(Row {
+            engine: "redb 4.6".into(),
+            n,
+            build: Some(load),
+            open: Some(open),
+            bytes_per_key: Some(bytes as f64 / keys as f64),
+            dependent_ns: dep,
+            independent_ns: ind,
+            note: "one read txn per repetition; [u8;8] keys, 1 M keys/txn".into(),
+        });
+        drop(table);
+        drop(rtxn);
+        drop(db);
+        if !a.keep {
+            std::fs::remove_file(&path)?;
+        }
+    }
+
+    print_rows(&rows, &mut printed, chase_ns, tepat_rates);
+
+    // --- std HashMap (SipHash), in memory.
+    if a.engines.iter().any(|e| e == "hashmap") {
+        log("hashmap: load");
+        let t = Instant::now();
+        let mut map: HashMap<u64, [u8; 24]> = HashMap::with_capacity(keys);
+        map.extend(pairs.iter().copied());
+        let load = secs(t.elapsed());
+        // hashbrown: buckets = next power of two of capacity·8/7, 32 B of
+        // entry and 1 control byte each.
+        let buckets = (map.capacity() * 8 / 7).next_power_of_two();
+        let bytes = buckets * 33;
+        for (k, v) in &map {
+            black_box((k, v));
+        }
+        let look = |k: u64| map.get(&k).map_or(0, |v| first_word(v));
+        let (dep, ind) = measure(&sample, reps, a.lookups, look);
+        log(format!(
+            "hashmap: {dep:.1} ns dependent, {ind:.1} ns independent"
+        ));
+        rows.push(Row {
+            engine: "std HashMap<u64,[u8;24]>".into(),
+            n,
+            build: Some(load),
+            open: None,
+            bytes_per_key: Some(bytes as f64 / keys as f64),
+            dependent_ns: dep,
+            independent_ns: ind,
+            note: "in memory, default SipHash; bytes/key from capacity".into(),
+        });
+    }
+
+    print_rows(&rows, &mut printed, chase_ns, tepat_rates);
+
+    // --- sled.
+    if a.engines.iter().any(|e| e == "sled") {
+        let dir = a.dir.join("sled");
+        let _ = std::fs::remove_dir_all(&dir);
+        // sled's default cache (1 GiB); larger caches and big batches ran
+        // this 24 GiB machine out of memory at 10 M keys.
+        let cache = 1u64 << 30;
+        let config = || sled::Config::new().path(&dir).cache_capacity(cache);
+        log("sled: load");
+        let t = Instant::now();
+        {
+            let db = config().open()?;
+            for chunk in pairs.chunks(1_000_000) {
+                for (k, v) in chunk {
+                    db.insert(k.to_be_bytes(), &v[..])?;
+                }
+                db.flush()?;
+            }
+            db.flush()?;
+        }
+        let load = secs(t.elapsed());
+        let t = Instant::now();
+        let db = config().open()?;
+        let open = secs(t.elapsed());
+        let bytes = disk_bytes(&dir);
+        log("sled: warm");
+        let mut count = 0usize;
+        for item in db.iter() {
+            let (k, _) = item?;
+            count += k.len();
+        }
+        assert_eq!(count, keys * 8);
+        let look = |k: u64| match db.get(k.to_be_bytes()) {
+            Ok(Some(v)) => first_word(&v),
+            _ => 0,
+        };
+        let (dep, ind) = measure(&sample, reps, per(10), look);
+        log(format!(
+            "sled: {dep:.1} ns dependent, {ind:.1} ns independent"
+        ));
+        rows.push(Row {
+            engine: "sled 0.34.7".into(),
+            n,
+            build: Some(load),
+            open: Some(open),
+            bytes_per_key: Some(bytes as f64 / keys as f64),
+            dependent_ns: dep,
+            independent_ns: ind,
+            note: "insert in key order, flush every 1 M keys; 1 GiB cache".into(),
+        });
+        drop(db);
+        if !a.keep {
+            std::fs::remove_dir_all(&dir)?;
+        }
+    }
+
+    // --- the rest of the table.
+    print_rows(&rows, &mut printed, chase_ns, tepat_rates);
+    println!();
+    for note in &notes {
+        println!("- {note}");
+    }
+    println!(
+        "- tepat open: median of 5 `Snapshot::open` calls {}, each run {}",
+        fmt_time(median(opens.clone())),
+        opens
+            .iter()
+            .map(|o| fmt_time(*o))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    if !a.keep {
+        drop(snap);
+        std::fs::remove_file(&snap_path)?;
+    }
+    Ok(())
+}
