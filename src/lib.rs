@@ -59,6 +59,7 @@
 )]
 
 mod accel;
+pub mod batch;
 pub mod change;
 mod csv;
 pub mod date;

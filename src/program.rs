@@ -428,6 +428,8 @@ pub const REASON_CODES: &[&str] = &[
     "excluded_by",
     "already_claimed",
     "wrong_period_kind",
+    "repeated_in_list",
+    "invalid_row",
 ];
 
 /// Which reasons block payment and which only warn.

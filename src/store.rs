@@ -204,8 +204,8 @@ pub struct Store {
     dir: PathBuf,
     snapshot: ArcSwap<Snapshot>,
     live: Live,
-    changed: ChangeFilter,
-    claimed: ClaimedIndex,
+    pub(crate) changed: ChangeFilter,
+    pub(crate) claimed: ClaimedIndex,
     /// Claims share it; applying a change file takes it alone, so that a
     /// claim never decides on half of a file.
     writers: RwLock<()>,
@@ -354,7 +354,7 @@ impl Store {
         self.check_in(&snap, nik, program, period)
     }
 
-    fn check_in(
+    pub(crate) fn check_in(
         &self,
         snap: &Snapshot,
         nik: Nik,

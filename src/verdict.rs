@@ -35,11 +35,17 @@ pub enum ReasonCode {
     AlreadyClaimed = 8,
     /// The period is of the wrong kind for the program.
     WrongPeriodKind = 9,
+    /// A payee list repeats this payment: the same NIK, or another member of
+    /// the same family for a family program, for the same program and
+    /// period earlier in the list.
+    RepeatedInList = 10,
+    /// A payee-list row that cannot be read (column count, program, period).
+    InvalidRow = 11,
 }
 
 impl ReasonCode {
     /// Every code, in order.
-    pub const ALL: [ReasonCode; 10] = [
+    pub const ALL: [ReasonCode; 12] = [
         ReasonCode::InvalidNik,
         ReasonCode::UnknownNik,
         ReasonCode::Deceased,
@@ -50,6 +56,8 @@ impl ReasonCode {
         ReasonCode::ExcludedBy,
         ReasonCode::AlreadyClaimed,
         ReasonCode::WrongPeriodKind,
+        ReasonCode::RepeatedInList,
+        ReasonCode::InvalidRow,
     ];
 
     /// The stable code (`not_enrolled`, ...), the same as
@@ -66,6 +74,8 @@ impl ReasonCode {
             ReasonCode::ExcludedBy => "excluded_by",
             ReasonCode::AlreadyClaimed => "already_claimed",
             ReasonCode::WrongPeriodKind => "wrong_period_kind",
+            ReasonCode::RepeatedInList => "repeated_in_list",
+            ReasonCode::InvalidRow => "invalid_row",
         }
     }
 

@@ -190,3 +190,136 @@ fn the_months_changes_apply() {
         assert!(state.deceased(), "{nik}");
     }
 }
+
+#[test]
+fn the_batch_verifier_agrees_with_truth_row_by_row() {
+    use tepat::batch::{OutputFormat, verify_csv};
+    let f = fixture();
+    let input = std::fs::read_to_string(f.data.join("payees.csv")).unwrap();
+    let truth = std::fs::read_to_string(f.data.join("payees_truth.csv")).unwrap();
+    let mut out = Vec::new();
+    let summary = verify_csv(
+        &f.store,
+        input.as_bytes(),
+        "payees.csv",
+        &mut out,
+        OutputFormat::Csv,
+        |_| {},
+    )
+    .unwrap();
+    let out = String::from_utf8(out).unwrap();
+    let input_rows = input.lines().count() - 1;
+    let output: Vec<&str> = out.lines().collect();
+    assert_eq!(
+        output[0],
+        "line,nik,program,period,amount,payable,reasons,detail"
+    );
+    assert_eq!(output.len() - 1, input_rows, "one output row per input row");
+    assert_eq!(summary.rows as usize, input_rows);
+    let expected: HashMap<u64, String> = truth
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let (line, cat) = l.split_once(',').unwrap();
+            (line.parse().unwrap(), cat.to_owned())
+        })
+        .collect();
+    for row in &output[1..] {
+        let fields = split_csv(row);
+        // line, the 4 input fields, payable, reasons, detail.
+        assert_eq!(fields.len(), 8, "{row}");
+        let line: u64 = fields[0].parse().unwrap();
+        let payable = fields[5] == "true";
+        let reasons = fields[6].clone();
+        let cat = expected[&line].as_str();
+        let code = match cat {
+            "payable" => None,
+            "deceased" => Some("deceased"),
+            "not_enrolled" => Some("not_enrolled"),
+            "excluded" => Some("excluded_by"),
+            "civil_servant" => Some("civil_servant"),
+            "wrong_period_kind" => Some("wrong_period_kind"),
+            "unknown_nik" => Some("unknown_nik"),
+            "invalid_nik" => Some("invalid_nik"),
+            "repeated" => Some("repeated_in_list"),
+            "malformed" => Some("invalid_row"),
+            other => panic!("unknown category {other}"),
+        };
+        match code {
+            None => assert!(payable, "line {line}: {row}"),
+            Some(code) => {
+                assert!(!payable, "line {line} ({cat}): {row}");
+                assert!(
+                    reasons.split('|').any(|r| r == code),
+                    "line {line} ({cat}) wants {code}: {row}"
+                );
+            }
+        }
+    }
+    let by_cat = |c: &str| expected.values().filter(|v| *v == c).count() as u64;
+    assert_eq!(summary.invalid, by_cat("malformed"));
+    assert_eq!(summary.repeated, by_cat("repeated"));
+    assert_eq!(summary.payable, by_cat("payable"));
+}
+
+#[test]
+fn in_memory_batch_matches_check_row_by_row() {
+    use tepat::batch::{BatchItem, BatchVerdict};
+    let f = fixture();
+    let snap = f.store.snapshot();
+    let registry = snap.registry();
+    let records = register(&f.data);
+    let programs: Vec<_> = registry.ids().collect();
+    let items: Vec<BatchItem> = records
+        .iter()
+        .step_by(13)
+        .enumerate()
+        .map(|(i, r)| {
+            let program = programs[i % programs.len()];
+            let kind = registry.program(program).period;
+            // Every fifth row asks for the wrong kind of period.
+            let period = if i % 5 == 0 {
+                tepat::Period::Year(2026)
+            } else {
+                tepat::Period::containing(kind, snap.as_of())
+            };
+            BatchItem {
+                nik: Some(r.nik),
+                program,
+                period,
+            }
+        })
+        .collect();
+    let mut out = vec![BatchVerdict::default(); items.len()];
+    f.store.verify_batch(&items, &mut out, 2).unwrap();
+    for (item, v) in items.iter().zip(&out) {
+        let full = f
+            .store
+            .check(item.nik.unwrap(), item.program, item.period)
+            .unwrap();
+        assert_eq!(
+            (v.payable, v.reasons),
+            (full.payable, full.reasons),
+            "{item:?}"
+        );
+    }
+}
+
+/// Splits one CSV line with quoted fields.
+fn split_csv(line: &str) -> Vec<String> {
+    let mut out = vec![String::new()];
+    let mut quoted = false;
+    let mut chars = line.chars().peekable();
+    while let Some(c) = chars.next() {
+        match (c, quoted) {
+            ('"', true) if chars.peek() == Some(&'"') => {
+                chars.next();
+                out.last_mut().unwrap().push('"');
+            }
+            ('"', _) => quoted = !quoted,
+            (',', false) => out.push(String::new()),
+            (c, _) => out.last_mut().unwrap().push(c),
+        }
+    }
+    out
+}

@@ -96,6 +96,15 @@ fn families_list_their_members() {
             .insert((r.nik.get(), r.birth_date));
     }
     assert_eq!(snap.family_count(), families.len() as u64);
+    let marked = records
+        .iter()
+        .flat_map(|r| snap.get_all(r.nik).collect::<Vec<_>>())
+        .map(|p| (p.slot(), p.is_first_member()))
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .filter(|(_, first)| *first)
+        .count();
+    assert_eq!(marked, families.len(), "one first member per family");
     let family_programs = Registry::builtin().family_programs();
     for (kk, members) in &families {
         let f = snap.family(tepat::Kk::from_u64(*kk).unwrap()).unwrap();

@@ -438,6 +438,8 @@ fn link_families(
         if let Some(f) = families.get_mut(family) {
             f.first_member = U32::new(pair[0].1);
         }
+        let first = &mut persons[pair[0].1 as usize];
+        first.w0 = U64::new(first.w0.get() | FIRST_MEMBER_BIT);
         for w in pair.windows(2) {
             let p = &mut persons[w[0].1 as usize];
             p.w1 = U64::new(u64::from(w[0].0) | u64::from(w[1].1) << 32);

@@ -136,7 +136,7 @@ pub struct SectionEntry {
 )]
 #[repr(C)]
 pub struct PersonRaw {
-    /// nik (0-53) | sex (54) | relation (55-56).
+    /// nik (0-53) | sex (54) | relation (55-56) | first member (57).
     pub w0: U64,
     /// family index (0-31) | next member (32-63).
     pub w1: U64,
@@ -148,6 +148,8 @@ pub(crate) const NIK_BITS: u32 = 54;
 pub(crate) const NIK_MASK: u64 = (1 << NIK_BITS) - 1;
 pub(crate) const SEX_SHIFT: u32 = 54;
 pub(crate) const RELATION_SHIFT: u32 = 55;
+/// Set on the one member of each family that the family record points to.
+pub(crate) const FIRST_MEMBER_BIT: u64 = 1 << 57;
 pub(crate) const PROFILE_BITS: u32 = 26;
 pub(crate) const PROFILE_MASK: u64 = (1 << PROFILE_BITS) - 1;
 pub(crate) const VILLAGE_SHIFT: u32 = 26;

@@ -247,6 +247,16 @@ impl Snapshot {
                 return Err(format!("person {slot}: village index out of range"));
             }
         }
+        let marked = (0..n)
+            .filter_map(|slot| self.raw_person(slot))
+            .filter(|p| p.w0.get() & FIRST_MEMBER_BIT != 0)
+            .count() as u64;
+        if marked != self.header.families {
+            return Err(format!(
+                "{marked} persons marked first member, {} families",
+                self.header.families
+            ));
+        }
         let mut prev_kk = 0;
         for index in 0..self.header.families as usize {
             let f = self
@@ -258,10 +268,12 @@ impl Snapshot {
             prev_kk = f.kk.get();
             let first = f.first_member.get() as usize;
             match self.raw_person(first) {
-                Some(p) if p.w1.get() as u32 as usize == index => {}
+                Some(p)
+                    if p.w1.get() as u32 as usize == index
+                        && p.w0.get() & FIRST_MEMBER_BIT != 0 => {}
                 _ => {
                     return Err(format!(
-                        "family {index}: first member {first} is not a member"
+                        "family {index}: first member {first} is not a marked member"
                     ));
                 }
             }
@@ -670,6 +682,12 @@ impl<'a> Person<'a> {
     /// Place in the family.
     pub fn relation(&self) -> Relation {
         Relation::from_code((self.raw.w0.get() >> RELATION_SHIFT) as u8)
+    }
+
+    /// Whether this record is its family's first member (exactly one per
+    /// family: scans count families through it).
+    pub fn is_first_member(&self) -> bool {
+        self.raw.w0.get() & FIRST_MEMBER_BIT != 0
     }
 
     /// The family's index in the snapshot.

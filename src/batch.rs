@@ -1,0 +1,571 @@
+//! Batch verification of payee lists: millions of rows, the same verdict as
+//! [`Store::check`] for each, many lookups in flight.
+//!
+//! [`Store::verify_batch`] takes an in-memory list and answers with compact
+//! verdicts (a reason bitset each, no allocation per row), using both cores
+//! and software prefetch. [`verify_csv`] streams a payee file: every input
+//! row gives exactly one output row, in input order, with the row's fields,
+//! `payable`, the reason codes and, for a row that cannot be read, what was
+//! wrong. Rows that repeat an earlier payment in the same list (the same
+//! NIK, or another member of the same family for a family program, for the
+//! same program and period) are flagged `repeated_in_list`.
+
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::io::{BufRead, Write};
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use crate::accel::Claimed;
+use crate::error::{Error, Result};
+use crate::nik::Nik;
+use crate::period::{Period, PeriodKind};
+use crate::program::{ExclusionLevel, ProgramId, Registry, Unit};
+
+use crate::snapshot::Snapshot;
+use crate::store::Store;
+use crate::verdict::{ReasonCode, ReasonSet};
+
+/// One row to verify.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BatchItem {
+    /// The NIK, or `None` when the row's NIK is not a valid NIK.
+    pub nik: Option<Nik>,
+    /// The program.
+    pub program: ProgramId,
+    /// The period.
+    pub period: Period,
+}
+
+/// A compact verdict: payable and the reason codes (4 bytes).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct BatchVerdict {
+    /// No blocking reason applies.
+    pub payable: bool,
+    /// Every reason that applies.
+    pub reasons: ReasonSet,
+}
+
+/// What the verifier needs to know about one program, precomputed.
+#[derive(Clone, Copy)]
+struct Rule {
+    period: PeriodKind,
+    family: bool,
+    /// Programs whose enrolment (on the person's own bits) excludes this one.
+    excluded_by: u32,
+    /// A family-level exclusion of a person program: needs the members.
+    needs_members: bool,
+}
+
+struct Rules {
+    rules: Vec<Rule>,
+    blocking: u16,
+}
+
+impl Rules {
+    fn new(registry: &Registry) -> Rules {
+        let rules = registry
+            .programs()
+            .iter()
+            .map(|p| {
+                let mut excluded_by = 0u32;
+                let mut needs_members = false;
+                for e in &p.excludes {
+                    excluded_by |= 1 << e.program.index();
+                    let person_program = registry
+                        .get(e.program)
+                        .is_some_and(|q| q.unit == Unit::Person);
+                    needs_members |= e.level == ExclusionLevel::Family && person_program;
+                }
+                Rule {
+                    period: p.period,
+                    family: p.unit == Unit::Family,
+                    excluded_by,
+                    needs_members,
+                }
+            })
+            .collect();
+        let blocking = ReasonCode::ALL
+            .iter()
+            .filter(|c| registry.policy().blocks(c.as_str()))
+            .fold(0u16, |acc, c| acc | 1 << *c as u8);
+        Rules { rules, blocking }
+    }
+
+    fn verdict(&self, reasons: ReasonSet) -> BatchVerdict {
+        BatchVerdict {
+            payable: reasons.0 & self.blocking == 0,
+            reasons,
+        }
+    }
+}
+
+/// Rows per prefetch window.
+const CHUNK: usize = 4096;
+
+impl Store {
+    /// Verifies a list of rows on `threads` threads (0: all cores); `out[i]`
+    /// gets the verdict of `items[i]`. The same verdict as
+    /// [`Store::check`], reason for reason (without the details).
+    pub fn verify_batch(
+        &self,
+        items: &[BatchItem],
+        out: &mut [BatchVerdict],
+        threads: usize,
+    ) -> Result<()> {
+        let snap = self.snapshot();
+        let rules = Rules::new(snap.registry());
+        let threads = match threads {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
+        };
+        let n = items.len().min(out.len());
+        let per = n.div_ceil(threads.max(1)).max(CHUNK);
+        std::thread::scope(|s| {
+            let mut handles = Vec::new();
+            for (items, out) in items[..n].chunks(per).zip(out[..n].chunks_mut(per)) {
+                let (snap, rules) = (&snap, &rules);
+                handles.push(s.spawn(move || self.verify_range(snap, rules, items, out)));
+            }
+            handles
+                .into_iter()
+                .map(|h| {
+                    h.join().unwrap_or_else(|_| {
+                        Err(Error::Live {
+                            message: "a verifier thread panicked".into(),
+                        })
+                    })
+                })
+                .collect::<Result<Vec<()>>>()
+        })?;
+        Ok(())
+    }
+
+    fn verify_range(
+        &self,
+        snap: &Snapshot,
+        rules: &Rules,
+        items: &[BatchItem],
+        out: &mut [BatchVerdict],
+    ) -> Result<()> {
+        let mut niks = vec![0u64; CHUNK];
+        let mut slots = vec![None; CHUNK];
+        let mut claimed: HashMap<(u8, u32), Option<Arc<Claimed>>> = HashMap::new();
+        for (items, out) in items.chunks(CHUNK).zip(out.chunks_mut(CHUNK)) {
+            for (n, item) in niks.iter_mut().zip(items) {
+                *n = item.nik.map_or(0, Nik::get);
+            }
+            snap.find_many(&niks[..items.len()], &mut slots[..items.len()]);
+            for ((item, slot), o) in items.iter().zip(&slots).zip(out.iter_mut()) {
+                *o = self.verdict_of(snap, rules, &mut claimed, item, *slot)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// One row's verdict: from the snapshot and the accelerators when the
+    /// NIK has no pending change, through [`Store::check`] otherwise.
+    #[inline]
+    fn verdict_of(
+        &self,
+        snap: &Snapshot,
+        rules: &Rules,
+        claimed: &mut HashMap<(u8, u32), Option<Arc<Claimed>>>,
+        item: &BatchItem,
+        slot: Option<u32>,
+    ) -> Result<BatchVerdict> {
+        let Some(nik) = item.nik else {
+            return Ok(rules.verdict(single(ReasonCode::InvalidNik)));
+        };
+        let Some(rule) = rules.rules.get(item.program.index()) else {
+            return Ok(rules.verdict(single(ReasonCode::InvalidRow)));
+        };
+        if rule.needs_members || self.changed.may_contain(nik.get()) {
+            let v = self.check_in(snap, nik, item.program, item.period)?;
+            return Ok(rules.verdict(v.reasons));
+        }
+        let Some(p) = slot.and_then(|s| snap.person_at(s)) else {
+            return Ok(rules.verdict(single(ReasonCode::UnknownNik)));
+        };
+        let mut r = ReasonSet::default();
+        if p.deceased() {
+            r.insert(ReasonCode::Deceased);
+        }
+        if p.duplicate() {
+            r.insert(ReasonCode::DuplicateIdentity);
+        }
+        let enrolled = p.enrolled();
+        if !enrolled.contains(item.program) {
+            r.insert(ReasonCode::NotEnrolled);
+        }
+        if !p.eligible().contains(item.program) {
+            r.insert(ReasonCode::NotEligible);
+        }
+        if p.civil_servant() {
+            r.insert(ReasonCode::CivilServant);
+        }
+        if enrolled.0 & rule.excluded_by != 0 {
+            r.insert(ReasonCode::ExcludedBy);
+        }
+        if item.period.kind() != rule.period {
+            r.insert(ReasonCode::WrongPeriodKind);
+        } else {
+            let key = (item.program.index() as u8, item.period.to_key());
+            let bits = claimed
+                .entry(key)
+                .or_insert_with(|| self.claimed.get(key.0, key.1));
+            if let Some(c) = bits {
+                let hit = c.persons.get(u64::from(p.slot()))
+                    || (rule.family && c.families.get(u64::from(p.family_index())));
+                if hit {
+                    r.insert(ReasonCode::AlreadyClaimed);
+                }
+            }
+        }
+        Ok(rules.verdict(r))
+    }
+}
+
+fn single(code: ReasonCode) -> ReasonSet {
+    let mut r = ReasonSet::default();
+    r.insert(code);
+    r
+}
+
+/// Counts of a verified list.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct BatchSummary {
+    /// Data rows read.
+    pub rows: u64,
+    /// Rows payable.
+    pub payable: u64,
+    /// Rows refused (invalid rows included).
+    pub refused: u64,
+    /// Rows that could not be read (`invalid_row`).
+    pub invalid: u64,
+    /// Rows repeated within the list (`repeated_in_list`).
+    pub repeated: u64,
+    /// Rows per blocking reason (a row refused for two reasons counts under
+    /// both).
+    pub refused_by_reason: BTreeMap<String, u64>,
+    /// Payable rows per warning reason.
+    pub warnings: BTreeMap<String, u64>,
+}
+
+impl BatchSummary {
+    fn count(&mut self, registry: &Registry, v: &BatchVerdict) {
+        self.rows += 1;
+        if v.payable {
+            self.payable += 1;
+        } else {
+            self.refused += 1;
+        }
+        self.invalid += u64::from(v.reasons.contains(ReasonCode::InvalidRow));
+        self.repeated += u64::from(v.reasons.contains(ReasonCode::RepeatedInList));
+        for c in v.reasons.iter() {
+            let map = if registry.policy().blocks(c.as_str()) && !v.payable {
+                &mut self.refused_by_reason
+            } else {
+                &mut self.warnings
+            };
+            *map.entry(c.as_str().to_owned()).or_default() += 1;
+        }
+    }
+}
+
+/// The output format of [`verify_csv`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OutputFormat {
+    /// CSV: `line,<input columns>,payable,reasons,detail`.
+    Csv,
+    /// One JSON object per row and line, NIKs as strings.
+    JsonLines,
+}
+
+/// A payee row as read: its fields, and what it asks (or why it cannot be
+/// read).
+struct ParsedRow {
+    line: u64,
+    fields: Vec<String>,
+    item: std::result::Result<BatchItem, String>,
+}
+
+/// Streams a payee list (CSV with at least the columns `nik`, `program`,
+/// `period`, found by header name) through [`Store::verify_batch`] into
+/// `out`. Every input row gives one output row, in order. `progress` is
+/// called with the rows done so far.
+pub fn verify_csv(
+    store: &Store,
+    input: impl BufRead,
+    file: &str,
+    out: &mut impl Write,
+    format: OutputFormat,
+    mut progress: impl FnMut(u64),
+) -> Result<BatchSummary> {
+    let snap = store.snapshot();
+    let registry = snap.registry();
+    let mut lines = input.lines();
+    let header = match lines.next() {
+        Some(h) => h.map_err(|e| Error::io(file, e))?,
+        None => {
+            return Err(Error::Input {
+                file: file.to_owned(),
+                message: "empty file: no header".into(),
+            });
+        }
+    };
+    let header = header
+        .trim_start_matches('\u{feff}')
+        .trim_end_matches('\r')
+        .to_owned();
+    let columns: Vec<String> = header.split(',').map(str::to_owned).collect();
+    let col = |name: &str| {
+        columns
+            .iter()
+            .position(|c| c == name)
+            .ok_or_else(|| Error::Input {
+                file: file.to_owned(),
+                message: format!("line 1: no `{name}` column in the header {header:?}"),
+            })
+    };
+    let (nik_col, program_col, period_col) = (col("nik")?, col("program")?, col("period")?);
+    let amount_col = columns.iter().position(|c| c == "amount");
+    let io = |e| Error::io("batch output", e);
+    if format == OutputFormat::Csv {
+        writeln!(out, "line,{header},payable,reasons,detail").map_err(io)?;
+    }
+    let mut summary = BatchSummary::default();
+    let mut seen: HashSet<(u8, u32, u64)> = HashSet::new();
+    let mut line_no = 1u64;
+    let mut rows: Vec<ParsedRow> = Vec::with_capacity(1 << 16);
+    let mut done = false;
+    while !done {
+        rows.clear();
+        while rows.len() < 1 << 16 {
+            let Some(line) = lines.next() else {
+                done = true;
+                break;
+            };
+            line_no += 1;
+            let line = line.map_err(|e| Error::Input {
+                file: file.to_owned(),
+                message: format!("line {line_no}: {e}"),
+            })?;
+            rows.push(parse_row(
+                registry,
+                &line,
+                line_no,
+                columns.len(),
+                [nik_col, program_col, period_col],
+                amount_col,
+            ));
+        }
+        // Only readable rows go to the verifier; the others are answered
+        // `invalid_row` below.
+        let readable: Vec<(usize, BatchItem)> = rows
+            .iter()
+            .enumerate()
+            .filter_map(|(i, r)| r.item.as_ref().ok().map(|item| (i, *item)))
+            .collect();
+        let items: Vec<BatchItem> = readable.iter().map(|(_, item)| *item).collect();
+        let mut answers = vec![BatchVerdict::default(); items.len()];
+        store.verify_batch(&items, &mut answers, 0)?;
+        let mut verdicts = vec![BatchVerdict::default(); rows.len()];
+        for ((i, _), v) in readable.iter().zip(answers) {
+            verdicts[*i] = v;
+        }
+        for (row, v) in rows.iter().zip(verdicts.iter_mut()) {
+            let mut detail = String::new();
+            match &row.item {
+                Err(why) => {
+                    *v = BatchVerdict {
+                        payable: false,
+                        reasons: single(ReasonCode::InvalidRow),
+                    };
+                    detail = why.clone();
+                }
+                // Only a row that would pay blocks the same payment later
+                // in the list; a refused row pays nothing.
+                Ok(item) if v.payable => {
+                    if let Some(key) = repeat_key(&snap, store, item)
+                        && !seen.insert(key)
+                    {
+                        v.reasons.insert(ReasonCode::RepeatedInList);
+                        v.payable = false;
+                        detail =
+                            "an earlier row of this list pays the same person or family".into();
+                    }
+                }
+                Ok(_) => {}
+            }
+            summary.count(registry, v);
+            write_row(out, format, row, v, &detail, &columns).map_err(io)?;
+        }
+        progress(summary.rows);
+    }
+    Ok(summary)
+}
+
+/// The payment a row would make: (program, period, family or person).
+fn repeat_key(snap: &Snapshot, store: &Store, item: &BatchItem) -> Option<(u8, u32, u64)> {
+    let nik = item.nik?;
+    let program = snap.registry().get(item.program)?;
+    let subject = if program.unit == Unit::Family {
+        match store.person(snap, nik.get()).ok().flatten() {
+            Some(state) => state.kk().unwrap_or(nik.get()),
+            None => nik.get(),
+        }
+    } else {
+        nik.get()
+    };
+    Some((item.program.index() as u8, item.period.to_key(), subject))
+}
+
+fn parse_row(
+    registry: &Registry,
+    line: &str,
+    line_no: u64,
+    width: usize,
+    cols: [usize; 3],
+    amount: Option<usize>,
+) -> ParsedRow {
+    let line = line.strip_suffix('\r').unwrap_or(line);
+    let mut fields: Vec<Cow<'_, str>> = Vec::new();
+    let split = crate::csv::split_into(line, &mut fields);
+    let owned: Vec<String> = fields.iter().map(|f| f.to_string()).collect();
+    let item = (|| {
+        split.map_err(str::to_owned)?;
+        if owned.len() != width {
+            return Err(format!("{} fields, the header has {width}", owned.len()));
+        }
+        let program = registry
+            .by_code(&owned[cols[1]])
+            .ok_or_else(|| format!("unknown program {:?}", owned[cols[1]]))?;
+        let period = Period::parse(&owned[cols[2]]).map_err(|e| e.to_string())?;
+        if let Some(a) = amount {
+            let text = &owned[a];
+            if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) || text.len() > 15 {
+                return Err(format!("amount {text:?} is not a whole number of rupiah"));
+            }
+        }
+        Ok(BatchItem {
+            nik: Nik::parse(&owned[cols[0]]).ok(),
+            program,
+            period,
+        })
+    })();
+    ParsedRow {
+        line: line_no,
+        fields: owned,
+        item,
+    }
+}
+
+fn write_row(
+    out: &mut impl Write,
+    format: OutputFormat,
+    row: &ParsedRow,
+    v: &BatchVerdict,
+    detail: &str,
+    columns: &[String],
+) -> std::io::Result<()> {
+    match format {
+        OutputFormat::Csv => {
+            write!(out, "{}", row.line)?;
+            for i in 0..columns.len() {
+                out.write_all(b",")?;
+                write_field(out, row.fields.get(i).map_or("", String::as_str))?;
+            }
+            write!(out, ",{},", v.payable)?;
+            write_field(out, &v.reasons.join())?;
+            out.write_all(b",")?;
+            write_field(out, detail)?;
+            out.write_all(b"\n")
+        }
+        OutputFormat::JsonLines => {
+            let mut obj = serde_json_lite::Object::new();
+            obj.num("line", row.line);
+            for (i, c) in columns.iter().enumerate() {
+                obj.str(c, row.fields.get(i).map_or("", String::as_str));
+            }
+            obj.bool("payable", v.payable);
+            obj.list("reasons", v.reasons.iter().map(ReasonCode::as_str));
+            if !detail.is_empty() {
+                obj.str("detail", detail);
+            }
+            writeln!(out, "{}", obj.finish())
+        }
+    }
+}
+
+fn write_field(out: &mut impl Write, s: &str) -> std::io::Result<()> {
+    if s.contains([',', '"', '\n', '\r']) {
+        write!(out, "\"{}\"", s.replace('"', "\"\""))
+    } else {
+        out.write_all(s.as_bytes())
+    }
+}
+
+/// Just enough JSON writing for one flat object per line, so the library
+/// needs no JSON crate.
+mod serde_json_lite {
+    /// A flat JSON object being written.
+    pub struct Object(String);
+
+    fn escape(s: &str, out: &mut String) {
+        out.push('"');
+        for c in s.chars() {
+            match c {
+                '"' => out.push_str("\\\""),
+                '\\' => out.push_str("\\\\"),
+                '\n' => out.push_str("\\n"),
+                '\r' => out.push_str("\\r"),
+                '\t' => out.push_str("\\t"),
+                c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+                c => out.push(c),
+            }
+        }
+        out.push('"');
+    }
+
+    impl Object {
+        pub fn new() -> Object {
+            Object(String::from("{"))
+        }
+        fn key(&mut self, k: &str) {
+            if self.0.len() > 1 {
+                self.0.push(',');
+            }
+            escape(k, &mut self.0);
+            self.0.push(':');
+        }
+        pub fn str(&mut self, k: &str, v: &str) {
+            self.key(k);
+            escape(v, &mut self.0);
+        }
+        pub fn num(&mut self, k: &str, v: u64) {
+            self.key(k);
+            self.0.push_str(&v.to_string());
+        }
+        pub fn bool(&mut self, k: &str, v: bool) {
+            self.key(k);
+            self.0.push_str(if v { "true" } else { "false" });
+        }
+        pub fn list<'a>(&mut self, k: &str, items: impl Iterator<Item = &'a str>) {
+            self.key(k);
+            self.0.push('[');
+            for (i, it) in items.enumerate() {
+                if i > 0 {
+                    self.0.push(',');
+                }
+                escape(it, &mut self.0);
+            }
+            self.0.push(']');
+        }
+        pub fn finish(mut self) -> String {
+            self.0.push('}');
+            self.0
+        }
+    }
+}
