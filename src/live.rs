@@ -223,19 +223,7 @@ pub(crate) type TxResult<T> =
 impl Live {
     /// Opens (or creates) the live state in `dir`.
     pub(crate) fn open(dir: &Path, group_commit: bool) -> Result<Live> {
-        let db = sled::Config::new()
-            .path(dir)
-            .mode(sled::Mode::HighThroughput)
-            .open()
-            .map_err(|e| {
-                let busy = matches!(&e, sled::Error::Io(io) if io.kind() == std::io::ErrorKind::WouldBlock);
-                let message = if busy {
-                    format!("{}: the store is open in another process (one process owns a store's live state)", dir.display())
-                } else {
-                    format!("{}: {e}", dir.display())
-                };
-                Error::Live { message }
-            })?;
+        let db = open_db(dir)?;
         let tree = db.open_tree("live").map_err(live_err)?;
         Ok(Live {
             commit: GroupCommit::new(),
@@ -312,6 +300,41 @@ impl Live {
     /// How many flushes have run (for the group-commit test and benchmark).
     pub(crate) fn flushes(&self) -> u64 {
         self.commit.flushes()
+    }
+}
+
+/// How long `open` waits for a store that was just closed in this process:
+/// sled releases its directory lock from a background thread after the last
+/// handle is dropped.
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Opens sled, waiting briefly while the directory lock is still held.
+fn open_db(dir: &Path) -> Result<sled::Db> {
+    let started = std::time::Instant::now();
+    loop {
+        match sled::Config::new()
+            .path(dir)
+            .mode(sled::Mode::HighThroughput)
+            .open()
+        {
+            Ok(db) => return Ok(db),
+            Err(sled::Error::Io(io)) if io.kind() == std::io::ErrorKind::WouldBlock => {
+                if started.elapsed() > LOCK_WAIT {
+                    return Err(Error::Live {
+                        message: format!(
+                            "{}: the store is open in another process (one process owns a store's live state)",
+                            dir.display()
+                        ),
+                    });
+                }
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            Err(e) => {
+                return Err(Error::Live {
+                    message: format!("{}: {e}", dir.display()),
+                });
+            }
+        }
     }
 }
 
