@@ -71,6 +71,7 @@ pub mod period;
 pub mod program;
 pub mod region;
 pub mod register;
+pub mod report;
 pub mod snapshot;
 pub mod store;
 pub mod verdict;

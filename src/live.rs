@@ -318,7 +318,12 @@ fn open_db(dir: &Path) -> Result<sled::Db> {
             .open()
         {
             Ok(db) => return Ok(db),
-            Err(sled::Error::Io(io)) if io.kind() == std::io::ErrorKind::WouldBlock => {
+            // sled reports a held lock as an I/O error of kind `Other` whose
+            // text names the lock; match both forms.
+            Err(sled::Error::Io(io))
+                if io.kind() == std::io::ErrorKind::WouldBlock
+                    || io.to_string().contains("could not acquire lock") =>
+            {
                 if started.elapsed() > LOCK_WAIT {
                     return Err(Error::Live {
                         message: format!(

@@ -300,6 +300,22 @@ impl Store {
         }
     }
 
+    /// Every person with a pending change and their current state, by NIK.
+    pub fn changed_persons(&self) -> Result<Vec<(u64, LivePerson)>> {
+        let mut out = Vec::new();
+        for item in self.live.scan::<LivePerson>(&[live::PERSON]) {
+            let (key, state) = item?;
+            if let Some(nik) = key
+                .get(1..9)
+                .and_then(|b| b.try_into().ok())
+                .map(u64::from_be_bytes)
+            {
+                out.push((nik, state));
+            }
+        }
+        Ok(out)
+    }
+
     /// The store's directory.
     pub fn dir(&self) -> &Path {
         &self.dir
@@ -501,6 +517,13 @@ impl Store {
         {
             for m in f.members() {
                 let nik = m.nik().get();
+                // A duplicate identity's records are frozen as the snapshot
+                // has them: the live state is keyed by NIK and could not
+                // tell them apart.
+                if m.duplicate() {
+                    out.insert(nik, PersonState::Snapshot(m).to_live());
+                    continue;
+                }
                 if let Some(state) = self.person(snap, nik)? {
                     let l = state.to_live();
                     if l.kk == kk {
@@ -1001,8 +1024,15 @@ impl<'s> Overlay<'s> {
     }
 
     fn existing(&self, nik: u64) -> std::result::Result<LivePerson, String> {
-        self.state(nik)?
-            .ok_or_else(|| format!("NIK {nik:016} is not in the register"))
+        let p = self
+            .state(nik)?
+            .ok_or_else(|| format!("NIK {nik:016} is not in the register"))?;
+        if p.duplicate {
+            return Err(format!(
+                "NIK {nik:016} is a duplicate identity (more than one register record): resolve it in the register first"
+            ));
+        }
+        Ok(p)
     }
 
     /// Current members of a family, with the overlay's changes.
@@ -1070,7 +1100,10 @@ impl<'s> Overlay<'s> {
                         civil_servant: person.civil_servant,
                         duplicate: false,
                         components: person.components.0,
-                        enrolled: person.programs.0 | family_programs,
+                        // Family programs are the family's, whatever the row
+                        // says: a newborn joins its family's enrolment.
+                        enrolled: (person.programs.0 & !registry.family_programs().0)
+                            | family_programs,
                         eligible: 0,
                         new: true,
                     },
@@ -1123,7 +1156,7 @@ impl<'s> Overlay<'s> {
                     Unit::Person => vec![(nik.get(), p.clone())],
                     Unit::Family => self.members(p.kk)?,
                 };
-                for (n, mut m) in targets {
+                for (n, mut m) in targets.into_iter().filter(|(_, m)| !m.duplicate) {
                     let set = ProgramSet(m.enrolled);
                     m.enrolled = if enrol {
                         set.with(*program).0
@@ -1139,7 +1172,7 @@ impl<'s> Overlay<'s> {
                 if members.is_empty() {
                     return Err(format!("family card {kk} has no members"));
                 }
-                for (n, mut m) in members {
+                for (n, mut m) in members.into_iter().filter(|(_, m)| !m.duplicate) {
                     m.decile = *decile;
                     self.persons.insert(n, m);
                 }
@@ -1171,6 +1204,9 @@ impl<'s> Overlay<'s> {
             .unwrap_or(&members[0]);
         let family = registry.family_eligibility(head.1.decile, &facts);
         for ((nik, mut m), f) in members.into_iter().zip(&facts) {
+            if m.duplicate {
+                continue;
+            }
             m.eligible = registry.person_eligibility(f).0 | family.0;
             self.persons.insert(nik, m);
         }

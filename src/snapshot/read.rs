@@ -385,6 +385,36 @@ impl Snapshot {
         self.section(SectionKind::Villages).len() / 8
     }
 
+    /// Every village code, in index order.
+    pub fn village_codes(&self) -> Vec<u64> {
+        self.section(SectionKind::Villages)
+            .chunks_exact(8)
+            .map(|b| read_u64(b, 0))
+            .collect()
+    }
+
+    /// Every profile record, in index order.
+    pub fn profiles(&self) -> impl Iterator<Item = &ProfileRaw> + '_ {
+        <[ProfileRaw]>::ref_from_bytes(self.section(SectionKind::Profiles))
+            .map(|s| s.iter())
+            .unwrap_or_default()
+    }
+
+    /// Calls `f(word0, word2)` for every person record in `slots`, in order:
+    /// the sequential scan the reports are made of.
+    #[inline]
+    pub fn for_each_person_word(&self, slots: Range<usize>, mut f: impl FnMut(u64, u64)) {
+        let Ok(persons) = <[PersonRaw]>::ref_from_bytes(self.section(SectionKind::Persons)) else {
+            return;
+        };
+        let Some(persons) = persons.get(slots) else {
+            return;
+        };
+        for p in persons {
+            f(p.w0.get(), p.w2.get());
+        }
+    }
+
     /// The index of a village code in the snapshot's village list.
     pub fn village_index(&self, code: u64) -> Option<u32> {
         let villages = self.section(SectionKind::Villages);

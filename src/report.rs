@@ -1,0 +1,643 @@
+//! The analysts' reports: program overlap, inclusion and exclusion errors,
+//! conflicts with the exclusion rules, deceased persons still enrolled,
+//! duplicate identities — per province, regency or district of residence,
+//! and nationally.
+//!
+//! Every report comes from one pass over the persons section: each person
+//! record is reduced to its region of residence and its *class* (enrolled
+//! and eligible bitsets, deceased and duplicate flags), and counted in a
+//! dense (region × class) histogram, persons and — through each family's
+//! first member — families. Each report is then arithmetic on the
+//! histogram. Pending changes are folded in: a changed person's snapshot
+//! contribution is taken out and their live state counted instead, and the
+//! families they touch are recounted from their current members.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use serde::Serialize;
+
+use crate::error::Result;
+use crate::live::LivePerson;
+use crate::program::{ExclusionLevel, ProgramId, ProgramSet, Registry, Unit};
+use crate::region::{Level, RegionCode};
+use crate::snapshot::Snapshot;
+use crate::store::Store;
+
+/// What a person contributes to a report, beyond the region.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+struct Class {
+    enrolled: u32,
+    eligible: u32,
+    deceased: bool,
+    duplicate: bool,
+}
+
+/// Persons and families per (region, class).
+struct Histogram {
+    regions: Vec<RegionCode>,
+    classes: Vec<Class>,
+    class_index: HashMap<Class, u32>,
+    /// `persons[region * classes + class]`, and the same for families; grown
+    /// when live states bring new classes.
+    persons: Vec<i64>,
+    families: Vec<i64>,
+}
+
+impl Histogram {
+    fn width(&self) -> usize {
+        self.classes.len()
+    }
+
+    fn class_of(&mut self, c: Class) -> usize {
+        if let Some(i) = self.class_index.get(&c) {
+            return *i as usize;
+        }
+        // A class only live states have: widen every row by one column.
+        let old = self.width();
+        self.classes.push(c);
+        self.class_index.insert(c, old as u32);
+        let widen = |v: &Vec<i64>| -> Vec<i64> {
+            v.chunks(old.max(1))
+                .flat_map(|row| row.iter().copied().chain(std::iter::once(0)))
+                .collect()
+        };
+        if old == 0 {
+            self.persons = vec![0; self.regions.len()];
+            self.families = vec![0; self.regions.len()];
+        } else {
+            self.persons = widen(&self.persons);
+            self.families = widen(&self.families);
+        }
+        old
+    }
+
+    fn add(&mut self, region: usize, c: Class, persons: i64, families: i64) {
+        let class = self.class_of(c);
+        let i = region * self.width() + class;
+        if let (Some(p), Some(f)) = (self.persons.get_mut(i), self.families.get_mut(i)) {
+            *p += persons;
+            *f += families;
+        }
+    }
+}
+
+/// Which regions a report is broken down by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum By {
+    /// 38 provinces.
+    Province,
+    /// 514 regencies and cities.
+    Regency,
+    /// 7,285 districts.
+    District,
+}
+
+impl By {
+    fn level(self) -> Level {
+        match self {
+            By::Province => Level::Province,
+            By::Regency => Level::Regency,
+            By::District => Level::District,
+        }
+    }
+
+    fn divisor(self) -> u64 {
+        match self {
+            By::Province => 100_000_000,
+            By::Regency => 1_000_000,
+            By::District => 10_000,
+        }
+    }
+}
+
+/// One report row: a region (or the nation) and its figures.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Row {
+    /// `00` for the nation, else the region code.
+    pub region_code: String,
+    /// `Indonesia`, or the region's name.
+    pub region: String,
+    /// The row's keys (program codes, levels), in the report's column order.
+    pub keys: Vec<String>,
+    /// Persons.
+    pub persons: i64,
+    /// Families, where the figure applies to families (family programs).
+    pub families: Option<i64>,
+}
+
+/// A report: its columns and rows (national rows first).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Report {
+    /// The kind (`overlap`, ...).
+    pub kind: &'static str,
+    /// Column names of `keys`.
+    pub key_columns: Vec<&'static str>,
+    /// Whether the report has a `families` column.
+    pub has_families: bool,
+    /// The rows.
+    pub rows: Vec<Row>,
+}
+
+/// The kinds of report.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// Persons (and families) enrolled in both of each pair of programs.
+    Overlap,
+    /// Enrolled but not eligible, per program.
+    Inclusion,
+    /// Eligible but not enrolled, per program.
+    Exclusion,
+    /// Enrolments that break the registry's exclusion rules.
+    Conflicts,
+    /// Deceased persons still enrolled, per program.
+    Deceased,
+    /// Records of duplicate identities.
+    Duplicates,
+}
+
+impl Kind {
+    /// Every kind, in the summary's order.
+    pub const ALL: [Kind; 6] = [
+        Kind::Overlap,
+        Kind::Inclusion,
+        Kind::Exclusion,
+        Kind::Conflicts,
+        Kind::Deceased,
+        Kind::Duplicates,
+    ];
+
+    /// The kind's name on the command line.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Kind::Overlap => "overlap",
+            Kind::Inclusion => "inclusion",
+            Kind::Exclusion => "exclusion",
+            Kind::Conflicts => "conflicts",
+            Kind::Deceased => "deceased",
+            Kind::Duplicates => "duplicates",
+        }
+    }
+}
+
+/// The counted histogram of a store, ready for any report.
+pub struct Counts {
+    by: By,
+    hist: Histogram,
+    registry: Registry,
+    names: Vec<String>,
+}
+
+impl Store {
+    /// Counts the snapshot plus pending changes by `by`, on `threads` threads
+    /// (0: all cores). Every report is then read from the counts.
+    pub fn counts(&self, by: By, threads: usize) -> Result<Counts> {
+        let snap = self.snapshot();
+        let mut hist = scan(&snap, by, threads);
+        self.fold_changes(&snap, by, &mut hist)?;
+        let regions = snap.regions();
+        let names = hist
+            .regions
+            .iter()
+            .map(|c| {
+                regions
+                    .get(*c)
+                    .map_or_else(|| c.to_string(), |r| r.name.clone())
+            })
+            .collect();
+        Ok(Counts {
+            by,
+            hist,
+            registry: snap.registry().clone(),
+            names,
+        })
+    }
+
+    /// Takes changed persons' snapshot contributions out and counts their
+    /// live states, and recounts the families they touch.
+    fn fold_changes(&self, snap: &Snapshot, by: By, hist: &mut Histogram) -> Result<()> {
+        let region_index: HashMap<u64, usize> = hist
+            .regions
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.value(), i))
+            .collect();
+        let region_of = |village: u64| region_index.get(&(village / by.divisor())).copied();
+        let mut touched_families: BTreeSet<u64> = BTreeSet::new();
+        let changed: Vec<(u64, LivePerson)> = self.live_persons()?.into_iter().collect();
+        for (nik, live) in &changed {
+            if let Some(p) = snap.find(*nik).and_then(|s| snap.person_at(s)) {
+                if let Some(r) = p.village_code().and_then(region_of) {
+                    hist.add(r, class_of_snapshot(&p), -1, 0);
+                }
+                if let Some(f) = p.family() {
+                    touched_families.insert(f.kk());
+                }
+            }
+            if let Some(r) = region_of(live.village) {
+                hist.add(r, class_of_live(live), 1, 0);
+            }
+            touched_families.insert(live.kk);
+        }
+        let family_mask = snap.registry().family_programs().0;
+        for kk in touched_families {
+            // Out with the family as the snapshot counted it...
+            if let Some(f) = crate::kk::Kk::from_u64(kk)
+                .ok()
+                .and_then(|k| snap.family(k))
+                && let Some(first) = f.members().find(|m| m.is_first_member())
+                && let Some(r) = first.village_code().and_then(region_of)
+            {
+                hist.add(
+                    r,
+                    family_class(class_of_snapshot(&first), family_mask),
+                    0,
+                    -1,
+                );
+            }
+            // ...in with its current members, represented by the first of
+            // them with the family's enrolment.
+            let members = self.members(snap, kk)?;
+            // Represented by a member whose eligibility the changes kept
+            // current (duplicate identities are frozen).
+            let rep = members
+                .iter()
+                .find(|(_, m)| !m.duplicate)
+                .or(members.first());
+            if let Some((_, rep)) = rep {
+                let mut rep = rep.clone();
+                let family_enrolled = members
+                    .iter()
+                    .fold(0, |acc, (_, m)| acc | (m.enrolled & family_mask));
+                rep.enrolled = (rep.enrolled & !family_mask) | family_enrolled;
+                if let Some(r) = region_of(rep.village) {
+                    hist.add(r, family_class(class_of_live(&rep), family_mask), 0, 1);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Every person with a pending change, with their live state.
+    fn live_persons(&self) -> Result<Vec<(u64, LivePerson)>> {
+        self.changed_persons()
+    }
+}
+
+/// A family is counted by its family-program bits only: whether its
+/// representative member is deceased or a duplicate says nothing about the
+/// family.
+fn family_class(c: Class, family_mask: u32) -> Class {
+    Class {
+        enrolled: c.enrolled & family_mask,
+        eligible: c.eligible & family_mask,
+        deceased: false,
+        duplicate: false,
+    }
+}
+
+fn class_of_snapshot(p: &crate::snapshot::Person<'_>) -> Class {
+    Class {
+        enrolled: p.enrolled().0,
+        eligible: p.eligible().0,
+        deceased: p.deceased(),
+        duplicate: p.duplicate(),
+    }
+}
+
+fn class_of_live(l: &LivePerson) -> Class {
+    Class {
+        enrolled: l.enrolled,
+        eligible: l.eligible,
+        deceased: l.deceased,
+        duplicate: l.duplicate,
+    }
+}
+
+/// The one pass over the persons section.
+fn scan(snap: &Snapshot, by: By, threads: usize) -> Histogram {
+    let regions: Vec<RegionCode> = snap
+        .regions()
+        .level(by.level())
+        .iter()
+        .map(|r| r.code)
+        .collect();
+    let region_index: HashMap<u64, u16> = regions
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.value(), i as u16))
+        .collect();
+    // Village index -> region index, and profile index -> class index:
+    // small tables that stay in cache during the scan.
+    let villages = snap.village_codes();
+    let village_region: Vec<u16> = villages
+        .iter()
+        .map(|v| {
+            region_index
+                .get(&(v / by.divisor()))
+                .copied()
+                .unwrap_or(u16::MAX)
+        })
+        .collect();
+    let mut classes: Vec<Class> = Vec::new();
+    let mut class_index: HashMap<Class, u32> = HashMap::new();
+    let mut intern = |c: Class| {
+        *class_index.entry(c).or_insert_with(|| {
+            classes.push(c);
+            (classes.len() - 1) as u32
+        })
+    };
+    let family_mask = snap.registry().family_programs().0;
+    // Per profile: the person's class and the class its family is counted
+    // under when the person is the family's first member.
+    let profile_class: Vec<(u32, u32)> = snap
+        .profiles()
+        .map(|p| {
+            let c = Class {
+                enrolled: p.enrolled.get(),
+                eligible: p.eligible.get(),
+                deceased: p.flags & crate::snapshot::format::FLAG_DECEASED != 0,
+                duplicate: p.flags & crate::snapshot::format::FLAG_DUPLICATE != 0,
+            };
+            (intern(c), intern(family_class(c, family_mask)))
+        })
+        .collect();
+    let width = classes.len();
+    let cells = regions.len() * width;
+    let threads = match threads {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        n => n,
+    };
+    let n = snap.person_count() as usize;
+    let per = n.div_ceil(threads.max(1)).max(1);
+    let partials: Vec<(Vec<i64>, Vec<i64>)> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..n)
+            .step_by(per)
+            .map(|start| {
+                let (village_region, profile_class) = (&village_region, &profile_class);
+                s.spawn(move || {
+                    let mut persons = vec![0i64; cells];
+                    let mut families = vec![0i64; cells];
+                    snap.for_each_person_word(start..(start + per).min(n), |w0, w2| {
+                        let village = ((w2 >> 26) & ((1 << 18) - 1)) as usize;
+                        let profile = (w2 & ((1 << 26) - 1)) as usize;
+                        let (Some(&region), Some(&(class, family))) =
+                            (village_region.get(village), profile_class.get(profile))
+                        else {
+                            return;
+                        };
+                        if region == u16::MAX {
+                            return;
+                        }
+                        let row = region as usize * width;
+                        if let Some(p) = persons.get_mut(row + class as usize) {
+                            *p += 1;
+                        }
+                        if w0 & (1 << 57) != 0
+                            && let Some(f) = families.get_mut(row + family as usize)
+                        {
+                            *f += 1;
+                        }
+                    });
+                    (persons, families)
+                })
+            })
+            .collect();
+        handles.into_iter().filter_map(|h| h.join().ok()).collect()
+    });
+    let mut persons = vec![0i64; cells];
+    let mut families = vec![0i64; cells];
+    for (p, f) in partials {
+        for (a, b) in persons.iter_mut().zip(p) {
+            *a += b;
+        }
+        for (a, b) in families.iter_mut().zip(f) {
+            *a += b;
+        }
+    }
+    Histogram {
+        regions,
+        classes,
+        class_index,
+        persons,
+        families,
+    }
+}
+
+impl Counts {
+    /// How the counts are broken down.
+    pub fn by(&self) -> By {
+        self.by
+    }
+
+    /// Sums over the classes matching `pred`, per region and nationally:
+    /// (persons, families) per region index, then the national total.
+    fn sum(&self, pred: impl Fn(&Class) -> bool) -> (Vec<(i64, i64)>, (i64, i64)) {
+        let w = self.hist.width();
+        let wanted: Vec<usize> = (0..w).filter(|c| pred(&self.hist.classes[*c])).collect();
+        let per: Vec<(i64, i64)> = (0..self.hist.regions.len())
+            .map(|r| {
+                wanted.iter().fold((0, 0), |(p, f), c| {
+                    (
+                        p + self.hist.persons[r * w + c],
+                        f + self.hist.families[r * w + c],
+                    )
+                })
+            })
+            .collect();
+        let total = per.iter().fold((0, 0), |(a, b), (p, f)| (a + p, b + f));
+        (per, total)
+    }
+
+    fn rows(
+        &self,
+        keys: Vec<String>,
+        family: bool,
+        pred: impl Fn(&Class) -> bool,
+        out: &mut Vec<Row>,
+        national: &mut Vec<Row>,
+    ) {
+        let (per, total) = self.sum(pred);
+        national.push(Row {
+            region_code: "00".into(),
+            region: "Indonesia".into(),
+            keys: keys.clone(),
+            persons: total.0,
+            families: family.then_some(total.1),
+        });
+        for (i, (p, f)) in per.into_iter().enumerate() {
+            out.push(Row {
+                region_code: self.hist.regions[i].to_string(),
+                region: self.names[i].clone(),
+                keys: keys.clone(),
+                persons: p,
+                families: family.then_some(f),
+            });
+        }
+    }
+
+    fn is_family(&self, id: ProgramId) -> bool {
+        self.registry
+            .get(id)
+            .is_some_and(|p| p.unit == Unit::Family)
+    }
+
+    fn code(&self, id: ProgramId) -> String {
+        self.registry
+            .get(id)
+            .map_or_else(String::new, |p| p.code.clone())
+    }
+
+    /// One report from the counts.
+    pub fn report(&self, kind: Kind) -> Report {
+        let mut regional = Vec::new();
+        let mut national = Vec::new();
+        let ids: Vec<ProgramId> = self.registry.ids().collect();
+        let (key_columns, has_families): (Vec<&'static str>, bool) = match kind {
+            Kind::Overlap => {
+                let mut pairs: Vec<(ProgramId, ProgramId)> = Vec::new();
+                for a in &ids {
+                    for b in &ids {
+                        if self.code(*a) < self.code(*b) {
+                            pairs.push((*a, *b));
+                        }
+                    }
+                }
+                pairs.sort_by_key(|(a, b)| (self.code(*a), self.code(*b)));
+                for (a, b) in pairs {
+                    let both = ProgramSet::EMPTY.with(a).with(b);
+                    let family = self.is_family(a) && self.is_family(b);
+                    self.rows(
+                        vec![self.code(a), self.code(b)],
+                        family,
+                        |c| c.enrolled & both.0 == both.0,
+                        &mut regional,
+                        &mut national,
+                    );
+                }
+                (vec!["program_a", "program_b"], true)
+            }
+            Kind::Inclusion | Kind::Exclusion | Kind::Deceased => {
+                for id in &ids {
+                    let bit = 1u32 << id.index();
+                    let pred = |c: &Class| match kind {
+                        Kind::Inclusion => c.enrolled & bit != 0 && c.eligible & bit == 0,
+                        Kind::Exclusion => {
+                            c.eligible & bit != 0 && c.enrolled & bit == 0 && !c.deceased
+                        }
+                        _ => c.deceased && c.enrolled & bit != 0,
+                    };
+                    let family = kind != Kind::Deceased && self.is_family(*id);
+                    self.rows(
+                        vec![self.code(*id)],
+                        family,
+                        pred,
+                        &mut regional,
+                        &mut national,
+                    );
+                }
+                (vec!["program"], kind != Kind::Deceased)
+            }
+            Kind::Conflicts => {
+                for id in &ids {
+                    let Some(p) = self.registry.get(*id) else {
+                        continue;
+                    };
+                    for e in &p.excludes {
+                        let both = (1u32 << id.index()) | (1u32 << e.program.index());
+                        let family = e.level == ExclusionLevel::Family
+                            && self.is_family(*id)
+                            && self.is_family(e.program);
+                        let level = match e.level {
+                            ExclusionLevel::Person => "person",
+                            ExclusionLevel::Family => "family",
+                        };
+                        self.rows(
+                            vec![self.code(*id), self.code(e.program), level.to_owned()],
+                            family,
+                            |c| c.enrolled & both == both,
+                            &mut regional,
+                            &mut national,
+                        );
+                    }
+                }
+                (vec!["program", "excluded_program", "level"], true)
+            }
+            Kind::Duplicates => {
+                self.rows(
+                    Vec::new(),
+                    false,
+                    |c| c.duplicate,
+                    &mut regional,
+                    &mut national,
+                );
+                (Vec::new(), false)
+            }
+        };
+        national.extend(regional);
+        Report {
+            kind: kind.name(),
+            key_columns,
+            has_families,
+            rows: national,
+        }
+    }
+}
+
+impl Report {
+    /// The CSV header: `region_code,region,<keys>,persons[,families]`.
+    pub fn csv_header(&self) -> String {
+        let mut cols = vec!["region_code", "region"];
+        cols.extend(&self.key_columns);
+        cols.push(if self.kind == "duplicates" {
+            "duplicate_records"
+        } else {
+            "persons"
+        });
+        if self.has_families {
+            cols.push("families");
+        }
+        cols.join(",")
+    }
+
+    /// Writes the report as CSV.
+    pub fn write_csv(&self, out: &mut impl std::io::Write) -> std::io::Result<()> {
+        writeln!(out, "{}", self.csv_header())?;
+        for r in &self.rows {
+            let name = if r.region.contains([',', '"']) {
+                format!("\"{}\"", r.region.replace('"', "\"\""))
+            } else {
+                r.region.clone()
+            };
+            write!(out, "{},{}", r.region_code, name)?;
+            for k in &r.keys {
+                write!(out, ",{k}")?;
+            }
+            write!(out, ",{}", r.persons)?;
+            if self.has_families {
+                match r.families {
+                    Some(f) => write!(out, ",{f}")?,
+                    None => write!(out, ",")?,
+                }
+            }
+            writeln!(out)?;
+        }
+        Ok(())
+    }
+
+    /// The national rows only.
+    pub fn national(&self) -> impl Iterator<Item = &Row> {
+        self.rows.iter().filter(|r| r.region_code == "00")
+    }
+}
+
+/// Every report kind at once, nationally (the `summary` report).
+pub fn summary(counts: &Counts) -> BTreeMap<&'static str, Report> {
+    Kind::ALL
+        .iter()
+        .map(|k| {
+            let mut r = counts.report(*k);
+            r.rows.retain(|row| row.region_code == "00");
+            (k.name(), r)
+        })
+        .collect()
+}
