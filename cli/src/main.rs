@@ -6,6 +6,7 @@
 
 #![forbid(unsafe_code)]
 
+mod analyst_cmds;
 mod demo;
 mod nik;
 mod payout_cmds;
@@ -48,6 +49,10 @@ enum Command {
     Apply(payout_cmds::ApplyArgs),
     /// Print the audit log (JSON lines).
     Audit(payout_cmds::AuditArgs),
+    /// Verify a payee list: one verdict per row, in order.
+    Batch(analyst_cmds::BatchArgs),
+    /// Overlap, inclusion, exclusion, conflicts, deceased, duplicates by region.
+    Report(analyst_cmds::ReportArgs),
     /// Claim continuously from several threads (the kill -9 test's child).
     #[command(hide = true)]
     StressClaims(payout_cmds::StressArgs),
@@ -67,10 +72,20 @@ fn main() -> ExitCode {
         Command::Reverse(args) => payout_cmds::reverse(args),
         Command::Apply(args) => payout_cmds::apply(args),
         Command::Audit(args) => payout_cmds::audit(args),
+        Command::Batch(args) => analyst_cmds::batch(args),
+        Command::Report(args) => analyst_cmds::report(args),
         Command::StressClaims(args) => payout_cmds::stress(args),
     };
     match result {
         Ok(code) => code,
+        // A reader that went away (`tepat report ... | head`) is not an
+        // error worth a message.
+        Err(e)
+            if e.downcast_ref::<std::io::Error>()
+                .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe) =>
+        {
+            ExitCode::SUCCESS
+        }
         Err(e) => {
             eprintln!("tepat: {e}");
             ExitCode::from(2)
