@@ -228,7 +228,7 @@ pub fn report(args: ReportArgs) -> CmdResult {
         FormatArg::Json => {
             let doc: Vec<_> = reports
                 .iter()
-                .map(|r| serde_json::to_value(r))
+                .map(serde_json::to_value)
                 .collect::<Result<_, _>>()?;
             writeln!(out, "{}", serde_json::Value::Array(doc))?;
         }
