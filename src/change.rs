@@ -17,8 +17,6 @@
 //! | `enrol`, `remove` | nik, program, date |
 //! | `decile` | kk, decile, date |
 
-use std::borrow::Cow;
-
 use crate::csv;
 use crate::date::Date;
 use crate::kk::Kk;
@@ -134,27 +132,12 @@ impl<'r> ChangeParser<'r> {
 
     /// Checks the header line.
     pub fn check_header(line: &str) -> Result<(), String> {
-        let line = csv::trim_line_end(line);
-        let line = line.strip_prefix('\u{feff}').unwrap_or(line);
-        if line == HEADER {
-            Ok(())
-        } else {
-            Err(format!("header is {line:?}, expected {HEADER:?}"))
-        }
+        csv::check_header(line, HEADER)
     }
 
     /// Parses one data line.
     pub fn parse(&self, line: &str) -> Result<Change, RowError> {
-        let line = csv::trim_line_end(line);
-        let mut fields: Vec<Cow<'_, str>> = Vec::with_capacity(COLUMNS.len());
-        csv::split_into(line, &mut fields).map_err(|r| whole(r.to_owned()))?;
-        if fields.len() != COLUMNS.len() {
-            return Err(whole(format!(
-                "{} fields, expected {}",
-                fields.len(),
-                COLUMNS.len()
-            )));
-        }
+        let fields = crate::register::split_row(line, COLUMNS.len())?;
         let f = |i: usize| fields[i].as_ref();
         let bad = |i: usize, reason: String| RowError {
             column: i + 1,
@@ -216,14 +199,6 @@ impl<'r> ChangeParser<'r> {
                 format!("{other:?} is not death, birth, move, enrol, remove or decile"),
             )),
         }
-    }
-}
-
-fn whole(reason: String) -> RowError {
-    RowError {
-        column: 0,
-        field: "row",
-        reason,
     }
 }
 

@@ -73,6 +73,18 @@ fn take_quoted(s: &str) -> Result<(Cow<'_, str>, &str), &'static str> {
     Err("a quoted field is not closed")
 }
 
+/// Checks a header line (line ending and byte-order mark ignored) against
+/// the expected one.
+pub fn check_header(line: &str, expected: &str) -> Result<(), String> {
+    let line = trim_line_end(line);
+    let line = line.strip_prefix('\u{feff}').unwrap_or(line);
+    if line == expected {
+        Ok(())
+    } else {
+        Err(format!("header is {line:?}, expected {expected:?}"))
+    }
+}
+
 /// Strips a trailing `\n` or `\r\n`.
 pub fn trim_line_end(line: &str) -> &str {
     let line = line.strip_suffix('\n').unwrap_or(line);

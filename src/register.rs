@@ -179,27 +179,12 @@ impl<'r> RowParser<'r> {
 
     /// Checks a header line.
     pub fn check_header(line: &str) -> Result<(), String> {
-        let line = csv::trim_line_end(line);
-        let line = line.strip_prefix('\u{feff}').unwrap_or(line);
-        if line == HEADER {
-            Ok(())
-        } else {
-            Err(format!("header is {line:?}, expected {HEADER:?}"))
-        }
+        csv::check_header(line, HEADER)
     }
 
     /// Parses one data line (line ending optional).
     pub fn parse(&self, line: &str) -> Result<PersonRecord, RowError> {
-        let line = csv::trim_line_end(line);
-        let mut fields: Vec<Cow<'_, str>> = Vec::with_capacity(COLUMNS.len());
-        csv::split_into(line, &mut fields).map_err(|reason| row_error(reason.to_owned()))?;
-        if fields.len() != COLUMNS.len() {
-            return Err(row_error(format!(
-                "{} fields, expected {}",
-                fields.len(),
-                COLUMNS.len()
-            )));
-        }
+        let fields = split_row(line, COLUMNS.len())?;
         let f = |i: usize| fields[i].as_ref();
         let bad = |i: usize, reason: String| RowError {
             column: i + 1,
@@ -248,6 +233,20 @@ impl<'r> RowParser<'r> {
             programs,
         })
     }
+}
+
+/// Splits a data line into exactly `width` fields, or says why not.
+pub(crate) fn split_row(line: &str, width: usize) -> Result<Vec<Cow<'_, str>>, RowError> {
+    let line = csv::trim_line_end(line);
+    let mut fields: Vec<Cow<'_, str>> = Vec::with_capacity(width);
+    csv::split_into(line, &mut fields).map_err(|reason| row_error(reason.to_owned()))?;
+    if fields.len() != width {
+        return Err(row_error(format!(
+            "{} fields, expected {width}",
+            fields.len()
+        )));
+    }
+    Ok(fields)
 }
 
 fn row_error(reason: String) -> RowError {

@@ -166,19 +166,24 @@ fn every_payee_row_gets_the_expected_verdict() {
     assert!(checked >= 90_000, "{checked} rows checked");
 }
 
-#[test]
-fn the_months_changes_apply() {
-    let f = fixture();
-    // Apply on a copy so the other tests see generation 1 unchanged.
+/// A copy of the fixture's store (snapshot files and CURRENT; the live
+/// state starts empty), so changes leave the shared store at generation 1.
+fn store_copy(f: &Fixture) -> (tempfile::TempDir, Store) {
     let copy = tempfile::tempdir().unwrap();
     for entry in std::fs::read_dir(&f.store_dir).unwrap() {
-        // The snapshot files and CURRENT; the live state starts empty.
         let entry = entry.unwrap();
         if entry.file_type().unwrap().is_file() {
             std::fs::copy(entry.path(), copy.path().join(entry.file_name())).unwrap();
         }
     }
     let store = Store::open(copy.path()).unwrap();
+    (copy, store)
+}
+
+#[test]
+fn the_months_changes_apply() {
+    let f = fixture();
+    let (_copy, store) = store_copy(f);
     let changes = std::fs::read_to_string(f.data.join("changes.csv")).unwrap();
     let n = store.apply_csv(changes.as_bytes(), "changes.csv").unwrap();
     assert_eq!(n as usize, changes.lines().count() - 1);
@@ -619,14 +624,7 @@ fn every_report_figure_equals_a_recount_from_the_csv_files() {
 #[test]
 fn every_report_figure_equals_a_recount_after_the_changes() {
     let f = fixture();
-    let copy = tempfile::tempdir().unwrap();
-    for entry in std::fs::read_dir(&f.store_dir).unwrap() {
-        let entry = entry.unwrap();
-        if entry.file_type().unwrap().is_file() {
-            std::fs::copy(entry.path(), copy.path().join(entry.file_name())).unwrap();
-        }
-    }
-    let store = Store::open(copy.path()).unwrap();
+    let (_copy, store) = store_copy(f);
     let changes = std::fs::read_to_string(f.data.join("changes.csv")).unwrap();
     store.apply_csv(changes.as_bytes(), "changes.csv").unwrap();
     let mut records = register(&f.data);
