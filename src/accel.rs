@@ -45,37 +45,79 @@ impl AtomicBits {
     }
 }
 
-/// "This NIK may have a pending change": a one-hash Bloom filter. A clear
-/// bit means certainly no change; a set bit means "ask the live state".
+/// "This NIK may have a pending change": a Bloom filter with two probes
+/// per NIK. A clear bit means certainly no change; set bits mean "ask the
+/// live state". It grows (4× at a time, rebuilt from the NIKs it holds)
+/// whenever it holds more than one NIK per 32 bits, so false positives stay
+/// under about 1.5 % however many changes are pending.
 pub(crate) struct ChangeFilter {
+    bits: ArcSwap<FilterBits>,
+    niks: Mutex<Vec<u64>>,
+}
+
+struct FilterBits {
     bits: AtomicBits,
     mask: u64,
 }
 
-/// 2^24 bits (2 MiB): with a million changed NIKs, 6 % of unchanged NIKs
-/// take the slow path.
-const FILTER_BITS: u64 = 1 << 24;
+/// The smallest filter: 2^20 bits (128 KiB).
+const FILTER_MIN_BITS: u64 = 1 << 20;
+/// Bits per NIK before the filter grows.
+const FILTER_BITS_PER_NIK: u64 = 32;
 
-impl ChangeFilter {
-    pub(crate) fn new() -> ChangeFilter {
-        ChangeFilter {
-            bits: AtomicBits::new(FILTER_BITS),
-            mask: FILTER_BITS - 1,
+impl FilterBits {
+    fn new(bits: u64) -> FilterBits {
+        FilterBits {
+            bits: AtomicBits::new(bits),
+            mask: bits - 1,
         }
     }
 
     #[inline]
-    fn slot(&self, nik: u64) -> u64 {
-        crate::snapshot::format::hash_nik(nik, 0x6368_616e_6765) & self.mask
+    fn probes(&self, nik: u64) -> (u64, u64) {
+        let h = crate::snapshot::format::hash_nik(nik, 0x6368_616e_6765);
+        (h & self.mask, h.rotate_left(32) & self.mask)
+    }
+
+    #[inline]
+    fn may_contain(&self, nik: u64) -> bool {
+        let (a, b) = self.probes(nik);
+        self.bits.get(a) && self.bits.get(b)
+    }
+
+    fn insert(&self, nik: u64) {
+        let (a, b) = self.probes(nik);
+        self.bits.set(a);
+        self.bits.set(b);
+    }
+}
+
+impl ChangeFilter {
+    pub(crate) fn new() -> ChangeFilter {
+        ChangeFilter {
+            bits: ArcSwap::from_pointee(FilterBits::new(FILTER_MIN_BITS)),
+            niks: Mutex::new(Vec::new()),
+        }
     }
 
     #[inline]
     pub(crate) fn may_contain(&self, nik: u64) -> bool {
-        self.bits.get(self.slot(nik))
+        self.bits.load().may_contain(nik)
     }
 
     pub(crate) fn insert(&self, nik: u64) {
-        self.bits.set(self.slot(nik));
+        let mut niks = self.niks.lock().unwrap_or_else(|p| p.into_inner());
+        niks.push(nik);
+        let current = self.bits.load();
+        current.insert(nik);
+        let size = current.mask + 1;
+        if niks.len() as u64 * FILTER_BITS_PER_NIK > size {
+            let grown = FilterBits::new(size * 4);
+            for n in niks.iter() {
+                grown.insert(*n);
+            }
+            self.bits.store(Arc::new(grown));
+        }
     }
 }
 
@@ -159,14 +201,22 @@ mod tests {
     }
 
     #[test]
-    fn filter_has_no_false_negatives() {
+    fn filter_has_no_false_negatives_and_grows() {
         let f = ChangeFilter::new();
-        for n in 0..10_000u64 {
+        for n in 0..200_000u64 {
             f.insert(3_201_015_708_900_001 + n * 7);
         }
-        for n in 0..10_000u64 {
+        for n in 0..200_000u64 {
             assert!(f.may_contain(3_201_015_708_900_001 + n * 7));
         }
+        // 200 k NIKs grew the filter: false positives stay rare.
+        let false_positives = (0..100_000u64)
+            .filter(|n| f.may_contain(3_301_015_708_900_001 + n * 11))
+            .count();
+        assert!(
+            false_positives < 3_000,
+            "{false_positives} false positives in 100 k"
+        );
     }
 
     #[test]
