@@ -191,8 +191,20 @@ impl Store {
     /// Counts the snapshot plus pending changes by `by`, on `threads` threads
     /// (0: all cores). Every report is then read from the counts.
     pub fn counts(&self, by: By, threads: usize) -> Result<Counts> {
+        self.counts_from(by, threads, true)
+    }
+
+    /// [`Store::counts`] from a scan of every person record, ignoring the
+    /// snapshot's pre-aggregated region counts (what a format 1.0 file
+    /// gets; kept public so that both paths can be checked against each
+    /// other).
+    pub fn counts_scanning(&self, by: By, threads: usize) -> Result<Counts> {
+        self.counts_from(by, threads, false)
+    }
+
+    fn counts_from(&self, by: By, threads: usize, aggregates: bool) -> Result<Counts> {
         let snap = self.snapshot();
-        let mut hist = scan(&snap, by, threads);
+        let mut hist = scan(&snap, by, threads, aggregates);
         self.fold_changes(&snap, by, &mut hist)?;
         let regions = snap.regions();
         let names = hist
@@ -314,7 +326,7 @@ fn class_of_live(l: &LivePerson) -> Class {
 }
 
 /// The one pass over the persons section.
-fn scan(snap: &Snapshot, by: By, threads: usize) -> Histogram {
+fn scan(snap: &Snapshot, by: By, threads: usize, aggregates: bool) -> Histogram {
     let regions: Vec<RegionCode> = snap
         .regions()
         .level(by.level())
@@ -363,6 +375,33 @@ fn scan(snap: &Snapshot, by: By, threads: usize) -> Histogram {
         .collect();
     let width = classes.len();
     let cells = regions.len() * width;
+    // Format 1.1 files carry the counts per (district, profile): the report
+    // is a pass over those instead of over every person.
+    if let Some(counts) = snap.region_counts().filter(|_| aggregates) {
+        let mut persons = vec![0i64; cells];
+        let mut families = vec![0i64; cells];
+        let per_region = by.divisor() / 10_000;
+        for c in counts {
+            let region = region_index.get(&(u64::from(c.district.get()) / per_region));
+            let classes = profile_class.get(c.profile.get() as usize);
+            if let (Some(&region), Some(&(class, family))) = (region, classes) {
+                let row = region as usize * width;
+                if let Some(p) = persons.get_mut(row + class as usize) {
+                    *p += i64::from(c.persons.get());
+                }
+                if let Some(f) = families.get_mut(row + family as usize) {
+                    *f += i64::from(c.families.get());
+                }
+            }
+        }
+        return Histogram {
+            regions,
+            classes,
+            class_index,
+            persons,
+            families,
+        };
+    }
     let threads = match threads {
         0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
         n => n,

@@ -633,3 +633,16 @@ fn every_report_figure_equals_a_recount_after_the_changes() {
     recount::apply(&mut records, &changes);
     check_reports(&store, &recount::count(&records, as_of, Some(&frozen)));
 }
+
+#[test]
+fn reports_from_the_region_counts_equal_a_scan_of_every_person() {
+    use tepat::report::{By, Kind};
+    let f = fixture();
+    for by in [By::Province, By::Regency, By::District] {
+        let fast = f.store.counts(by, 2).unwrap();
+        let slow = f.store.counts_scanning(by, 2).unwrap();
+        for kind in Kind::ALL {
+            assert_eq!(fast.report(kind), slow.report(kind), "{kind:?}");
+        }
+    }
+}

@@ -265,7 +265,8 @@ impl<'a> SnapshotBuilder<'a> {
                 .map_or(0, |d| d.as_secs()),
             duplicates,
         };
-        let sections: [(SectionKind, &[u8]); 7] = [
+        let counts = region_counts(&persons, &self.villages);
+        let sections: [(SectionKind, &[u8]); 8] = [
             (SectionKind::Registry, &registry),
             (SectionKind::Villages, &villages),
             (SectionKind::RegionNames, &names),
@@ -273,6 +274,7 @@ impl<'a> SnapshotBuilder<'a> {
             (SectionKind::Directory, &directory.bytes),
             (SectionKind::Persons, persons.as_bytes()),
             (SectionKind::Families, families.as_bytes()),
+            (SectionKind::RegionCounts, counts.as_bytes()),
         ];
         let bytes = write_file(out, &header, &sections)?;
         Ok(BuildSummary {
@@ -446,6 +448,34 @@ fn link_families(
         }
     }
     (persons, families)
+}
+
+/// Persons and families per (district of residence, profile), sorted: the
+/// pre-aggregated column the reports read instead of every person.
+fn region_counts(persons: &[PersonRaw], villages: &[u64]) -> Vec<RegionCountRaw> {
+    let mut counts: HashMap<(u32, u32), (u32, u32)> = HashMap::new();
+    for p in persons {
+        let w2 = p.w2.get();
+        let village = ((w2 >> VILLAGE_SHIFT) & VILLAGE_MASK) as usize;
+        let district = villages.get(village).map_or(0, |v| (v / 10_000) as u32);
+        let profile = (w2 & PROFILE_MASK) as u32;
+        let entry = counts.entry((district, profile)).or_default();
+        entry.0 += 1;
+        entry.1 += u32::from(p.w0.get() & FIRST_MEMBER_BIT != 0);
+    }
+    let mut out: Vec<RegionCountRaw> = counts
+        .into_iter()
+        .map(
+            |((district, profile), (persons, families))| RegionCountRaw {
+                district: U32::new(district),
+                profile: U32::new(profile),
+                persons: U32::new(persons),
+                families: U32::new(families),
+            },
+        )
+        .collect();
+    out.sort_unstable_by_key(|c| (c.district.get(), c.profile.get()));
+    out
 }
 
 /// The bucket directory, compact when every block fits in a byte offset.

@@ -19,8 +19,9 @@ use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout, Unaligned};
 pub const MAGIC: [u8; 8] = *b"\x89TEPAT\r\n";
 /// The major version this code writes and reads.
 pub const FORMAT_MAJOR: u16 = 1;
-/// The minor version this code writes.
-pub const FORMAT_MINOR: u16 = 0;
+/// The minor version this code writes (1.1 adds the optional region
+/// counts section).
+pub const FORMAT_MINOR: u16 = 1;
 /// Bytes in the header.
 pub const HEADER_LEN: usize = 256;
 /// Bytes in a section table entry.
@@ -81,11 +82,16 @@ pub enum SectionKind {
     Persons = 6,
     /// Family records by KK.
     Families = 7,
+    /// Persons and families per (district, profile); optional (format 1.1).
+    RegionCounts = 8,
 }
+
+/// How many section kinds this version knows.
+pub const SECTION_KINDS: usize = 8;
 
 impl SectionKind {
     /// Every kind, in file order.
-    pub const ALL: [SectionKind; 7] = [
+    pub const ALL: [SectionKind; SECTION_KINDS] = [
         SectionKind::Registry,
         SectionKind::Villages,
         SectionKind::RegionNames,
@@ -93,7 +99,14 @@ impl SectionKind {
         SectionKind::Directory,
         SectionKind::Persons,
         SectionKind::Families,
+        SectionKind::RegionCounts,
     ];
+
+    /// Whether a file must have this section (1.0 files lack the region
+    /// counts, and readers fall back to scanning the persons).
+    pub const fn required(self) -> bool {
+        !matches!(self, SectionKind::RegionCounts)
+    }
 
     /// The kind with this number.
     pub fn from_u32(v: u32) -> Option<SectionKind> {
@@ -110,6 +123,7 @@ impl SectionKind {
             SectionKind::Directory => "directory",
             SectionKind::Persons => "persons",
             SectionKind::Families => "families",
+            SectionKind::RegionCounts => "region counts",
         }
     }
 }
@@ -198,6 +212,23 @@ pub const FLAG_CIVIL_SERVANT: u8 = 2;
 /// Profile flag: the NIK appears in more than one record.
 pub const FLAG_DUPLICATE: u8 = 4;
 
+/// Persons and families of one (district, profile) pair (16 bytes): the
+/// reports' pre-aggregated column.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned,
+)]
+#[repr(C)]
+pub struct RegionCountRaw {
+    /// District code (`PPRRDD`) of residence.
+    pub district: U32,
+    /// Profile index.
+    pub profile: U32,
+    /// Persons with this profile living in the district.
+    pub persons: U32,
+    /// Families whose first member has this profile and lives there.
+    pub families: U32,
+}
+
 /// A family record (16 bytes).
 #[derive(
     Clone, Copy, Debug, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned,
@@ -240,6 +271,7 @@ mod tests {
         assert_eq!(size_of::<PersonRaw>(), 24);
         assert_eq!(size_of::<ProfileRaw>(), 16);
         assert_eq!(size_of::<FamilyRaw>(), 16);
+        assert_eq!(size_of::<RegionCountRaw>(), 16);
         assert_eq!(size_of::<SectionEntry>(), SECTION_ENTRY_LEN);
         assert_eq!(4 + BLOCK_BUCKETS as usize + 1, BLOCK_LEN);
     }

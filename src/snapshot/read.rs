@@ -40,8 +40,10 @@ pub struct Snapshot {
     bytes: Bytes,
     file: PathBuf,
     header: Header,
-    sections: [Range<usize>; 7],
-    checksums: [u64; 7],
+    /// Byte ranges by `kind - 1` (an absent optional section is `0..0`).
+    sections: [Range<usize>; SECTION_KINDS],
+    checksums: [u64; SECTION_KINDS],
+    present: [bool; SECTION_KINDS],
     registry: Registry,
     names: OnceLock<RegionTable>,
 }
@@ -165,7 +167,8 @@ impl Snapshot {
             created_secs: read_u64(b, OFF_CREATED_SECS),
             duplicates: read_u64(b, OFF_DUPLICATES),
         };
-        let (sections, checksums) = section_ranges(table, b.len(), &header).map_err(bad)?;
+        let (sections, checksums, present) =
+            section_ranges(table, b.len(), &header).map_err(bad)?;
         let registry_bytes = &b[sections[SectionKind::Registry as usize - 1].clone()];
         let registry: Registry = postcard::from_bytes(registry_bytes)
             .map_err(|e| bad(format!("registry section does not decode: {e}")))?;
@@ -175,6 +178,7 @@ impl Snapshot {
             header,
             sections,
             checksums,
+            present,
             registry,
             names: OnceLock::new(),
         })
@@ -185,6 +189,9 @@ impl Snapshot {
     pub fn verify(&self) -> Result<()> {
         for kind in SectionKind::ALL {
             let i = kind as usize - 1;
+            if !self.present[i] {
+                continue;
+            }
             let got = xxh3_64(self.section(kind));
             if got != self.checksums[i] {
                 return Err(Error::Checksum {
@@ -278,6 +285,22 @@ impl Snapshot {
                 }
             }
         }
+        if let Some(counts) = self.region_counts() {
+            let persons: u64 = counts.iter().map(|c| u64::from(c.persons.get())).sum();
+            let families: u64 = counts.iter().map(|c| u64::from(c.families.get())).sum();
+            if persons != self.header.persons || families != self.header.families {
+                return Err(format!(
+                    "region counts add up to {persons} persons and {families} families, the header says {} and {}",
+                    self.header.persons, self.header.families
+                ));
+            }
+            if counts
+                .iter()
+                .any(|c| u64::from(c.profile.get()) >= self.header.profiles)
+            {
+                return Err("region counts name a profile out of range".into());
+            }
+        }
         self.region_names_table().map(|_| ())
     }
 
@@ -338,6 +361,7 @@ impl Snapshot {
     pub fn section_sizes(&self) -> Vec<(&'static str, u64)> {
         SectionKind::ALL
             .iter()
+            .filter(|k| self.present[**k as usize - 1])
             .map(|k| (k.name(), self.sections[*k as usize - 1].len() as u64))
             .collect()
     }
@@ -391,6 +415,15 @@ impl Snapshot {
             .chunks_exact(8)
             .map(|b| read_u64(b, 0))
             .collect()
+    }
+
+    /// Persons and families per (district of residence, profile), when the
+    /// file carries them (format 1.1).
+    pub fn region_counts(&self) -> Option<&[RegionCountRaw]> {
+        if !self.present[SectionKind::RegionCounts as usize - 1] {
+            return None;
+        }
+        <[RegionCountRaw]>::ref_from_bytes(self.section(SectionKind::RegionCounts)).ok()
     }
 
     /// Every profile record, in index order.
@@ -603,15 +636,22 @@ impl Snapshot {
     }
 }
 
-/// Checks the section table and returns each required kind's byte range and
-/// checksum, indexed by `kind - 1`.
+/// Each kind's byte range, checksum and presence, indexed by `kind - 1`.
+type SectionTable = (
+    [Range<usize>; SECTION_KINDS],
+    [u64; SECTION_KINDS],
+    [bool; SECTION_KINDS],
+);
+
+/// Checks the section table and returns each kind's byte range, checksum
+/// and presence (required kinds must be there).
 fn section_ranges(
     table: &[u8],
     file_len: usize,
     h: &Header,
-) -> std::result::Result<([Range<usize>; 7], [u64; 7]), String> {
-    let mut ranges: [Option<Range<usize>>; 7] = Default::default();
-    let mut sums = [0u64; 7];
+) -> std::result::Result<SectionTable, String> {
+    let mut ranges: [Option<Range<usize>>; SECTION_KINDS] = Default::default();
+    let mut sums = [0u64; SECTION_KINDS];
     let mut all: Vec<Range<usize>> = Vec::new();
     for (i, entry) in table.chunks_exact(SECTION_ENTRY_LEN).enumerate() {
         let e = SectionEntry::ref_from_bytes(entry)
@@ -643,11 +683,18 @@ fn section_ranges(
         *slot = Some(range);
         sums[kind as usize - 1] = e.checksum.get();
     }
-    let mut out: [Range<usize>; 7] = Default::default();
+    let mut out: [Range<usize>; SECTION_KINDS] = Default::default();
+    let mut present = [false; SECTION_KINDS];
     for kind in SectionKind::ALL {
-        out[kind as usize - 1] = ranges[kind as usize - 1]
-            .clone()
-            .ok_or_else(|| format!("section {} is missing", kind.name()))?;
+        let i = kind as usize - 1;
+        match ranges[i].clone() {
+            Some(r) => {
+                out[i] = r;
+                present[i] = true;
+            }
+            None if kind.required() => return Err(format!("section {} is missing", kind.name())),
+            None => {}
+        }
     }
     let len = |k: SectionKind| out[k as usize - 1].len() as u64;
     let expect = |k: SectionKind, want: Option<u64>| match want {
@@ -675,7 +722,10 @@ fn section_ranges(
     if len(SectionKind::Villages) % 8 != 0 {
         return Err("villages section is not a whole number of codes".into());
     }
-    Ok((out, sums))
+    if len(SectionKind::RegionCounts) % 16 != 0 {
+        return Err("region counts section is not a whole number of records".into());
+    }
+    Ok((out, sums, present))
 }
 
 /// A person as the snapshot holds them: a view of the record in place.
