@@ -251,6 +251,10 @@ impl Store {
             touched_families.insert(live.kk);
         }
         let family_mask = snap.registry().family_programs().0;
+        let mut by_kk: HashMap<u64, Vec<(u64, LivePerson)>> = HashMap::new();
+        for (nik, live) in &changed {
+            by_kk.entry(live.kk).or_default().push((*nik, live.clone()));
+        }
         for kk in touched_families {
             // Out with the family as the snapshot counted it...
             if let Some(f) = crate::kk::Kk::from_u64(kk)
@@ -266,9 +270,23 @@ impl Store {
                     -1,
                 );
             }
-            // ...in with its current members, represented by the first of
-            // them with the family's enrolment.
-            let members = self.members(snap, kk)?;
+            // ...in with its current members. A change rewrites every member
+            // of each family it touches (eligibility is recomputed), so the
+            // changed persons of this card are its members, with the
+            // duplicate identities, which changes never rewrite.
+            let mut members: Vec<(u64, LivePerson)> = by_kk.remove(&kk).unwrap_or_default();
+            if let Some(f) = crate::kk::Kk::from_u64(kk)
+                .ok()
+                .and_then(|k| snap.family(k))
+            {
+                members.extend(f.members().filter(|m| m.duplicate()).map(|m| {
+                    (
+                        m.nik().get(),
+                        crate::store::PersonState::Snapshot(m).to_live(),
+                    )
+                }));
+            }
+            members.sort_by_key(|(nik, _)| *nik);
             // Represented by a member whose eligibility the changes kept
             // current (duplicate identities are frozen).
             let rep = members
@@ -381,16 +399,16 @@ fn scan(snap: &Snapshot, by: By, threads: usize, aggregates: bool) -> Histogram 
         let mut persons = vec![0i64; cells];
         let mut families = vec![0i64; cells];
         let per_region = by.divisor() / 10_000;
-        for c in counts {
-            let region = region_index.get(&(u64::from(c.district.get()) / per_region));
-            let classes = profile_class.get(c.profile.get() as usize);
+        for c in counts.map_while(|c| c) {
+            let region = region_index.get(&(u64::from(c.district) / per_region));
+            let classes = profile_class.get(c.profile as usize);
             if let (Some(&region), Some(&(class, family))) = (region, classes) {
                 let row = region as usize * width;
                 if let Some(p) = persons.get_mut(row + class as usize) {
-                    *p += i64::from(c.persons.get());
+                    *p += i64::from(c.persons);
                 }
                 if let Some(f) = families.get_mut(row + family as usize) {
-                    *f += i64::from(c.families.get());
+                    *f += i64::from(c.families);
                 }
             }
         }

@@ -274,7 +274,7 @@ impl<'a> SnapshotBuilder<'a> {
             (SectionKind::Directory, &directory.bytes),
             (SectionKind::Persons, persons.as_bytes()),
             (SectionKind::Families, families.as_bytes()),
-            (SectionKind::RegionCounts, counts.as_bytes()),
+            (SectionKind::RegionCounts, &counts),
         ];
         let bytes = write_file(out, &header, &sections)?;
         Ok(BuildSummary {
@@ -450,9 +450,10 @@ fn link_families(
     (persons, families)
 }
 
-/// Persons and families per (district of residence, profile), sorted: the
-/// pre-aggregated column the reports read instead of every person.
-fn region_counts(persons: &[PersonRaw], villages: &[u64]) -> Vec<RegionCountRaw> {
+/// Persons and families per (district of residence, profile), sorted and
+/// varint-encoded: the pre-aggregated column the reports read instead of
+/// every person.
+fn region_counts(persons: &[PersonRaw], villages: &[u64]) -> Vec<u8> {
     let mut counts: HashMap<(u32, u32), (u32, u32)> = HashMap::new();
     for p in persons {
         let w2 = p.w2.get();
@@ -463,19 +464,17 @@ fn region_counts(persons: &[PersonRaw], villages: &[u64]) -> Vec<RegionCountRaw>
         entry.0 += 1;
         entry.1 += u32::from(p.w0.get() & FIRST_MEMBER_BIT != 0);
     }
-    let mut out: Vec<RegionCountRaw> = counts
+    let mut out: Vec<RegionCount> = counts
         .into_iter()
-        .map(
-            |((district, profile), (persons, families))| RegionCountRaw {
-                district: U32::new(district),
-                profile: U32::new(profile),
-                persons: U32::new(persons),
-                families: U32::new(families),
-            },
-        )
+        .map(|((district, profile), (persons, families))| RegionCount {
+            district,
+            profile,
+            persons,
+            families,
+        })
         .collect();
-    out.sort_unstable_by_key(|c| (c.district.get(), c.profile.get()));
-    out
+    out.sort_unstable_by_key(|c| (c.district, c.profile));
+    encode_region_counts(&out)
 }
 
 /// The bucket directory, compact when every block fits in a byte offset.

@@ -212,21 +212,94 @@ pub const FLAG_CIVIL_SERVANT: u8 = 2;
 /// Profile flag: the NIK appears in more than one record.
 pub const FLAG_DUPLICATE: u8 = 4;
 
-/// Persons and families of one (district, profile) pair (16 bytes): the
-/// reports' pre-aggregated column.
-#[derive(
-    Clone, Copy, Debug, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned,
-)]
-#[repr(C)]
-pub struct RegionCountRaw {
+/// Persons and families of one (district, profile) pair: the reports'
+/// pre-aggregated column. Stored as LEB128 varints, sorted by district then
+/// profile: the district as a delta from the previous record's, the profile
+/// as a delta when the district repeats (else absolute), then persons and
+/// families — about 4 bytes a record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RegionCount {
     /// District code (`PPRRDD`) of residence.
-    pub district: U32,
+    pub district: u32,
     /// Profile index.
-    pub profile: U32,
+    pub profile: u32,
     /// Persons with this profile living in the district.
-    pub persons: U32,
+    pub persons: u32,
     /// Families whose first member has this profile and lives there.
-    pub families: U32,
+    pub families: u32,
+}
+
+/// Appends `v` as a LEB128 varint.
+pub(crate) fn put_varint(out: &mut Vec<u8>, mut v: u32) {
+    while v >= 0x80 {
+        out.push((v as u8) | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+/// Reads a LEB128 varint at `*pos`; `None` when truncated or too long.
+pub(crate) fn get_varint(bytes: &[u8], pos: &mut usize) -> Option<u32> {
+    let mut v = 0u32;
+    for shift in (0..35).step_by(7) {
+        let b = *bytes.get(*pos)?;
+        *pos += 1;
+        v |= u32::from(b & 0x7f).checked_shl(shift)?;
+        if b & 0x80 == 0 {
+            return Some(v);
+        }
+    }
+    None
+}
+
+/// Encodes region counts (sorted by district, profile).
+pub(crate) fn encode_region_counts(counts: &[RegionCount]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(counts.len() * 5);
+    let (mut district, mut profile) = (0u32, 0u32);
+    for c in counts {
+        put_varint(&mut out, c.district - district);
+        put_varint(
+            &mut out,
+            if c.district == district {
+                c.profile - profile
+            } else {
+                c.profile
+            },
+        );
+        put_varint(&mut out, c.persons);
+        put_varint(&mut out, c.families);
+        (district, profile) = (c.district, c.profile);
+    }
+    out
+}
+
+/// Decodes region counts; `None` at the first malformed record.
+pub(crate) fn decode_region_counts(bytes: &[u8]) -> impl Iterator<Item = Option<RegionCount>> + '_ {
+    let (mut pos, mut district, mut profile) = (0usize, 0u32, 0u32);
+    std::iter::from_fn(move || {
+        if pos >= bytes.len() {
+            return None;
+        }
+        let next = (|| {
+            let dd = get_varint(bytes, &mut pos)?;
+            let p = get_varint(bytes, &mut pos)?;
+            let new_district = district.checked_add(dd)?;
+            let new_profile = if dd == 0 { profile.checked_add(p)? } else { p };
+            let persons = get_varint(bytes, &mut pos)?;
+            let families = get_varint(bytes, &mut pos)?;
+            (district, profile) = (new_district, new_profile);
+            Some(RegionCount {
+                district,
+                profile,
+                persons,
+                families,
+            })
+        })();
+        if next.is_none() {
+            pos = bytes.len();
+        }
+        Some(next)
+    })
 }
 
 /// A family record (16 bytes).
@@ -271,7 +344,30 @@ mod tests {
         assert_eq!(size_of::<PersonRaw>(), 24);
         assert_eq!(size_of::<ProfileRaw>(), 16);
         assert_eq!(size_of::<FamilyRaw>(), 16);
-        assert_eq!(size_of::<RegionCountRaw>(), 16);
+        let counts = [
+            RegionCount {
+                district: 110101,
+                profile: 7,
+                persons: 300,
+                families: 2,
+            },
+            RegionCount {
+                district: 110101,
+                profile: 9,
+                persons: 1,
+                families: 0,
+            },
+            RegionCount {
+                district: 960301,
+                profile: 0,
+                persons: 70_000,
+                families: 9,
+            },
+        ];
+        let bytes = encode_region_counts(&counts);
+        let back: Vec<RegionCount> = decode_region_counts(&bytes).map(Option::unwrap).collect();
+        assert_eq!(back, counts);
+        assert!(decode_region_counts(&bytes[..bytes.len() - 1]).any(|c| c.is_none()));
         assert_eq!(size_of::<SectionEntry>(), SECTION_ENTRY_LEN);
         assert_eq!(4 + BLOCK_BUCKETS as usize + 1, BLOCK_LEN);
     }

@@ -286,8 +286,11 @@ impl Snapshot {
             }
         }
         if let Some(counts) = self.region_counts() {
-            let persons: u64 = counts.iter().map(|c| u64::from(c.persons.get())).sum();
-            let families: u64 = counts.iter().map(|c| u64::from(c.families.get())).sum();
+            let counts: Vec<RegionCount> = counts
+                .collect::<Option<_>>()
+                .ok_or("region counts section is malformed")?;
+            let persons: u64 = counts.iter().map(|c| u64::from(c.persons)).sum();
+            let families: u64 = counts.iter().map(|c| u64::from(c.families)).sum();
             if persons != self.header.persons || families != self.header.families {
                 return Err(format!(
                     "region counts add up to {persons} persons and {families} families, the header says {} and {}",
@@ -296,7 +299,7 @@ impl Snapshot {
             }
             if counts
                 .iter()
-                .any(|c| u64::from(c.profile.get()) >= self.header.profiles)
+                .any(|c| u64::from(c.profile) >= self.header.profiles)
             {
                 return Err("region counts name a profile out of range".into());
             }
@@ -418,12 +421,15 @@ impl Snapshot {
     }
 
     /// Persons and families per (district of residence, profile), when the
-    /// file carries them (format 1.1).
-    pub fn region_counts(&self) -> Option<&[RegionCountRaw]> {
+    /// file carries them (format 1.1). Each item is `None` where the
+    /// section is malformed (only in a file that `verify` refuses).
+    pub fn region_counts(&self) -> Option<impl Iterator<Item = Option<RegionCount>> + '_> {
         if !self.present[SectionKind::RegionCounts as usize - 1] {
             return None;
         }
-        <[RegionCountRaw]>::ref_from_bytes(self.section(SectionKind::RegionCounts)).ok()
+        Some(decode_region_counts(
+            self.section(SectionKind::RegionCounts),
+        ))
     }
 
     /// Every profile record, in index order.
@@ -721,9 +727,6 @@ fn section_ranges(
     expect(SectionKind::Directory, dir)?;
     if len(SectionKind::Villages) % 8 != 0 {
         return Err("villages section is not a whole number of codes".into());
-    }
-    if len(SectionKind::RegionCounts) % 16 != 0 {
-        return Err("region counts section is not a whole number of records".into());
     }
     Ok((out, sums, present))
 }
