@@ -73,7 +73,8 @@ fn args() -> Res<Args> {
     let mut a = Args {
         cmd,
         persons: 280_000_000,
-        dir: PathBuf::from("/work/bench-data/analytics"),
+        // Required: scratch space outside the repository (checked below).
+        dir: PathBuf::new(),
         rows: 0,
         reps: 0,
     };
@@ -86,6 +87,9 @@ fn args() -> Res<Args> {
             "--reps" => a.reps = v.parse()?,
             _ => return Err(format!("unknown flag {flag}").into()),
         }
+    }
+    if a.dir.as_os_str().is_empty() {
+        return Err("--dir DIR is required (scratch space outside the repository)".into());
     }
     Ok(a)
 }
