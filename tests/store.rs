@@ -6,23 +6,11 @@ mod common;
 use std::path::Path;
 
 use tepat::register::{PersonRecord, Relation};
-use tepat::snapshot::{SnapshotBuilder, store_dir};
 use tepat::{ClaimRequest, Date, Error, ReasonCode, Registry, Store};
-
-fn as_of() -> Date {
-    Date::new(2026, 11, 1).unwrap()
-}
 
 /// A store built from the common fixture in a fresh directory.
 pub fn store_with(records: &[PersonRecord], dir: &Path) -> Store {
-    let mut b =
-        SnapshotBuilder::new(Registry::builtin().clone(), common::regions(), as_of()).unwrap();
-    for r in records {
-        b.add(r).unwrap();
-    }
-    b.write_to_path(&dir.join(store_dir::snapshot_file_name(1)))
-        .unwrap();
-    store_dir::set_current(dir, 1).unwrap();
+    common::write_store(records, dir);
     Store::open(dir).unwrap()
 }
 

@@ -9,8 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use proptest::prelude::*;
 use proptest_state_machine::{ReferenceStateMachine, StateMachineTest, prop_state_machine};
 use tepat::register::PersonRecord;
-use tepat::snapshot::{SnapshotBuilder, store_dir};
-use tepat::{ClaimRequest, Date, ReasonCode, Registry, Store};
+use tepat::{ClaimRequest, ReasonCode, Registry, Store};
 
 const PROGRAMS: [&str; 2] = ["PKH", "PBI_JK"];
 const PERIODS: [&str; 4] = ["2026-Q4", "2027-Q1", "2026-11", "2026-12"];
@@ -217,18 +216,7 @@ impl StateMachineTest for StoreTest {
 
     fn init_test(model: &Model) -> Sut {
         let dir = tempfile::tempdir().unwrap();
-        let mut b = SnapshotBuilder::new(
-            Registry::builtin().clone(),
-            common::regions(),
-            Date::new(2026, 11, 1).unwrap(),
-        )
-        .unwrap();
-        for r in &model.persons {
-            b.add(r).unwrap();
-        }
-        b.write_to_path(&dir.path().join(store_dir::snapshot_file_name(1)))
-            .unwrap();
-        store_dir::set_current(dir.path(), 1).unwrap();
+        common::write_store(&model.persons, dir.path());
         let store = Store::open(dir.path()).unwrap();
         Sut {
             dir,

@@ -15,24 +15,8 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use tepat::Store;
 use tepat::register::PersonRecord;
-use tepat::snapshot::{SnapshotBuilder, store_dir};
-use tepat::{Date, Registry, Store};
-
-fn build_store(records: &[PersonRecord], dir: &std::path::Path) {
-    let mut b = SnapshotBuilder::new(
-        Registry::builtin().clone(),
-        common::regions(),
-        Date::new(2026, 11, 1).unwrap(),
-    )
-    .unwrap();
-    for r in records {
-        b.add(r).unwrap();
-    }
-    b.write_to_path(&dir.join(store_dir::snapshot_file_name(1)))
-        .unwrap();
-    store_dir::set_current(dir, 1).unwrap();
-}
 
 /// The work of one round: every member of 40 families claims PKH for a
 /// quarter and PBI-JK for a month that belong to this round.
@@ -60,7 +44,7 @@ fn acknowledged_claims_survive_kill_9() {
         .unwrap_or(50);
     let dir = tempfile::tempdir().unwrap();
     let records = common::register(60, 11);
-    build_store(&records, dir.path());
+    common::write_store(&records, dir.path());
     let kk_of: HashMap<u64, u64> = records.iter().map(|r| (r.nik.get(), r.kk.get())).collect();
     let mut acked: BTreeMap<String, bool> = BTreeMap::new();
     let mut rng = common::Rng(99);
