@@ -127,6 +127,16 @@ pub enum Error {
         message: String,
     },
 
+    /// The claims log (the durable record of payouts) cannot be read: the
+    /// message says what was found where.
+    #[error("{file}: claims log: {message}")]
+    ClaimsLog {
+        /// The file.
+        file: PathBuf,
+        /// What is wrong, with the byte offset.
+        message: String,
+    },
+
     /// A snapshot of a format major version this build cannot read.
     #[error(
         "{file}: snapshot format version {got} is newer than this tepat reads ({expected}); upgrade tepat"

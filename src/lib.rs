@@ -61,10 +61,13 @@
 mod accel;
 pub mod batch;
 pub mod change;
+mod claims_log;
 mod csv;
 pub mod date;
 pub mod error;
+mod group_commit;
 pub mod kk;
+mod ledger;
 pub mod live;
 pub mod nik;
 pub mod period;

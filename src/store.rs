@@ -30,6 +30,10 @@ use crate::accel::{ChangeFilter, ClaimedIndex};
 use crate::change::{Change, ChangeParser};
 use crate::date::Date;
 use crate::error::{Error, Result};
+use crate::ledger::{
+    ClaimEntry, ClaimKey, Entry, KeyEvent, Ledger, ReverseEntry, SUBJECT_COVERED, SUBJECT_FAMILY,
+    SUBJECT_PERSON,
+};
 use crate::live::{self, AuditEntry, ClaimRecord, Live, LivePerson, RequestRecord};
 use crate::nik::Nik;
 use crate::period::Period;
@@ -204,11 +208,45 @@ pub struct Store {
     dir: PathBuf,
     snapshot: ArcSwap<Snapshot>,
     live: Live,
+    ledger: Ledger,
     pub(crate) changed: ChangeFilter,
     pub(crate) claimed: ClaimedIndex,
     /// Claims share it; applying a change file takes it alone, so that a
     /// claim never decides on half of a file.
     writers: RwLock<()>,
+}
+
+/// The claims log's file name in a store directory.
+pub const CLAIMS_LOG: &str = "claims.log";
+
+/// Sets or clears the accelerator bit of one claim key. A key the snapshot
+/// cannot place (a NIK or family card new since the snapshot) has no bit:
+/// reads of such persons go to the live state and the ledger anyway.
+fn mark_key(claimed: &ClaimedIndex, snap: &Snapshot, event: KeyEvent) {
+    let (key, set) = match event {
+        KeyEvent::Held(k) => (k, true),
+        KeyEvent::Freed(k) => (k, false),
+    };
+    let bits = claimed.get_or_create(key.program(), key.period());
+    let (bits, index) = if key.kind() == SUBJECT_FAMILY {
+        let Some(f) = crate::kk::Kk::from_u64(key.subject())
+            .ok()
+            .and_then(|kk| snap.family(kk))
+        else {
+            return;
+        };
+        (&bits.families, u64::from(f.index()))
+    } else {
+        let Some(slot) = snap.find(key.subject()) else {
+            return;
+        };
+        (&bits.persons, u64::from(slot))
+    };
+    if set {
+        bits.set(index)
+    } else {
+        bits.clear(index)
+    }
 }
 
 fn valid_request_id(id: &str) -> Result<()> {
@@ -231,20 +269,27 @@ impl Store {
     /// [`Store::open`] with options.
     pub fn open_with(dir: &Path, options: Options) -> Result<Store> {
         let snapshot = Snapshot::open(&store_dir::current_snapshot(dir)?)?;
+        // sled first: it holds the directory lock, so a second process
+        // stops here before it touches the claims log.
         let live = Live::open(&dir.join("live"), options.group_commit)?;
+        let claimed = ClaimedIndex::new(snapshot.person_count(), snapshot.family_count());
+        let ledger = Ledger::open(&dir.join(CLAIMS_LOG), options.group_commit, |event| {
+            mark_key(&claimed, &snapshot, event)
+        })?;
         let store = Store {
             dir: dir.to_path_buf(),
             changed: ChangeFilter::new(),
-            claimed: ClaimedIndex::new(snapshot.person_count(), snapshot.family_count()),
+            claimed,
             snapshot: ArcSwap::from_pointee(snapshot),
             live,
+            ledger,
             writers: RwLock::new(()),
         };
-        store.rebuild_accelerators()?;
+        store.rebuild_change_filter()?;
         Ok(store)
     }
 
-    fn rebuild_accelerators(&self) -> Result<()> {
+    fn rebuild_change_filter(&self) -> Result<()> {
         for item in self.live.scan_raw(&[live::PERSON]) {
             let (key, _) = item?;
             if let Some(nik) = key
@@ -255,49 +300,7 @@ impl Store {
                 self.changed.insert(nik);
             }
         }
-        let snap = self.snapshot.load();
-        for item in self.live.scan::<ClaimRecord>(&[live::CLAIM]) {
-            let (key, record) = item?;
-            if record.reversed_by.is_some() {
-                continue;
-            }
-            if let Some((program, period, kind, subject)) = live::parse_claim_key(&key) {
-                self.mark_claimed(&snap, program, period, kind, subject, true);
-            }
-        }
         Ok(())
-    }
-
-    /// Sets (or clears) the accelerator bit of one claim key.
-    fn mark_claimed(
-        &self,
-        snap: &Snapshot,
-        program: u8,
-        period: u32,
-        kind: u8,
-        subject: u64,
-        set: bool,
-    ) {
-        let claimed = self.claimed.get_or_create(program, period);
-        let (bits, index) = if kind == live::SUBJECT_FAMILY {
-            let Some(f) = crate::kk::Kk::from_u64(subject)
-                .ok()
-                .and_then(|kk| snap.family(kk))
-            else {
-                return;
-            };
-            (&claimed.families, u64::from(f.index()))
-        } else {
-            let Some(slot) = snap.find(subject) else {
-                return;
-            };
-            (&claimed.persons, u64::from(slot))
-        };
-        if set {
-            bits.set(index)
-        } else {
-            bits.clear(index)
-        }
     }
 
     /// Every person with a pending change and their current state, by NIK.
@@ -331,9 +334,16 @@ impl Store {
         self.snapshot.load().registry().clone()
     }
 
-    /// How many flushes the live state has run (group commit shares them).
+    /// Bytes of an unfinished claims-log record that opening this store cut
+    /// off: a write the process did not finish before it died, so never
+    /// acknowledged. Zero after a clean shutdown.
+    pub fn torn_claim_bytes(&self) -> u64 {
+        self.ledger.torn_bytes()
+    }
+
+    /// How many flushes (claims-log syncs and live-state flushes) have run.
     pub fn flushes(&self) -> u64 {
-        self.live.flushes()
+        self.ledger.syncs() + self.live.flushes()
     }
 
     /// The current state of a person: the snapshot's record, or the live
@@ -486,22 +496,16 @@ impl Store {
         let mut keys = Vec::with_capacity(2);
         if family {
             if let Some(kk) = state.kk() {
-                keys.push(live::claim_key(prog, key, live::SUBJECT_FAMILY, kk));
+                keys.push(ClaimKey::new(prog, key, SUBJECT_FAMILY, kk));
             }
-            keys.push(live::claim_key(prog, key, live::SUBJECT_COVERED, nik));
+            keys.push(ClaimKey::new(prog, key, SUBJECT_COVERED, nik));
         } else {
-            keys.push(live::claim_key(prog, key, live::SUBJECT_PERSON, nik));
+            keys.push(ClaimKey::new(prog, key, SUBJECT_PERSON, nik));
         }
+        let ledger = self.ledger.lock()?;
         for k in keys {
-            if let Some(c) = self.live.get::<ClaimRecord>(&k)?
-                && c.reversed_by.is_none()
-            {
-                return Ok(Some(ClaimInfo {
-                    request_id: c.request_id,
-                    nik: c.nik,
-                    kk: c.kk,
-                    at_ms: c.at_ms,
-                }));
+            if let Some(c) = ledger.holder(k)? {
+                return Ok(Some(claim_info(&c)));
             }
         }
         Ok(None)
@@ -566,10 +570,7 @@ impl Store {
             "claim nik={} program={} period={} meta={:?}",
             req.nik, req.program, req.period, req.meta
         );
-        if let Some(first) = self
-            .live
-            .get::<RequestRecord>(&live::request_key(&req.request_id))?
-        {
+        if let Some(first) = self.first_of(&req.request_id)? {
             return replay(&req.request_id, &asked, first);
         }
         let _shared = self.writers.read().unwrap_or_else(|p| p.into_inner());
@@ -587,117 +588,81 @@ impl Store {
             Err(_) => (Verdict::only(registry, ReasonCode::InvalidNik), None),
         };
         let nik = parsed.map(Nik::get).ok();
-        // What a payment would write: the claim, and for a family program
+        // What a payment would hold: the claim, and for a family program
         // the family key and every current member's coverage.
         let (prog, pkey) = (program.index() as u8, period.to_key());
-        let mut keys: Vec<(u8, u64)> = Vec::new();
+        let mut keys: Vec<ClaimKey> = Vec::new();
         let mut kk = None;
         if let (Some(nik), Some(state)) = (nik, &state) {
             if unit == Unit::Family {
                 kk = state.kk();
                 if let Some(kk) = kk {
-                    keys.push((live::SUBJECT_FAMILY, kk));
+                    keys.push(ClaimKey::new(prog, pkey, SUBJECT_FAMILY, kk));
                     for (member, _) in self.members(&snap, kk)? {
-                        keys.push((live::SUBJECT_COVERED, member));
+                        keys.push(ClaimKey::new(prog, pkey, SUBJECT_COVERED, member));
                     }
                 }
-                keys.push((live::SUBJECT_COVERED, nik));
+                keys.push(ClaimKey::new(prog, pkey, SUBJECT_COVERED, nik));
                 keys.sort_unstable();
                 keys.dedup();
             } else {
-                keys.push((live::SUBJECT_PERSON, nik));
+                keys.push(ClaimKey::new(prog, pkey, SUBJECT_PERSON, nik));
             }
         }
-        let at_ms = live::now_ms();
-        let request_id = req.request_id.clone();
-        let meta = req.meta.clone();
-        let seq = self.live.next_seq()?;
-        let outcome = self.live.transact_durably(|tx| {
-            use sled::transaction::ConflictableTransactionError::Abort;
-            if let Some(first) = live::tx_get::<RequestRecord>(tx, &live::request_key(&request_id))?
-            {
-                return replay(&request_id, &asked, first).map_err(Abort);
+        // Only the payee's own keys block: a covered member of the family is
+        // blocked through the family key.
+        let blocking: Vec<ClaimKey> = keys
+            .iter()
+            .copied()
+            .filter(|k| k.kind() != SUBJECT_COVERED || Some(k.subject()) == nik)
+            .collect();
+        let outcome = {
+            let mut ledger = self.ledger.lock()?;
+            if let Some((_, first)) = ledger.request(&req.request_id)? {
+                drop(ledger);
+                return replay(&req.request_id, &asked, first);
             }
-            let mut verdict = verdict.clone();
-            // The decisive check, inside the transaction: has anyone been
+            // The decisive check, under the ledger's lock: has anyone been
             // paid for these keys meanwhile?
-            let blocking_keys: Vec<[u8; 15]> = keys
-                .iter()
-                .filter(|(kind, subject)| *kind != live::SUBJECT_COVERED || Some(*subject) == nik)
-                .map(|(kind, subject)| live::claim_key(prog, pkey, *kind, *subject))
-                .collect();
-            for k in &blocking_keys {
-                if let Some(c) = live::tx_get::<ClaimRecord>(tx, k)?
-                    && c.reversed_by.is_none()
-                {
-                    verdict.reasons.insert(ReasonCode::AlreadyClaimed);
-                    verdict.claimed.get_or_insert(ClaimInfo {
-                        request_id: c.request_id,
-                        nik: c.nik,
-                        kk: c.kk,
-                        at_ms: c.at_ms,
-                    });
-                    verdict = Verdict::new(
-                        registry,
-                        verdict.reasons,
-                        verdict.conflicts,
-                        verdict.claimed,
-                    );
+            let mut verdict = verdict;
+            for k in &blocking {
+                if let Some(c) = ledger.holder(*k)? {
+                    let mut reasons = verdict.reasons;
+                    reasons.insert(ReasonCode::AlreadyClaimed);
+                    let claimed = verdict.claimed.take().or(Some(claim_info(&c)));
+                    verdict = Verdict::new(registry, reasons, verdict.conflicts, claimed);
                 }
             }
             let paid = verdict.payable && !keys.is_empty();
-            let mut written = Vec::new();
-            if paid {
-                let record = ClaimRecord {
-                    request_id: request_id.clone(),
-                    nik: nik.unwrap_or(0),
-                    kk,
-                    at_ms,
-                    meta: meta.clone(),
-                    reversed_by: None,
-                };
-                let value = live::tx_encode(&record)?;
-                for (kind, subject) in &keys {
-                    let k = live::claim_key(prog, pkey, *kind, *subject);
-                    tx.insert(&k[..], value.clone())?;
-                    written.push(k.to_vec());
-                }
-            }
-            let record = RequestRecord {
-                asked: asked.clone(),
-                done: paid,
-                reasons: verdict.reasons,
-                verdict: Some(verdict.clone()),
-                at_ms,
-                keys: written,
-            };
-            tx.insert(live::request_key(&request_id), live::tx_encode(&record)?)?;
-            let audit = AuditEntry {
-                at_ms,
-                request_id: Some(request_id.clone()),
-                op: "claim".into(),
+            let entry = ClaimEntry {
+                seq: self.live.next_seq()?,
+                at_ms: live::now_ms(),
+                request_id: req.request_id.clone(),
+                asked,
                 nik,
-                inputs: asked.clone(),
-                outcome: if paid {
-                    "paid".into()
-                } else {
-                    format!("refused: {}", verdict.reasons.join())
-                },
+                kk,
+                meta: req.meta.clone(),
+                paid,
+                verdict: verdict.clone(),
+                keys: if paid { keys } else { Vec::new() },
             };
-            tx.insert(&live::audit_key(seq)[..], live::tx_encode(&audit)?)?;
-            Ok(ClaimOutcome {
-                request_id: request_id.clone(),
+            ledger.append(&Entry::Claim(entry), |event| {
+                mark_key(&self.claimed, &snap, event)
+            })?;
+            ClaimOutcome {
+                request_id: req.request_id.clone(),
                 paid,
                 verdict,
                 replayed: false,
-            })
-        })?;
-        if outcome.paid && !outcome.replayed {
-            for (kind, subject) in &keys {
-                self.mark_claimed(&snap, prog, pkey, *kind, *subject, true);
             }
-        }
+        };
+        self.ledger.durable()?;
         Ok(outcome)
+    }
+
+    /// The first record of a request, if it was seen.
+    fn first_of(&self, request_id: &str) -> Result<Option<Entry>> {
+        Ok(self.ledger.lock()?.request(request_id)?.map(|(_, e)| e))
     }
 
     /// Reverses a paid claim (a failed disbursement), by a new request that
@@ -711,11 +676,11 @@ impl Store {
     ) -> Result<ReverseOutcome> {
         valid_request_id(request_id)?;
         let asked = format!("reverse original={original} reason={reason:?}");
-        let replayed = |first: RequestRecord| -> Result<ReverseOutcome> {
-            if first.asked != asked {
+        let replayed = |first: Entry| -> Result<ReverseOutcome> {
+            if first.asked() != asked {
                 return Err(Error::RequestConflict {
                     request_id: request_id.to_owned(),
-                    first: first.asked,
+                    first: first.asked().to_owned(),
                     now: asked.clone(),
                 });
             }
@@ -725,131 +690,112 @@ impl Store {
                 replayed: true,
             })
         };
-        if let Some(first) = self
-            .live
-            .get::<RequestRecord>(&live::request_key(request_id))?
-        {
-            return replayed(first);
-        }
+        let fail = |message: String| Error::Request {
+            request_id: request_id.to_owned(),
+            message,
+        };
         let _shared = self.writers.read().unwrap_or_else(|p| p.into_inner());
-        let at_ms = live::now_ms();
-        let seq = self.live.next_seq()?;
-        let result = self.live.transact_durably(|tx| {
-            use sled::transaction::ConflictableTransactionError::Abort;
-            if let Some(first) = live::tx_get::<RequestRecord>(tx, &live::request_key(request_id))?
-            {
-                return replayed(first).map(|o| (o, Vec::new())).map_err(Abort);
+        let snap = self.snapshot.load_full();
+        {
+            let mut ledger = self.ledger.lock()?;
+            if let Some((_, first)) = ledger.request(request_id)? {
+                drop(ledger);
+                return replayed(first);
             }
-            let fail = |message: &str| {
-                Abort(Error::Request {
-                    request_id: request_id.to_owned(),
-                    message: message.to_owned(),
-                })
+            let Some((claim_offset, orig)) = ledger.request(original)? else {
+                return Err(fail(format!("no request {original:?} to reverse")));
             };
-            let Some(orig) = live::tx_get::<RequestRecord>(tx, &live::request_key(original))?
-            else {
-                return Err(fail(&format!("no request {original:?} to reverse")));
+            let keys = match orig {
+                Entry::Claim(c) if c.paid && !c.keys.is_empty() => c.keys,
+                _ => {
+                    return Err(fail(format!(
+                        "request {original:?} did not pay, so there is nothing to reverse"
+                    )));
+                }
             };
-            let keys = orig.keys.clone();
-            if !orig.done || keys.is_empty() || !orig.asked.starts_with("claim ") {
-                return Err(fail(&format!(
-                    "request {original:?} did not pay, so there is nothing to reverse"
+            if ledger.reversed_by(claim_offset).is_some() {
+                return Err(fail(format!(
+                    "the claim of {original:?} is already reversed"
                 )));
             }
-            for k in &keys {
-                let Some(mut c) = live::tx_get::<ClaimRecord>(tx, k)? else {
-                    continue;
-                };
-                if c.request_id != original {
-                    continue;
-                }
-                match &c.reversed_by {
-                    Some(by) if by == request_id => continue,
-                    Some(_) => {
-                        return Err(fail(&format!(
-                            "the claim of {original:?} is already reversed"
-                        )));
-                    }
-                    None => {}
-                }
-                c.reversed_by = Some(request_id.to_owned());
-                tx.insert(&k[..], live::tx_encode(&c)?)?;
-            }
-            let record = RequestRecord {
+            let entry = ReverseEntry {
+                seq: self.live.next_seq()?,
+                at_ms: live::now_ms(),
+                request_id: request_id.to_owned(),
                 asked: asked.clone(),
-                done: true,
-                reasons: ReasonSet::default(),
-                verdict: None,
-                at_ms,
-                keys: Vec::new(),
-            };
-            tx.insert(live::request_key(request_id), live::tx_encode(&record)?)?;
-            let audit = AuditEntry {
-                at_ms,
-                request_id: Some(request_id.to_owned()),
-                op: "reverse".into(),
-                nik: None,
-                inputs: asked.clone(),
-                outcome: format!("reversed {original}"),
-            };
-            tx.insert(&live::audit_key(seq)[..], live::tx_encode(&audit)?)?;
-            Ok((
-                ReverseOutcome {
-                    request_id: request_id.to_owned(),
-                    reversed: original.to_owned(),
-                    replayed: false,
-                },
+                original: original.to_owned(),
+                claim_offset,
                 keys,
-            ))
-        })?;
-        let (outcome, keys) = result;
-        let snap = self.snapshot.load();
-        for k in keys {
-            if let Some((prog, period, kind, subject)) = live::parse_claim_key(&k) {
-                self.mark_claimed(&snap, prog, period, kind, subject, false);
-            }
+            };
+            ledger.append(&Entry::Reverse(entry), |event| {
+                mark_key(&self.claimed, &snap, event)
+            })?;
         }
-        Ok(outcome)
+        self.ledger.durable()?;
+        Ok(ReverseOutcome {
+            request_id: request_id.to_owned(),
+            reversed: original.to_owned(),
+            replayed: false,
+        })
     }
 
     /// Every audit entry, oldest first, optionally only those of one NIK or
-    /// one request.
+    /// one request: the payouts from the ledger and the applied changes from
+    /// the live state, merged in the order they were recorded.
     pub fn audit(&self, nik: Option<u64>, request: Option<&str>) -> Result<Vec<AuditEntry>> {
-        let mut out = Vec::new();
-        for item in self.live.scan::<AuditEntry>(&[live::AUDIT]) {
-            let (_, e) = item?;
-            if nik.is_some_and(|n| e.nik != Some(n)) {
-                continue;
+        let mut out: Vec<(u64, AuditEntry)> = Vec::new();
+        let wanted = |e: &AuditEntry| {
+            nik.is_none_or(|n| e.nik == Some(n))
+                && request.is_none_or(|r| e.request_id.as_deref() == Some(r))
+        };
+        for item in self.live.scan_raw(&[live::AUDIT]) {
+            let (key, value) = item?;
+            let e: AuditEntry = live::decode(&value)?;
+            let seq = key
+                .get(1..9)
+                .and_then(|b| b.try_into().ok())
+                .map_or(0, u64::from_be_bytes);
+            if wanted(&e) {
+                out.push((seq, e));
             }
-            if request.is_some_and(|r| e.request_id.as_deref() != Some(r)) {
-                continue;
-            }
-            out.push(e);
         }
-        Ok(out)
+        let entries = match request {
+            Some(r) => self.first_of(r)?.into_iter().collect(),
+            None => self.ledger.lock()?.entries()?,
+        };
+        for entry in entries {
+            let e = audit_entry(&entry);
+            if wanted(&e) {
+                out.push((entry.seq(), e));
+            }
+        }
+        out.sort_by_key(|(seq, _)| *seq);
+        Ok(out.into_iter().map(|(_, e)| e).collect())
     }
 
-    /// Every recorded claim that is not reversed.
+    /// Every recorded claim that is not reversed, in key order.
     pub fn claims(&self) -> Result<Vec<StoredClaim>> {
-        let mut out = Vec::new();
-        for item in self.live.scan::<ClaimRecord>(&[live::CLAIM]) {
-            let (k, record) = item?;
-            if let Some((program, period, kind, subject)) = live::parse_claim_key(&k)
-                && record.reversed_by.is_none()
-            {
-                out.push(StoredClaim {
-                    program,
-                    period,
-                    subject: match kind {
-                        live::SUBJECT_FAMILY => ClaimSubject::Family(subject),
-                        live::SUBJECT_PERSON => ClaimSubject::Person(subject),
-                        _ => ClaimSubject::Covered(subject),
-                    },
-                    record,
-                });
-            }
-        }
-        Ok(out)
+        let held = self.ledger.lock()?.held()?;
+        Ok(held
+            .into_iter()
+            .map(|(k, c)| StoredClaim {
+                program: k.program(),
+                period: k.period(),
+                subject: match k.kind() {
+                    SUBJECT_FAMILY => ClaimSubject::Family(k.subject()),
+                    SUBJECT_PERSON => ClaimSubject::Person(k.subject()),
+                    _ => ClaimSubject::Covered(k.subject()),
+                },
+                record: ClaimRecord {
+                    request_id: c.request_id,
+                    nik: c.nik.unwrap_or(0),
+                    kk: c.kk,
+                    at_ms: c.at_ms,
+                    meta: c.meta,
+                    reversed_by: None,
+                },
+            })
+            .collect())
     }
 
     /// Applies a change file (CSV, `tepat::change::HEADER`) whole or not at
@@ -964,32 +910,86 @@ fn rows_error(file: &str, errors: Vec<String>) -> Error {
 
 /// Answers a retried request from its first outcome, or refuses a reused id
 /// with different content.
-fn replay(request_id: &str, asked: &str, first: RequestRecord) -> Result<ClaimOutcome> {
-    if first.asked != asked {
-        return Err(Error::RequestConflict {
+fn replay(request_id: &str, asked: &str, first: Entry) -> Result<ClaimOutcome> {
+    match first {
+        Entry::Claim(c) if c.asked == asked => Ok(ClaimOutcome {
             request_id: request_id.to_owned(),
-            first: first.asked,
+            paid: c.paid,
+            verdict: c.verdict,
+            replayed: true,
+        }),
+        other => Err(Error::RequestConflict {
+            request_id: request_id.to_owned(),
+            first: other.asked().to_owned(),
             now: asked.to_owned(),
-        });
+        }),
     }
-    let verdict = first.verdict.unwrap_or(Verdict {
-        payable: first.done,
-        reasons: first.reasons,
-        conflicts: Vec::new(),
-        claimed: None,
-    });
-    Ok(ClaimOutcome {
-        request_id: request_id.to_owned(),
-        paid: first.done,
-        verdict,
-        replayed: true,
-    })
+}
+
+/// The earlier claim, as a verdict reports it.
+fn claim_info(c: &ClaimEntry) -> ClaimInfo {
+    ClaimInfo {
+        request_id: c.request_id.clone(),
+        nik: c.nik.unwrap_or(0),
+        kk: c.kk,
+        at_ms: c.at_ms,
+    }
+}
+
+/// A ledger record as an audit entry.
+fn audit_entry(entry: &Entry) -> AuditEntry {
+    match entry {
+        Entry::Claim(c) => AuditEntry {
+            at_ms: c.at_ms,
+            request_id: Some(c.request_id.clone()),
+            op: "claim".into(),
+            nik: c.nik,
+            inputs: c.asked.clone(),
+            outcome: if c.paid {
+                "paid".into()
+            } else {
+                format!("refused: {}", c.verdict.reasons.join())
+            },
+        },
+        Entry::Reverse(r) => AuditEntry {
+            at_ms: r.at_ms,
+            request_id: Some(r.request_id.clone()),
+            op: "reverse".into(),
+            nik: None,
+            inputs: r.asked.clone(),
+            outcome: format!("reversed {}", r.original),
+        },
+    }
 }
 
 impl Store {
     /// The first outcome of a request, if it was seen.
     pub fn request(&self, request_id: &str) -> Result<Option<RequestRecord>> {
-        self.live.get(&live::request_key(request_id))
+        let ledger = self.ledger.lock()?;
+        let Some((offset, entry)) = ledger.request(request_id)? else {
+            return Ok(None);
+        };
+        Ok(Some(match entry {
+            Entry::Claim(c) => RequestRecord {
+                asked: c.asked,
+                done: c.paid,
+                reasons: c.verdict.reasons,
+                keys: c.keys.iter().map(|k| k.to_bytes()).collect(),
+                verdict: Some(c.verdict),
+                at_ms: c.at_ms,
+            },
+            Entry::Reverse(r) => {
+                let _ = offset;
+                RequestRecord {
+                    asked: r.asked,
+                    done: true,
+                    reasons: ReasonSet::default(),
+                    verdict: None,
+                    at_ms: r.at_ms,
+                    keys: Vec::new(),
+                }
+            }
+        }))
     }
 }
 

@@ -418,3 +418,61 @@ fn bad_input_is_an_error_and_records_nothing() {
             .replayed
     );
 }
+
+/// The claims log after a crash: an unfinished last record is cut off and
+/// every complete one survives; damage before a good record is refused,
+/// never silently dropped.
+#[test]
+fn the_claims_log_survives_a_torn_tail_and_refuses_damage() {
+    let dir = tempfile::tempdir().unwrap();
+    let records = fixture();
+    let family = pkh_family(&records);
+    let log = dir.path().join(tepat::store::CLAIMS_LOG);
+    {
+        let store = store_with(&records, dir.path());
+        for (i, p) in family.iter().enumerate() {
+            let out = store
+                .claim(&req(
+                    &format!("t-{i}"),
+                    &p.nik.to_string(),
+                    "PBI_JK",
+                    "2026-11",
+                ))
+                .unwrap();
+            assert!(!out.replayed);
+        }
+    }
+    let full = std::fs::read(&log).unwrap();
+    // A torn last record: every cut inside it opens, with the others kept.
+    let last = family.len() - 1;
+    for cut in [1usize, 7, 16, 40] {
+        std::fs::write(&log, &full[..full.len() - cut]).unwrap();
+        let store = Store::open(dir.path()).unwrap();
+        assert!(store.torn_claim_bytes() > 0, "cut {cut}");
+        for i in 0..last {
+            assert!(
+                store.request(&format!("t-{i}")).unwrap().is_some(),
+                "cut {cut}: t-{i} lost"
+            );
+        }
+        assert!(store.request(&format!("t-{last}")).unwrap().is_none());
+        drop(store);
+    }
+    // A flipped byte in the first record, with good records after it.
+    let mut bad = full.clone();
+    bad[40] ^= 0x20;
+    std::fs::write(&log, &bad).unwrap();
+    let err = Store::open(dir.path())
+        .err()
+        .expect("damage is refused")
+        .to_string();
+    assert!(
+        err.contains("claims log") && err.contains("damaged"),
+        "{err}"
+    );
+    // Restored, it opens with every claim.
+    std::fs::write(&log, &full).unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    assert_eq!(store.torn_claim_bytes(), 0);
+    assert!(store.request(&format!("t-{last}")).unwrap().is_some());
+}
