@@ -7,10 +7,13 @@
 //! TEPAT_BENCH_PERSONS=10000000 cargo bench --bench get # a larger snapshot
 //! ```
 //!
-//! The snapshot is built in memory (`Snapshot::from_bytes`) from synthetic
-//! persons, so this measures the lookup code over a heap buffer; the
-//! side-by-side run against LMDB, sled, redb and a pointer chase over a
-//! memory-mapped file is `benches/peers` (docs/BENCHMARKS.md).
+//! The snapshot is built in memory from synthetic persons and read three
+//! ways: from the heap buffer (`Snapshot::from_bytes`), from a temporary
+//! file mapped (`Snapshot::open`) and from the same file copied into
+//! memory advised for huge pages (`Snapshot::open_resident`; how much of it
+//! the kernel put in huge pages is printed to stderr). The side-by-side run
+//! against LMDB, sled, redb and a pointer chase is `benches/peers`
+//! (docs/BENCHMARKS.md).
 
 // criterion_group! and criterion_main! generate undocumented functions.
 #![allow(missing_docs)]
@@ -46,7 +49,14 @@ impl Rng {
 
 /// What the benchmarks look up.
 struct Fixture {
+    /// The snapshot in a heap buffer.
     snapshot: Snapshot,
+    /// The same bytes in a file, mapped.
+    mapped: Snapshot,
+    /// The same file, resident.
+    resident: Snapshot,
+    /// Holds the file.
+    _dir: tempfile::TempDir,
     /// Present NIKs, in random order.
     hits: Vec<Nik>,
     /// Valid NIKs that are not in the snapshot, in random order.
@@ -160,7 +170,17 @@ fn fixture() -> Fixture {
     }
     let mut bytes = Vec::new();
     builder.write(&mut bytes).expect("a snapshot");
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let path = dir.path().join("bench.tepat");
+    std::fs::write(&path, &bytes).expect("the snapshot file");
     let snapshot = Snapshot::from_bytes(bytes).expect("a readable snapshot");
+    let mapped = Snapshot::open(&path).expect("a mapped snapshot");
+    let resident = Snapshot::open_resident(&path).expect("a resident snapshot");
+    eprintln!(
+        "snapshot {} bytes; resident copy: {:?} bytes in huge pages",
+        resident.byte_len(),
+        resident.huge_page_bytes()
+    );
 
     let mut rng = Rng(42);
     let hits: Vec<Nik> = (0..KEYS)
@@ -175,6 +195,9 @@ fn fixture() -> Fixture {
     assert!(hits.iter().all(|k| snapshot.get(*k).is_some()));
     Fixture {
         snapshot,
+        mapped,
+        resident,
+        _dir: dir,
         hits,
         misses,
     }
@@ -228,15 +251,36 @@ fn lookups(c: &mut Criterion) {
         })
     });
 
+    // The same lookups with the file mapped and resident.
+    for (name, snap) in [("mapped", &f.mapped), ("resident", &f.resident)] {
+        group.bench_function(format!("get_hit_{name}"), |b| {
+            b.iter(|| {
+                let mut acc = 0u32;
+                for &nik in &f.hits {
+                    if let Some(p) = snap.get(black_box(nik)) {
+                        acc = acc.wrapping_add(p.slot());
+                    }
+                }
+                acc
+            })
+        });
+    }
+
     let batch: Vec<u64> = f.hits[..BATCH].iter().map(|n| n.get()).collect();
     let mut out = vec![None; BATCH];
     group.throughput(Throughput::Elements(BATCH as u64));
-    group.bench_function("find_many_4096", |b| {
-        b.iter(|| {
-            snap.find_many(black_box(&batch), &mut out);
-            out[BATCH - 1]
-        })
-    });
+    for (name, snap) in [
+        ("heap", &f.snapshot),
+        ("mapped", &f.mapped),
+        ("resident", &f.resident),
+    ] {
+        group.bench_function(format!("find_many_4096_{name}"), |b| {
+            b.iter(|| {
+                snap.find_many(black_box(&batch), &mut out);
+                out[BATCH - 1]
+            })
+        });
+    }
     group.finish();
 }
 

@@ -119,6 +119,23 @@ impl ChangeFilter {
             self.bits.store(Arc::new(grown));
         }
     }
+
+    /// Replaces the contents with exactly `niks` (after a generation change
+    /// folded the others into the snapshot). A reader racing the swap sees
+    /// the old or the new bits; both hold every NIK still changed.
+    pub(crate) fn reset(&self, new: Vec<u64>) {
+        let mut niks = self.niks.lock().unwrap_or_else(|p| p.into_inner());
+        let mut size = FILTER_MIN_BITS;
+        while new.len() as u64 * FILTER_BITS_PER_NIK > size {
+            size *= 4;
+        }
+        let bits = FilterBits::new(size);
+        for n in &new {
+            bits.insert(*n);
+        }
+        *niks = new;
+        self.bits.store(Arc::new(bits));
+    }
 }
 
 /// Claimed bits of one program and period: persons by snapshot slot

@@ -24,7 +24,7 @@ use crate::period::{Period, PeriodKind};
 use crate::program::{ExclusionLevel, ProgramId, Registry, Unit};
 
 use crate::snapshot::Snapshot;
-use crate::store::Store;
+use crate::store::{Stale, Store};
 use crate::verdict::{ReasonCode, ReasonSet};
 
 /// One row to verify.
@@ -101,10 +101,57 @@ impl Rules {
     }
 }
 
-/// Rows per prefetch window.
-// Small enough that a window's records are still in the TLB and caches
-// when their verdicts are computed (4,096 cost 2x at 280 M).
-const CHUNK: usize = 256;
+/// Rows per thread below which one thread does the whole list (starting a
+/// thread costs more than it saves).
+const MIN_ROWS_PER_THREAD: usize = 4096;
+
+/// A (program index, period key) pair.
+type ClaimKey = (u8, u32);
+
+/// The claimed bitmaps of the (program, period) pairs a list asks about,
+/// looked up once each: a list names few pairs, so a short vector searched
+/// from the last pair used beats hashing every row. Past
+/// [`ClaimCache::LINEAR`] pairs, an index finds them by hash.
+#[derive(Default)]
+struct ClaimCache {
+    entries: Vec<(ClaimKey, Option<Arc<Claimed>>)>,
+    index: HashMap<ClaimKey, usize>,
+    last: usize,
+}
+
+impl ClaimCache {
+    /// Pairs searched linearly.
+    const LINEAR: usize = 16;
+
+    /// The pair's bitmaps; `Err(Stale)` when `snap` is an older generation
+    /// than the store's current one.
+    #[inline]
+    fn get(
+        &mut self,
+        store: &Store,
+        snap: &Snapshot,
+        key: (u8, u32),
+    ) -> std::result::Result<Option<&Claimed>, Stale> {
+        let hit = match self.entries.get(self.last) {
+            Some((k, _)) if *k == key => Some(self.last),
+            _ if self.entries.len() <= Self::LINEAR => {
+                self.entries.iter().position(|(k, _)| *k == key)
+            }
+            _ => self.index.get(&key).copied(),
+        };
+        let i = match hit {
+            Some(i) => i,
+            None => {
+                self.entries
+                    .push((key, store.claimed_bits(snap, key.0, key.1)?));
+                self.index.insert(key, self.entries.len() - 1);
+                self.entries.len() - 1
+            }
+        };
+        self.last = i;
+        Ok(self.entries.get(i).and_then(|(_, c)| c.as_deref()))
+    }
+}
 
 impl Store {
     /// Verifies a list of rows on `threads` threads (0: all cores); `out[i]`
@@ -123,7 +170,11 @@ impl Store {
             n => n,
         };
         let n = items.len().min(out.len());
-        let per = n.div_ceil(threads.max(1)).max(CHUNK);
+        let threads = threads.clamp(1, n.div_ceil(MIN_ROWS_PER_THREAD).max(1));
+        let per = n.div_ceil(threads).max(1);
+        if threads == 1 {
+            return self.verify_range(&snap, &rules, &items[..n], &mut out[..n]);
+        }
         std::thread::scope(|s| {
             let mut handles = Vec::new();
             for (items, out) in items[..n].chunks(per).zip(out[..n].chunks_mut(per)) {
@@ -144,6 +195,9 @@ impl Store {
         Ok(())
     }
 
+    /// One thread's share: a single pipelined pass ([`Snapshot::find_each`])
+    /// that computes each row's verdict as soon as its record has arrived,
+    /// while the record is still in the L1 cache.
     fn verify_range(
         &self,
         snap: &Snapshot,
@@ -151,19 +205,19 @@ impl Store {
         items: &[BatchItem],
         out: &mut [BatchVerdict],
     ) -> Result<()> {
-        let mut niks = vec![0u64; CHUNK];
-        let mut slots = vec![None; CHUNK];
-        let mut claimed: HashMap<(u8, u32), Option<Arc<Claimed>>> = HashMap::new();
-        for (items, out) in items.chunks(CHUNK).zip(out.chunks_mut(CHUNK)) {
-            for (n, item) in niks.iter_mut().zip(items) {
-                *n = item.nik.map_or(0, Nik::get);
-            }
-            snap.find_many(&niks[..items.len()], &mut slots[..items.len()]);
-            for ((item, slot), o) in items.iter().zip(&slots).zip(out.iter_mut()) {
-                *o = self.verdict_of(snap, rules, &mut claimed, item, *slot)?;
-            }
-        }
-        Ok(())
+        let mut claimed = ClaimCache::default();
+        let mut first_error = None;
+        snap.find_each(
+            items.len().min(out.len()),
+            |i| items[i].nik.map_or(0, Nik::get),
+            |i, slot| match self.verdict_of(snap, rules, &mut claimed, &items[i], slot) {
+                Ok(v) => out[i] = v,
+                Err(e) => {
+                    first_error.get_or_insert(e);
+                }
+            },
+        );
+        first_error.map_or(Ok(()), Err)
     }
 
     /// One row's verdict: from the snapshot and the accelerators when the
@@ -173,7 +227,7 @@ impl Store {
         &self,
         snap: &Snapshot,
         rules: &Rules,
-        claimed: &mut HashMap<(u8, u32), Option<Arc<Claimed>>>,
+        claimed: &mut ClaimCache,
         item: &BatchItem,
         slot: Option<u32>,
     ) -> Result<BatchVerdict> {
@@ -214,9 +268,15 @@ impl Store {
             r.insert(ReasonCode::WrongPeriodKind);
         } else {
             let key = (item.program.index() as u8, item.period.to_key());
-            let bits = claimed
-                .entry(key)
-                .or_insert_with(|| self.claimed.get(key.0, key.1));
+            let bits = match claimed.get(self, snap, key) {
+                Ok(bits) => bits,
+                // A compaction swapped generations under this list: the
+                // ledger answers for the pair instead of stale bitmaps.
+                Err(Stale) => {
+                    let v = self.check_in(snap, nik, item.program, item.period)?;
+                    return Ok(rules.verdict(v.reasons));
+                }
+            };
             if let Some(c) = bits {
                 let hit = c.persons.get(u64::from(p.slot()))
                     || (rule.family && c.families.get(u64::from(p.family_index())));

@@ -376,6 +376,11 @@ impl LedgerGuard<'_> {
         Ok(offset)
     }
 
+    /// Every held key.
+    pub(crate) fn held_keys(&self) -> Vec<ClaimKey> {
+        self.inner.index.held.keys().copied().collect()
+    }
+
     /// Every held key with its claim, in key order.
     pub(crate) fn held(&self) -> Result<Vec<(ClaimKey, ClaimEntry)>> {
         let mut keys: Vec<(ClaimKey, u64)> = self

@@ -65,6 +65,7 @@ mod claims_log;
 mod csv;
 pub mod date;
 pub mod error;
+pub mod generations;
 mod group_commit;
 pub mod kk;
 mod ledger;

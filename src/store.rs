@@ -195,26 +195,54 @@ pub struct Options {
     /// Concurrent writers share flushes (default `true`). With `false` every
     /// claim runs its own flush: slower, and only useful as a baseline.
     pub group_commit: bool,
+    /// Read every snapshot generation into memory backed by huge pages
+    /// ([`Snapshot::open_resident`]) instead of mapping it: opening costs a
+    /// full read of the file, lookups are faster. Default `false`.
+    pub resident: bool,
 }
 
 impl Default for Options {
     fn default() -> Options {
-        Options { group_commit: true }
+        Options {
+            group_commit: true,
+            resident: false,
+        }
+    }
+}
+
+/// One snapshot generation with the accelerators that index into it: the
+/// claimed bitmaps are by snapshot slot and family index, so they belong to
+/// exactly one generation and are swapped with it.
+pub(crate) struct Generation {
+    pub(crate) snapshot: Arc<Snapshot>,
+    pub(crate) claimed: ClaimedIndex,
+}
+
+impl Generation {
+    pub(crate) fn new(snapshot: Arc<Snapshot>) -> Generation {
+        let claimed = ClaimedIndex::new(snapshot.person_count(), snapshot.family_count());
+        Generation { snapshot, claimed }
     }
 }
 
 /// A store: snapshot + live state.
 pub struct Store {
     dir: PathBuf,
-    snapshot: ArcSwap<Snapshot>,
-    live: Live,
-    ledger: Ledger,
+    options: Options,
+    pub(crate) current: ArcSwap<Generation>,
+    pub(crate) live: Live,
+    pub(crate) ledger: Ledger,
     pub(crate) changed: ChangeFilter,
-    pub(crate) claimed: ClaimedIndex,
     /// Claims share it; applying a change file takes it alone, so that a
     /// claim never decides on half of a file.
-    writers: RwLock<()>,
+    pub(crate) writers: RwLock<()>,
+    /// One generation change (compaction or refresh) at a time.
+    pub(crate) generations: std::sync::Mutex<()>,
 }
+
+/// A snapshot generation that is no longer current.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Stale;
 
 /// The claims log's file name in a store directory.
 pub const CLAIMS_LOG: &str = "claims.log";
@@ -222,7 +250,7 @@ pub const CLAIMS_LOG: &str = "claims.log";
 /// Sets or clears the accelerator bit of one claim key. A key the snapshot
 /// cannot place (a NIK or family card new since the snapshot) has no bit:
 /// reads of such persons go to the live state and the ledger anyway.
-fn mark_key(claimed: &ClaimedIndex, snap: &Snapshot, event: KeyEvent) {
+pub(crate) fn mark_key(claimed: &ClaimedIndex, snap: &Snapshot, event: KeyEvent) {
     let (key, set) = match event {
         KeyEvent::Held(k) => (k, true),
         KeyEvent::Freed(k) => (k, false),
@@ -249,6 +277,16 @@ fn mark_key(claimed: &ClaimedIndex, snap: &Snapshot, event: KeyEvent) {
     }
 }
 
+/// Maps a snapshot file, or reads it into memory when the store is
+/// resident.
+fn open_snapshot(path: &Path, options: Options) -> Result<Snapshot> {
+    if options.resident {
+        Snapshot::open_resident(path)
+    } else {
+        Snapshot::open(path)
+    }
+}
+
 fn valid_request_id(id: &str) -> Result<()> {
     if id.is_empty() || id.len() > 128 || id.chars().any(char::is_control) {
         return Err(Error::Request {
@@ -268,28 +306,33 @@ impl Store {
 
     /// [`Store::open`] with options.
     pub fn open_with(dir: &Path, options: Options) -> Result<Store> {
-        let snapshot = Snapshot::open(&store_dir::current_snapshot(dir)?)?;
         // sled first: it holds the directory lock, so a second process
-        // stops here before it touches the claims log.
+        // stops here before it touches anything else.
         let live = Live::open(&dir.join("live"), options.group_commit)?;
-        let claimed = ClaimedIndex::new(snapshot.person_count(), snapshot.family_count());
+        let generation = Generation::new(Arc::new(open_snapshot(
+            &store_dir::current_snapshot(dir)?,
+            options,
+        )?));
         let ledger = Ledger::open(&dir.join(CLAIMS_LOG), options.group_commit, |event| {
-            mark_key(&claimed, &snapshot, event)
+            mark_key(&generation.claimed, &generation.snapshot, event)
         })?;
         let store = Store {
             dir: dir.to_path_buf(),
-            changed: ChangeFilter::new(),
-            claimed,
-            snapshot: ArcSwap::from_pointee(snapshot),
+            options,
+            current: ArcSwap::from_pointee(generation),
             live,
             ledger,
+            changed: ChangeFilter::new(),
             writers: RwLock::new(()),
+            generations: std::sync::Mutex::new(()),
         };
-        store.rebuild_change_filter()?;
+        store.finish_generation_change()?;
         Ok(store)
     }
 
-    fn rebuild_change_filter(&self) -> Result<()> {
+    /// Rebuilds the change filter from the live state.
+    pub(crate) fn rebuild_change_filter(&self) -> Result<()> {
+        let mut niks = Vec::new();
         for item in self.live.scan_raw(&[live::PERSON]) {
             let (key, _) = item?;
             if let Some(nik) = key
@@ -297,10 +340,29 @@ impl Store {
                 .and_then(|b| b.try_into().ok())
                 .map(u64::from_be_bytes)
             {
-                self.changed.insert(nik);
+                niks.push(nik);
             }
         }
+        self.changed.reset(niks);
         Ok(())
+    }
+
+    /// The claimed bitmaps of (program, period) that index into `snap`:
+    /// `Err(Stale)` when `snap` is no longer the current generation (its
+    /// bitmaps no longer follow new claims: ask the ledger), `Ok(None)` when
+    /// nothing is claimed for the pair.
+    pub(crate) fn claimed_bits(
+        &self,
+        snap: &Snapshot,
+        program: u8,
+        period: u32,
+    ) -> std::result::Result<Option<Arc<crate::accel::Claimed>>, Stale> {
+        let current = self.current.load();
+        if std::ptr::eq(&*current.snapshot, snap) {
+            Ok(current.claimed.get(program, period))
+        } else {
+            Err(Stale)
+        }
     }
 
     /// Every person with a pending change and their current state, by NIK.
@@ -319,6 +381,11 @@ impl Store {
         Ok(out)
     }
 
+    /// Opens a snapshot generation the way this store opens them.
+    pub(crate) fn open_generation(&self, path: &Path) -> Result<Snapshot> {
+        open_snapshot(path, self.options)
+    }
+
     /// The store's directory.
     pub fn dir(&self) -> &Path {
         &self.dir
@@ -326,12 +393,12 @@ impl Store {
 
     /// The current snapshot.
     pub fn snapshot(&self) -> Arc<Snapshot> {
-        self.snapshot.load_full()
+        self.current.load().snapshot.clone()
     }
 
     /// The registry of the current snapshot.
     pub fn registry(&self) -> Registry {
-        self.snapshot.load().registry().clone()
+        self.current.load().snapshot.registry().clone()
     }
 
     /// Bytes of an unfinished claims-log record that opening this store cut
@@ -364,20 +431,20 @@ impl Store {
     /// applies, as data. An invalid NIK is a verdict (`invalid_nik`); an
     /// unknown program or an unparsable period is an error.
     pub fn check_str(&self, nik: &str, program: &str, period: &str) -> Result<Verdict> {
-        let snap = self.snapshot.load();
+        let current = self.current.load();
+        let snap = &*current.snapshot;
         let registry = snap.registry();
         let program = registry.require(program)?;
         let period = Period::parse(period)?;
         match Nik::parse(nik) {
-            Ok(nik) => self.check_in(&snap, nik, program, period),
+            Ok(nik) => self.check_in(snap, nik, program, period),
             Err(_) => Ok(Verdict::only(registry, ReasonCode::InvalidNik)),
         }
     }
 
     /// [`Store::check_str`] with parsed inputs.
     pub fn check(&self, nik: Nik, program: ProgramId, period: Period) -> Result<Verdict> {
-        let snap = self.snapshot.load();
-        self.check_in(&snap, nik, program, period)
+        self.check_in(&self.current.load().snapshot, nik, program, period)
     }
 
     pub(crate) fn check_in(
@@ -482,17 +549,23 @@ impl Store {
             .get(program)
             .is_some_and(|p| p.unit == Unit::Family);
         let (prog, key) = (program.index() as u8, period.to_key());
-        // Fast path: an unchanged person answers from the bitmaps.
-        if let PersonState::Snapshot(p) = state {
-            let person_bit = self.claimed.test(prog, key, false, u64::from(p.slot()));
+        // Fast path: an unchanged person answers from the bitmaps of the
+        // generation `snap` is (a caller still on an older generation asks
+        // the ledger).
+        let current = self.current.load();
+        if let PersonState::Snapshot(p) = state
+            && std::ptr::eq(&*current.snapshot, snap)
+        {
+            let person_bit = current.claimed.test(prog, key, false, u64::from(p.slot()));
             let family_bit = family
-                && self
+                && current
                     .claimed
                     .test(prog, key, true, u64::from(p.family_index()));
             if !person_bit && !family_bit {
                 return Ok(None);
             }
         }
+        drop(current);
         let mut keys = Vec::with_capacity(2);
         if family {
             if let Some(kk) = state.kk() {
@@ -574,7 +647,7 @@ impl Store {
             return replay(&req.request_id, &asked, first);
         }
         let _shared = self.writers.read().unwrap_or_else(|p| p.into_inner());
-        let snap = self.snapshot.load_full();
+        let snap = self.snapshot();
         let registry = snap.registry();
         let program = registry.require(&req.program)?;
         let period = Period::parse(&req.period)?;
@@ -646,8 +719,11 @@ impl Store {
                 verdict: verdict.clone(),
                 keys: if paid { keys } else { Vec::new() },
             };
+            // The bits go to the generation current under the ledger's
+            // lock: a generation change swaps under the same lock.
+            let current = self.current.load();
             ledger.append(&Entry::Claim(entry), |event| {
-                mark_key(&self.claimed, &snap, event)
+                mark_key(&current.claimed, &current.snapshot, event)
             })?;
             ClaimOutcome {
                 request_id: req.request_id.clone(),
@@ -695,7 +771,6 @@ impl Store {
             message,
         };
         let _shared = self.writers.read().unwrap_or_else(|p| p.into_inner());
-        let snap = self.snapshot.load_full();
         {
             let mut ledger = self.ledger.lock()?;
             if let Some((_, first)) = ledger.request(request_id)? {
@@ -727,8 +802,9 @@ impl Store {
                 claim_offset,
                 keys,
             };
+            let current = self.current.load();
             ledger.append(&Entry::Reverse(entry), |event| {
-                mark_key(&self.claimed, &snap, event)
+                mark_key(&current.claimed, &current.snapshot, event)
             })?;
         }
         self.ledger.durable()?;
@@ -803,7 +879,7 @@ impl Store {
     /// and the rows before it; one bad row and nothing is applied, and the
     /// error lists every bad row with its line and column.
     pub fn apply_csv(&self, reader: impl std::io::BufRead, file: &str) -> Result<u64> {
-        let snap = self.snapshot.load_full();
+        let snap = self.snapshot();
         let registry = snap.registry().clone();
         let parser = ChangeParser::new(&registry);
         let mut lines = reader.lines();
@@ -841,7 +917,7 @@ impl Store {
     /// at all. Returns how many were applied.
     pub fn apply(&self, file: &str, changes: &[(u64, Change)]) -> Result<u64> {
         let _alone = self.writers.write().unwrap_or_else(|p| p.into_inner());
-        let snap = self.snapshot.load_full();
+        let snap = self.snapshot();
         let mut overlay = Overlay::new(self, &snap);
         let mut errors = Vec::new();
         for (line, change) in changes {

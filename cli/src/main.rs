@@ -8,6 +8,7 @@
 
 mod analyst_cmds;
 mod demo;
+mod generation_cmds;
 mod nik;
 mod payout_cmds;
 mod snapshot_cmds;
@@ -31,8 +32,12 @@ enum Command {
     Demo(demo::DemoArgs),
     /// Check and explain NIKs (from the arguments, or one per line on stdin).
     Nik(nik::Args),
-    /// Build the next snapshot generation of a store from a register export.
+    /// Build a store from a register export; on an existing store, its next
+    /// generation (a full refresh: claims and audit kept, pending changes the
+    /// export does not reflect carried over).
     Build(snapshot_cmds::BuildArgs),
+    /// Fold the pending changes into the next snapshot generation.
+    Compact(generation_cmds::CompactArgs),
     /// Show what the current snapshot holds for NIKs.
     Get(snapshot_cmds::GetArgs),
     /// Show a store's generation, counts, sizes and program registry.
@@ -63,7 +68,11 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Demo(args) => demo::run(args),
         Command::Nik(args) => nik::run(args),
+        Command::Build(args) if generation_cmds::is_store(&args.store) => {
+            generation_cmds::refresh(args)
+        }
         Command::Build(args) => snapshot_cmds::build(args),
+        Command::Compact(args) => generation_cmds::compact(args),
         Command::Get(args) => snapshot_cmds::get(args),
         Command::Info(args) => snapshot_cmds::info(args),
         Command::Verify(args) => snapshot_cmds::verify(args),

@@ -16,20 +16,20 @@ type CmdResult = Result<ExitCode, Box<dyn std::error::Error>>;
 pub struct BuildArgs {
     /// The register export (CSV).
     #[arg(long)]
-    register: PathBuf,
+    pub(crate) register: PathBuf,
     /// A program registry file (TOML); default: the built-in eight programs.
     #[arg(long)]
-    programs: Option<PathBuf>,
+    pub(crate) programs: Option<PathBuf>,
     /// The store directory (created if missing).
     #[arg(long)]
-    store: PathBuf,
+    pub(crate) store: PathBuf,
     /// Eligibility reference date (ages), YYYY-MM-DD; default: the first day
     /// of this month.
     #[arg(long, value_parser = crate::nik::parse_date)]
-    as_of: Option<Date>,
+    pub(crate) as_of: Option<Date>,
     /// Where refused rows go; default: STORE/rejects-GENERATION.csv.
     #[arg(long)]
-    rejects: Option<PathBuf>,
+    pub(crate) rejects: Option<PathBuf>,
 }
 
 /// Builds the next generation of a store from a register export.

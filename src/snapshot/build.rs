@@ -22,6 +22,7 @@ use zerocopy::little_endian::{U16, U32, U64};
 use super::format::*;
 use crate::date::Date;
 use crate::error::{Error, Result};
+use crate::generations::fault_point;
 use crate::program::{ComponentSet, PersonFacts, Registry};
 use crate::region::{Level, RegionTable};
 use crate::register::{PersonRecord, Relation, RowError};
@@ -204,6 +205,7 @@ impl<'a> SnapshotBuilder<'a> {
         let tmp = tmp_path(path);
         let result = (|| {
             let file = std::fs::File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
+            fault_point("snapshot.tmp_created");
             let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
             let summary = self.write(&mut out).map_err(|e| match e {
                 Error::Io { source, .. } => Error::io(&tmp, source),
@@ -212,11 +214,15 @@ impl<'a> SnapshotBuilder<'a> {
             let file = out
                 .into_inner()
                 .map_err(|e| Error::io(&tmp, e.into_error()))?;
+            fault_point("snapshot.written");
             file.sync_all().map_err(|e| Error::io(&tmp, e))?;
             drop(file);
+            fault_point("snapshot.synced");
             super::Snapshot::open(&tmp)?.verify()?;
             std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))?;
+            fault_point("snapshot.renamed");
             sync_dir(path)?;
+            fault_point("snapshot.dir_synced");
             Ok(summary)
         })();
         if result.is_err() {

@@ -26,4 +26,4 @@ mod read;
 pub mod store_dir;
 
 pub use build::{BuildSummary, IngestReport, REJECTS_HEADER, SnapshotBuilder};
-pub use read::{Family, Person, Snapshot};
+pub use read::{Family, PREFETCH_DISTANCE, Person, Residence, Snapshot};

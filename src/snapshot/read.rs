@@ -20,7 +20,12 @@ use crate::region::{Level, Region, RegionCode, RegionTable, Status};
 use crate::register::Relation;
 
 enum Bytes {
+    /// The file, memory-mapped (`Snapshot::open`).
     Map(Mmap),
+    /// A copy of the file in anonymous memory advised for huge pages
+    /// (`Snapshot::open_resident`).
+    Resident(Mmap),
+    /// Bytes handed over by the caller (`Snapshot::from_bytes`).
     Owned(Vec<u8>),
 }
 
@@ -28,11 +33,32 @@ impl Bytes {
     #[inline(always)]
     fn as_slice(&self) -> &[u8] {
         match self {
-            Bytes::Map(m) => m,
+            Bytes::Map(m) | Bytes::Resident(m) => m,
             Bytes::Owned(v) => v,
         }
     }
 }
+
+/// Where a snapshot's bytes live (see [`Snapshot::residence`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Residence {
+    /// The file is memory-mapped: pages come from the page cache, 4 KiB
+    /// each (`Snapshot::open`).
+    Mapped,
+    /// The file was copied into this process's anonymous memory, advised
+    /// for transparent huge pages (`Snapshot::open_resident`).
+    Resident,
+    /// Bytes in memory handed over by the caller (`Snapshot::from_bytes`).
+    Owned,
+}
+
+/// Lookups between a NIK's directory prefetch and its bucket's, and
+/// between that and its scan, in [`Snapshot::find_each`]: about twice as
+/// many misses in flight as lookups in a stage.
+pub const PREFETCH_DISTANCE: usize = 16;
+
+/// Records a bucket scan compares without a loop (see `Snapshot::scan`).
+const SCAN_WINDOW: usize = 8;
 
 /// An open snapshot. Cheap to share between threads (`&Snapshot` is all a
 /// reader needs); lookups take no lock and allocate nothing.
@@ -90,6 +116,59 @@ impl Snapshot {
     pub fn open(path: &Path) -> Result<Snapshot> {
         let map = mmap::map_file(path)?;
         Snapshot::from_parts(Bytes::Map(map), path.to_path_buf())
+    }
+
+    /// Reads the whole snapshot file into this process's memory, advised for
+    /// transparent huge pages (`MADV_HUGEPAGE`), and checks it as
+    /// [`Snapshot::open`] does; every lookup is then served from that copy.
+    ///
+    /// The trade-off against [`Snapshot::open`]: opening costs a full read
+    /// of the file (seconds at national scale, not constant time), and the
+    /// copy takes as much memory as the file, on top of the page cache
+    /// that held it. In exchange, lookups walk 2 MiB pages instead of
+    /// 4 KiB ones: on a machine whose transparent huge pages are on
+    /// `madvise` (a file map never gets them), a random access misses the
+    /// TLB far less often, which is most of a lookup's cost over gigabytes
+    /// (docs/BENCHMARKS.md gives the figures). If the kernel cannot give
+    /// huge pages (THP disabled, memory fragmented, another OS), the copy
+    /// stays in 4 KiB pages: still correct, about as fast as a map;
+    /// [`Snapshot::huge_page_bytes`] tells which happened.
+    ///
+    /// Unlike a map, the copy does not depend on the file staying
+    /// unmodified after this returns.
+    pub fn open_resident(path: &Path) -> Result<Snapshot> {
+        let len = std::fs::metadata(path)
+            .map_err(|e| Error::io(path, e))?
+            .len();
+        if len < HEADER_LEN as u64 {
+            // Too short to be a snapshot: let the checks say so.
+            let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+            return Snapshot::from_parts(Bytes::Owned(bytes), path.to_path_buf());
+        }
+        let map = mmap::read_resident(path)?;
+        Snapshot::from_parts(Bytes::Resident(map), path.to_path_buf())
+    }
+
+    /// Where this snapshot's bytes live.
+    pub fn residence(&self) -> Residence {
+        match self.bytes {
+            Bytes::Map(_) => Residence::Mapped,
+            Bytes::Resident(_) => Residence::Resident,
+            Bytes::Owned(_) => Residence::Owned,
+        }
+    }
+
+    /// Bytes of this snapshot held in transparent huge pages, as the kernel
+    /// reports them now (`AnonHugePages` in `/proc/self/smaps`): about the
+    /// file's size when [`Snapshot::open_resident`] got huge pages, 0 when
+    /// it did not, and 0 for a mapped file. `None` where the kernel does
+    /// not report it (not Linux) or for [`Snapshot::from_bytes`].
+    pub fn huge_page_bytes(&self) -> Option<u64> {
+        match &self.bytes {
+            Bytes::Map(_) => Some(0),
+            Bytes::Resident(map) => mmap::huge_page_bytes(map),
+            Bytes::Owned(_) => None,
+        }
     }
 
     /// Reads a snapshot from bytes in memory (tests, fuzzing, embedded use).
@@ -506,17 +585,11 @@ impl Snapshot {
     /// The records `[start, end)` of a bucket.
     #[inline(always)]
     fn bucket_range(&self, bucket: u64) -> Option<Range<usize>> {
-        let dir = self.section(SectionKind::Directory);
-        if self.header.flags & FLAG_WIDE_DIRECTORY != 0 {
-            let off = bucket as usize * 4;
-            let b = dir.get(off..off + 8)?;
-            return Some(read_u32(b, 0) as usize..read_u32(b, 4) as usize);
-        }
-        let block = (bucket / BLOCK_BUCKETS) as usize;
-        let i = (bucket % BLOCK_BUCKETS) as usize;
-        let line = dir.get(block * BLOCK_LEN..(block + 1) * BLOCK_LEN)?;
-        let base = read_u32(line, 0) as usize;
-        Some(base + line[4 + i] as usize..base + line[5 + i] as usize)
+        bucket_range_in(
+            self.section(SectionKind::Directory),
+            self.header.flags & FLAG_WIDE_DIRECTORY != 0,
+            bucket,
+        )
     }
 
     /// The slot of the first record with this NIK.
@@ -524,19 +597,7 @@ impl Snapshot {
     pub fn find(&self, nik: u64) -> Option<u32> {
         let h = hash_nik(nik, self.header.hash_seed);
         let range = self.bucket_range(bucket_of(h, self.header.buckets))?;
-        self.scan(range, nik)
-    }
-
-    #[inline(always)]
-    fn scan(&self, range: Range<usize>, nik: u64) -> Option<u32> {
-        let persons = self.section(SectionKind::Persons);
-        let records = persons.get(range.start * 24..range.end * 24)?;
-        for (i, rec) in records.chunks_exact(24).enumerate() {
-            if read_u64(rec, 0) & NIK_MASK == nik {
-                return Some((range.start + i) as u32);
-            }
-        }
-        None
+        scan_in(self.section(SectionKind::Persons), range, nik)
     }
 
     /// The person with this NIK (the first record if it is a duplicate
@@ -573,43 +634,68 @@ impl Snapshot {
         })
     }
 
-    /// Looks up many NIKs at once, keeping many memory accesses in flight:
-    /// each NIK's directory line is prefetched `2·D` lookups ahead and its
-    /// bucket `D` ahead. `out[i]` is the slot of `niks[i]`, if found.
+    /// Looks up many NIKs at once, keeping many memory accesses in flight
+    /// (see [`Snapshot::find_each`]). `out[i]` is the slot of `niks[i]`,
+    /// if found.
     pub fn find_many(&self, niks: &[u64], out: &mut [Option<u32>]) {
-        const D: usize = 16;
         let n = niks.len().min(out.len());
+        self.find_each(n, |i| niks[i], |i, slot| out[i] = slot);
+    }
+
+    /// Looks up `n` NIKs, the `i`-th being `nik(i)`, and calls
+    /// `found(i, slot)` for each, in order — the batch lookup that keeps
+    /// many memory accesses in flight. Each NIK's directory line is
+    /// prefetched [`PREFETCH_DISTANCE`] lookups before its bucket's lines,
+    /// and those as many lookups before it is scanned; so `found` runs while
+    /// the record is in the L1 cache and may read it ([`Snapshot::person_at`])
+    /// at no further cost. `nik(i)` is called once per `i`, in order.
+    #[inline]
+    pub fn find_each(
+        &self,
+        n: usize,
+        mut nik: impl FnMut(usize) -> u64,
+        mut found: impl FnMut(usize, Option<u32>),
+    ) {
+        const D: usize = PREFETCH_DISTANCE;
+        const RING: usize = (2 * D + 1).next_power_of_two();
         let dir = self.section(SectionKind::Directory);
         let persons = self.section(SectionKind::Persons);
         let wide = self.header.flags & FLAG_WIDE_DIRECTORY != 0;
         let seed = self.header.hash_seed;
         let buckets = self.header.buckets;
-        let dir_offset = |bucket: u64| {
-            if wide {
-                bucket as usize * 4
-            } else {
-                (bucket / BLOCK_BUCKETS) as usize * BLOCK_LEN
-            }
-        };
-        // Hashes of the window, so each NIK is hashed once.
-        let mut buckets_ring = [0u64; 4 * D];
+        // Per lookup in flight: the NIK, its bucket, then its records.
+        let mut niks = [0u64; RING];
+        let mut bucket_ring = [0u64; RING];
+        let mut ranges = [(0u32, 0u32); RING];
         for i in 0..n + 2 * D {
             if i < n {
-                let b = bucket_of(hash_nik(niks[i], seed), buckets);
-                buckets_ring[i % (4 * D)] = b;
-                mmap::prefetch(dir, dir_offset(b));
+                let k = nik(i);
+                let b = bucket_of(hash_nik(k, seed), buckets);
+                niks[i % RING] = k;
+                bucket_ring[i % RING] = b;
+                let off = if wide {
+                    b as usize * 4
+                } else {
+                    (b / BLOCK_BUCKETS) as usize * BLOCK_LEN
+                };
+                mmap::prefetch(dir, off);
             }
             if i >= D && i - D < n {
-                let j = i - D;
-                if let Some(r) = self.bucket_range(buckets_ring[j % (4 * D)]) {
-                    mmap::prefetch(persons, r.start * 24);
-                }
+                let j = (i - D) % RING;
+                let r = bucket_range_in(dir, wide, bucket_ring[j]).unwrap_or(0..0);
+                // Both ends: a bucket of 3 records (72 B) spans two lines
+                // more often than not.
+                mmap::prefetch(persons, r.start * 24);
+                mmap::prefetch(persons, (r.end * 24).saturating_sub(1));
+                ranges[j] = (r.start as u32, r.end as u32);
             }
             if i >= 2 * D && i - 2 * D < n {
-                let j = i - 2 * D;
-                out[j] = self
-                    .bucket_range(buckets_ring[j % (4 * D)])
-                    .and_then(|r| self.scan(r, niks[j]));
+                let j = (i - 2 * D) % RING;
+                let (start, end) = ranges[j];
+                found(
+                    i - 2 * D,
+                    scan_in(persons, start as usize..end as usize, niks[j]),
+                );
             }
         }
     }
@@ -640,6 +726,55 @@ impl Snapshot {
             raw,
         })
     }
+}
+
+/// The records `[start, end)` of a bucket, from the directory section.
+#[inline(always)]
+fn bucket_range_in(dir: &[u8], wide: bool, bucket: u64) -> Option<Range<usize>> {
+    if wide {
+        let off = bucket as usize * 4;
+        let b = dir.get(off..off + 8)?;
+        return Some(read_u32(b, 0) as usize..read_u32(b, 4) as usize);
+    }
+    let block = (bucket / BLOCK_BUCKETS) as usize;
+    let i = (bucket % BLOCK_BUCKETS) as usize;
+    let line = dir.get(block * BLOCK_LEN..(block + 1) * BLOCK_LEN)?;
+    let base = read_u32(line, 0) as usize;
+    Some(base + line[4 + i] as usize..base + line[5 + i] as usize)
+}
+
+/// The first record of `range` holding `nik`.
+///
+/// No branch depends on the records: which record matches is data the
+/// CPU learns only when the records arrive from memory, and a branch on
+/// it would be mispredicted often and throw away the lookups started
+/// after it. A bucket of up to [`SCAN_WINDOW`] records (all but about
+/// 0.4 % at three records a bucket) is compared in a fixed window, the
+/// answer kept with selects; window positions past the bucket's end
+/// read the bucket's first record again (an address chosen by a select
+/// on the directory's data, which is known early), so the scan touches
+/// only the bucket's own cache lines. Larger buckets take a loop.
+#[inline(always)]
+fn scan_in(persons: &[u8], range: Range<usize>, nik: u64) -> Option<u32> {
+    let records = persons.get(range.start * 24..range.end * 24)?;
+    let len = range.end - range.start;
+    let mut found = u32::MAX;
+    // `range.start + i` < persons < `NO_NEXT` = `u32::MAX` (checked at
+    // open), so `u32::MAX` means "not found".
+    let window = persons.get(range.start * 24..(range.start + SCAN_WINDOW) * 24);
+    if let (true, Some(window)) = (len <= SCAN_WINDOW, window) {
+        for i in (0..SCAN_WINDOW).rev() {
+            let word = read_u64(&window[i * 24..i * 24 + 8], 0);
+            let hit = (i < len) & (word & NIK_MASK == nik);
+            found = std::hint::select_unpredictable(hit, (range.start + i) as u32, found);
+        }
+    } else {
+        for (i, rec) in records.chunks_exact(24).enumerate().rev() {
+            let hit = read_u64(rec, 0) & NIK_MASK == nik;
+            found = std::hint::select_unpredictable(hit, (range.start + i) as u32, found);
+        }
+    }
+    (found != u32::MAX).then_some(found)
 }
 
 /// Each kind's byte range, checksum and presence, indexed by `kind - 1`.

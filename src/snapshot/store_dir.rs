@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 
 use super::build::{sync_dir, tmp_path};
 use crate::error::{Error, Result};
+use crate::generations::fault_point;
 
 /// The name of the pointer file.
 pub const CURRENT: &str = "CURRENT";
@@ -54,9 +55,14 @@ pub fn set_current(dir: &Path, generation: u64) -> Result<()> {
     let tmp = tmp_path(&pointer);
     std::fs::write(&tmp, format!("{}\n", snapshot_file_name(generation)))
         .map_err(|e| Error::io(&tmp, e))?;
+    fault_point("current.tmp_written");
     std::fs::File::open(&tmp)
         .and_then(|f| f.sync_all())
         .map_err(|e| Error::io(&tmp, e))?;
+    fault_point("current.tmp_synced");
     std::fs::rename(&tmp, &pointer).map_err(|e| Error::io(&pointer, e))?;
-    sync_dir(&pointer)
+    fault_point("current.renamed");
+    sync_dir(&pointer)?;
+    fault_point("current.dir_synced");
+    Ok(())
 }

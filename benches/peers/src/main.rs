@@ -46,9 +46,13 @@ struct Args {
     batch: usize,
     keep: bool,
     prototype: bool,
+    /// An existing snapshot file to measure instead of generating one.
+    snapshot: Option<PathBuf>,
+    /// How tepat opens the snapshot: `mapped`, `resident` or both.
+    modes: Vec<String>,
 }
 
-const USAGE: &str = "usage: tepat-peers --persons N --dir DIR [--engines tepat,lmdb,sled,redb,hashmap] [--reps 5] [--lookups 1000000] [--batch 10000000] [--keep] [--prototype]";
+const USAGE: &str = "usage: tepat-peers (--persons N | --snapshot FILE) --dir DIR [--engines tepat,lmdb,sled,redb,hashmap] [--modes mapped,resident] [--reps 5] [--lookups 1000000] [--batch 10000000] [--keep] [--prototype]";
 
 fn parse_count(s: &str) -> Res<u64> {
     Ok(s.replace('_', "").parse()?)
@@ -64,6 +68,8 @@ fn args() -> Res<Args> {
         batch: 10_000_000,
         keep: false,
         prototype: false,
+        snapshot: None,
+        modes: vec!["mapped".into(), "resident".into()],
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -82,6 +88,17 @@ fn args() -> Res<Args> {
             "--batch" => a.batch = parse_count(&value()?)?.max(1) as usize,
             "--keep" => a.keep = true,
             "--prototype" => a.prototype = true,
+            "--snapshot" => a.snapshot = Some(PathBuf::from(value()?)),
+            "--modes" => {
+                a.modes = value()?.split(',').map(str::to_owned).collect();
+                if let Some(bad) = a
+                    .modes
+                    .iter()
+                    .find(|m| !["mapped", "resident"].contains(&m.as_str()))
+                {
+                    return Err(format!("unknown mode {bad}\n{USAGE}").into());
+                }
+            }
             "-h" | "--help" => {
                 println!("{USAGE}");
                 std::process::exit(0);
@@ -89,8 +106,11 @@ fn args() -> Res<Args> {
             other => return Err(format!("unknown argument {other}\n{USAGE}").into()),
         }
     }
-    if a.persons == 0 || a.dir.as_os_str().is_empty() {
+    if (a.persons == 0 && a.snapshot.is_none()) || a.dir.as_os_str().is_empty() {
         return Err(USAGE.into());
+    }
+    if a.snapshot.is_some() && a.engines.iter().any(|e| e != "tepat") {
+        return Err(format!("--snapshot measures tepat alone (--engines tepat)\n{USAGE}").into());
     }
     Ok(a)
 }
@@ -506,10 +526,25 @@ impl<'a> Branchless<'a> {
 
 /// Prints the rows not printed yet (stdout is flushed per line, so a crash
 /// of a later engine keeps the earlier rows).
-fn print_rows(rows: &[Row], printed: &mut usize, chase_ns: f64, tepat_rates: Option<(f64, f64)>) {
+/// `chases`: the dependent chase over 4 KiB pages and over huge pages; a
+/// row is divided by the one over the same kind of pages (resident and
+/// huge-page rows by the second).
+fn print_rows(
+    rows: &[Row],
+    printed: &mut usize,
+    chases: (f64, f64),
+    tepat_rates: Option<(f64, f64)>,
+) {
     for r in &rows[*printed..] {
+        let chase_ns = if r.engine.contains("resident") || r.engine.contains("huge") {
+            chases.1
+        } else {
+            chases.0
+        };
         let vs_tepat = match tepat_rates {
-            Some((d, i)) if r.engine != "tepat get" && !r.engine.starts_with("pointer") => {
+            Some((d, i))
+                if !r.engine.starts_with("tepat get (") && !r.engine.starts_with("pointer") =>
+            {
                 format!("{:.1}× / {:.1}×", r.dependent_ns / d, r.independent_ns / i)
             }
             _ => "—".into(),
@@ -543,59 +578,170 @@ fn fmt_time(s: f64) -> String {
     }
 }
 
+/// A copy of `a` in anonymous memory advised `MADV_HUGEPAGE` (what
+/// `Snapshot::open_resident` does for the snapshot), so that the chase
+/// over huge pages reads the same cycle as the one over the heap.
+fn huge_copy(a: &[u64]) -> Res<memmap2::MmapMut> {
+    let mut m = memmap2::MmapMut::map_anon(a.len() * 8)?;
+    m.advise(memmap2::Advice::HugePage)?;
+    // SAFETY: every bit pattern is a valid u64, and `align_to_mut` puts
+    // only whole, aligned u64s in the middle slice (a map is page-aligned,
+    // so the prefix is empty; checked below).
+    let (head, words, _) = unsafe { m.align_to_mut::<u64>() };
+    if !head.is_empty() || words.len() < a.len() {
+        return Err("anonymous map not aligned".into());
+    }
+    words[..a.len()].copy_from_slice(a);
+    Ok(m)
+}
+
+/// The u64s of a map made by `huge_copy`.
+fn as_words(m: &memmap2::MmapMut) -> &[u64] {
+    // SAFETY: as in `huge_copy`.
+    let (_, words, _) = unsafe { m.align_to::<u64>() };
+    words
+}
+
+/// Bytes of `[start, start + len)` in transparent huge pages, from the
+/// `AnonHugePages` lines of `/proc/self/smaps`.
+fn anon_huge_bytes(start: usize, len: usize) -> u64 {
+    let Ok(smaps) = std::fs::read_to_string("/proc/self/smaps") else {
+        return 0;
+    };
+    let end = start + len;
+    let mut inside = false;
+    let mut total = 0u64;
+    for line in smaps.lines() {
+        let range = line
+            .split_once(' ')
+            .and_then(|(r, _)| r.split_once('-'))
+            .and_then(|(a, b)| {
+                Some((
+                    usize::from_str_radix(a, 16).ok()?,
+                    usize::from_str_radix(b, 16).ok()?,
+                ))
+            });
+        if let Some((a, b)) = range {
+            inside = a < end && start < b;
+        } else if inside && let Some(rest) = line.strip_prefix("AnonHugePages:") {
+            total += rest
+                .trim()
+                .trim_end_matches("kB")
+                .trim()
+                .parse::<u64>()
+                .unwrap_or(0)
+                * 1024;
+        }
+    }
+    total.min(len as u64)
+}
+
+/// Opens `path` in `mode`: `mapped` (`Snapshot::open`, median of 5 opens)
+/// or `resident` (`Snapshot::open_resident`, median of `reps` opens, each
+/// a full read; the last one is kept). Returns the snapshot and the open
+/// times in seconds.
+fn open_mode(path: &Path, mode: &str, reps: usize) -> Res<(Snapshot, Vec<f64>)> {
+    let open = |p: &Path| {
+        if mode == "resident" {
+            Snapshot::open_resident(p)
+        } else {
+            Snapshot::open(p)
+        }
+    };
+    let mut times = Vec::new();
+    let count = if mode == "resident" {
+        reps.clamp(1, 3)
+    } else {
+        5
+    };
+    for _ in 1..count {
+        let t = Instant::now();
+        let s = open(path)?;
+        times.push(secs(t.elapsed()));
+        black_box(s.person_count());
+    }
+    let t = Instant::now();
+    let s = open(path)?;
+    times.push(secs(t.elapsed()));
+    Ok((s, times))
+}
+
 fn main() -> Res<()> {
     let a = args()?;
     START.with(|_| ());
     std::fs::create_dir_all(&a.dir)?;
-    let n = a.persons;
     let reps = a.reps;
     let mut rows: Vec<Row> = Vec::new();
     let mut notes: Vec<String> = Vec::new();
     let mut rng = Rng(0x7065_6572_735f_7631);
 
-    // --- tepat: build, open.
-    let snap_path = a.dir.join(format!("tepat-{n}.snapshot"));
-    log(format!(
-        "generating {n} persons and building {}",
-        snap_path.display()
-    ));
-    let (generated, staging, write) = build_tepat(n, &snap_path)?;
-    notes.push(format!(
-        "tepat build: generate + stage {generated:.1} s (of which staging {staging:.1} s), write_to_path {write:.1} s (sorts, writes, fsyncs, re-reads to verify)"
-    ));
-    let snap_bytes = disk_bytes(&snap_path);
-    let mut opens = Vec::new();
-    for _ in 0..5 {
-        let t = Instant::now();
-        let s = Snapshot::open(&snap_path)?;
-        opens.push(secs(t.elapsed()));
-        black_box(s.person_count());
+    // --- tepat: build (or take the given file), open.
+    let snap_path = match &a.snapshot {
+        Some(p) => p.clone(),
+        None => a.dir.join(format!("tepat-{}.snapshot", a.persons)),
+    };
+    let mut build_secs = None;
+    if a.snapshot.is_none() {
+        log(format!(
+            "generating {} persons and building {}",
+            a.persons,
+            snap_path.display()
+        ));
+        let (generated, staging, write) = build_tepat(a.persons, &snap_path)?;
+        notes.push(format!(
+            "tepat build: generate + stage {generated:.1} s (of which staging {staging:.1} s), write_to_path {write:.1} s (sorts, writes, fsyncs, re-reads to verify)"
+        ));
+        build_secs = Some(staging + write);
     }
+    let snap_bytes = disk_bytes(&snap_path);
     let snap = Snapshot::open(&snap_path)?;
     let persons = snap.person_count();
+    let n = if a.snapshot.is_some() {
+        persons
+    } else {
+        a.persons
+    };
+    let peers = a.engines.iter().any(|e| e != "tepat");
 
-    // --- the records, one per distinct NIK, in NIK order.
-    let records = person_records(&snap_path)?;
-    let mut pairs: Vec<(u64, [u8; 24])> = records
-        .chunks_exact(24)
-        .map(|r| (first_word(r) & NIK_MASK, r.try_into().unwrap_or([0; 24])))
-        .collect();
-    drop(records);
-    pairs.sort_unstable_by_key(|p| p.0);
-    pairs.dedup_by_key(|p| p.0);
-    let keys = pairs.len();
-    log(format!("{persons} person records, {keys} distinct NIKs"));
+    // --- the records, one per distinct NIK, in NIK order (for the peers).
+    let mut pairs: Vec<(u64, [u8; 24])> = Vec::new();
+    if peers {
+        let records = person_records(&snap_path)?;
+        pairs = records
+            .chunks_exact(24)
+            .map(|r| (first_word(r) & NIK_MASK, r.try_into().unwrap_or([0; 24])))
+            .collect();
+        drop(records);
+        pairs.sort_unstable_by_key(|p| p.0);
+        pairs.dedup_by_key(|p| p.0);
+    }
+    let keys = if peers { pairs.len() } else { persons as usize };
+    log(format!(
+        "{persons} person records{}",
+        if peers {
+            format!(", {keys} distinct NIKs")
+        } else {
+            String::new()
+        }
+    ));
 
     // Random existing keys: 2·reps runs of `lookups` for the latency
-    // measurements, and the batch list.
+    // measurements, and the batch list. Without peers, the NIKs of random
+    // records (a duplicate identity's NIK may come up; it is found too).
+    let random_key = |rng: &mut Rng| -> u64 {
+        if peers {
+            pairs[rng.below(keys as u64) as usize].0
+        } else {
+            snap.person_at(rng.below(persons) as u32)
+                .map_or(0, |p| p.nik().get())
+        }
+    };
     let sample: Vec<u64> = (0..2 * reps * a.lookups)
-        .map(|_| pairs[rng.below(keys as u64) as usize].0)
+        .map(|_| random_key(&mut rng))
         .collect();
-    let batch: Vec<u64> = (0..a.batch)
-        .map(|_| pairs[rng.below(keys as u64) as usize].0)
-        .collect();
+    let batch: Vec<u64> = (0..a.batch).map(|_| random_key(&mut rng)).collect();
 
-    // --- the physical reference.
+    // --- the physical reference, over 4 KiB and over 2 MiB pages.
     let chase_len = (snap_bytes as usize / 8).max(1024);
     log(format!("pointer chase over {} MiB", (chase_len * 8) >> 20));
     let t = Instant::now();
@@ -606,14 +752,29 @@ fn main() -> Res<()> {
     ));
     let (chase_ns, chase16_ns) = chase(&cycle, a.lookups, reps);
     let chase32_ns = chase_two_threads(&cycle, a.lookups, reps);
-    drop(cycle);
     log(format!(
-        "  {chase_ns:.1} ns dependent, {chase16_ns:.1} ns with 16 chases in flight, {chase32_ns:.1} ns with 16 on each of 2 threads"
+        "  heap: {chase_ns:.1} ns dependent, {chase16_ns:.1} ns with 16 chases in flight, {chase32_ns:.1} ns with 16 on each of 2 threads"
+    ));
+    let huge = huge_copy(&cycle)?;
+    drop(cycle);
+    let huge_bytes = anon_huge_bytes(huge.as_ptr() as usize, huge.len());
+    let (hchase_ns, hchase16_ns) = chase(as_words(&huge), a.lookups, reps);
+    let hchase32_ns = chase_two_threads(as_words(&huge), a.lookups, reps);
+    drop(huge);
+    log(format!(
+        "  huge pages ({} of {} MiB): {hchase_ns:.1} ns dependent, {hchase16_ns:.1} ns with 16 in flight, {hchase32_ns:.1} ns with 16 on each of 2 threads",
+        huge_bytes >> 20,
+        (chase_len * 8) >> 20
     ));
     notes.push(format!(
-        "pointer chase over {} MiB: {chase_ns:.1} ns per dependent access; {chase16_ns:.1} ns per access with 16 chases in flight on 1 thread; {chase32_ns:.1} ns per access (aggregate) with 16 in flight on each of 2 threads = {:.1} M accesses/s",
+        "pointer chase over {} MiB on the heap (4 KiB pages): {chase_ns:.1} ns per dependent access; {chase16_ns:.1} ns per access with 16 chases in flight on 1 thread; {chase32_ns:.1} ns per access (aggregate) with 16 in flight on each of 2 threads = {:.1} M accesses/s",
         (chase_len * 8) >> 20,
         1e3 / chase32_ns
+    ));
+    notes.push(format!(
+        "pointer chase over the same cycle in anonymous memory advised MADV_HUGEPAGE ({} MiB of it in huge pages per /proc/self/smaps): {hchase_ns:.1} ns per dependent access; {hchase16_ns:.1} ns with 16 in flight on 1 thread; {hchase32_ns:.1} ns aggregate with 16 in flight on each of 2 threads = {:.1} M accesses/s",
+        huge_bytes >> 20,
+        1e3 / hchase32_ns
     ));
     rows.push(Row {
         engine: "pointer chase (heap, 4 KiB pages)".into(),
@@ -625,10 +786,32 @@ fn main() -> Res<()> {
         independent_ns: chase16_ns,
         note: "independent = 16 interleaved chases".into(),
     });
+    rows.push(Row {
+        engine: "pointer chase (huge pages)".into(),
+        n,
+        build: None,
+        open: None,
+        bytes_per_key: Some(snap_bytes as f64 / persons as f64),
+        dependent_ns: hchase_ns,
+        independent_ns: hchase16_ns,
+        note: format!(
+            "anonymous, MADV_HUGEPAGE, {:.0} % in huge pages; independent = 16 interleaved chases",
+            100.0 * huge_bytes as f64 / (chase_len * 8) as f64
+        ),
+    });
+    let chases = (chase_ns, hchase_ns);
 
     println!();
     println!(
-        "N = {n} persons ({persons} records, {keys} distinct NIKs); snapshot {snap_bytes} bytes; median of {reps} repetitions"
+        "N = {n} persons ({persons} records{}); snapshot {snap_bytes} bytes; median of {reps} repetitions; load average at start {}",
+        if peers {
+            format!(", {keys} distinct NIKs")
+        } else {
+            String::new()
+        },
+        std::fs::read_to_string("/proc/loadavg")
+            .map(|l| l.split(' ').take(3).collect::<Vec<_>>().join(" "))
+            .unwrap_or_default()
     );
     println!();
     println!(
@@ -636,79 +819,158 @@ fn main() -> Res<()> {
     );
     println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|");
     let mut printed = 0;
+    let mut opens = Vec::new();
 
-    // --- tepat lookups.
+    // --- tepat lookups, mapped and resident.
     if a.engines.iter().any(|e| e == "tepat") {
-        log("tepat: warm (find_many over every key)");
-        {
-            let all: Vec<u64> = pairs.iter().map(|p| p.0).collect();
-            let mut out = vec![None; all.len()];
-            snap.find_many(&all, &mut out);
-            let found = out.iter().filter(|o| o.is_some()).count();
-            assert_eq!(found, keys, "every key is found");
-        }
-        let find_nik = |k: u64| {
-            snap.find(k)
-                .and_then(|slot| snap.person_at(slot))
-                .map_or(0, |p| p.nik().get())
-        };
-        let (dep, ind) = measure(&sample, reps, a.lookups, find_nik);
-        log(format!(
-            "tepat get: {dep:.1} ns dependent, {ind:.1} ns independent"
-        ));
-        rows.push(Row {
-            engine: "tepat get".into(),
-            n,
-            build: Some(staging + write),
-            open: Some(median(opens.clone())),
-            bytes_per_key: Some(snap_bytes as f64 / persons as f64),
-            dependent_ns: dep,
-            independent_ns: ind,
-            note: "find + person_at, answer = the record's NIK word".into(),
-        });
-        let check = |k: u64| {
-            snap.find(k)
-                .and_then(|slot| snap.person_at(slot))
-                .map_or(0, |p| {
-                    u64::from(p.eligible().0 & !p.enrolled().0) ^ p.nik().get()
-                })
-        };
-        let (dep, ind) = measure(&sample, reps, a.lookups, check);
-        log(format!(
-            "tepat check bits: {dep:.1} ns dependent, {ind:.1} ns independent"
-        ));
-        rows.push(Row {
-            engine: "tepat get + profile bits".into(),
-            n,
-            build: None,
-            open: None,
-            bytes_per_key: None,
-            dependent_ns: dep,
-            independent_ns: ind,
-            note: "also reads eligible/enrolled (profile record)".into(),
-        });
-
-        // The branch-free prototype over the same file (see `Branchless`).
-        if a.prototype {
-            let file = std::fs::File::open(&snap_path)?;
-            // SAFETY: the snapshot file is not modified while mapped (it is
-            // only deleted at the end of the run, after this map is gone).
-            let map = unsafe { memmap2::Mmap::map(&file)? };
-            let proto = Branchless::new(&map)?;
-            for &k in sample.iter().take(100_000) {
-                assert_eq!(proto.get(k) & NIK_MASK, k, "the prototype finds every key");
-            }
-            // Warm this mapping's page tables.
-            let mut touch = 0u64;
-            for page in map.chunks(4096) {
-                touch = touch.wrapping_add(u64::from(page[0]));
-            }
-            black_box(touch);
-            let (dep, ind) = measure(&sample, reps, a.lookups, |k| proto.get(k));
-            log(format!(
-                "branch-free prototype: {dep:.1} ns dependent, {ind:.1} ns independent"
+        for mode in &a.modes {
+            let (snap, times) = open_mode(&snap_path, mode, reps)?;
+            let open = median(times.clone());
+            opens.push(format!(
+                "{mode}: median {} of {} opens ({})",
+                fmt_time(open),
+                times.len(),
+                times
+                    .iter()
+                    .map(|o| fmt_time(*o))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ));
-            let mut out = vec![0u64; batch.len()];
+            if let Some(h) = snap.huge_page_bytes().filter(|_| mode == "resident") {
+                let msg = format!(
+                    "tepat resident: {} of {} MiB in huge pages (AnonHugePages, /proc/self/smaps)",
+                    h >> 20,
+                    snap.byte_len() >> 20
+                );
+                log(&msg);
+                notes.push(msg);
+            }
+            log(format!("tepat {mode}: warm"));
+            {
+                // Every page of the persons (a mapped file's page tables
+                // fill on first touch), then the whole batch list.
+                let mut acc = 0u64;
+                snap.for_each_person_word(0..persons as usize, |w0, w2| acc ^= w0 ^ w2);
+                black_box(acc);
+                let mut out = vec![None; batch.len()];
+                snap.find_many(&batch, &mut out);
+                assert!(out.iter().all(Option::is_some), "every key is found");
+            }
+            let find_nik = |k: u64| {
+                snap.find(k)
+                    .and_then(|slot| snap.person_at(slot))
+                    .map_or(0, |p| p.nik().get())
+            };
+            let (dep, ind) = measure(&sample, reps, a.lookups, find_nik);
+            log(format!(
+                "tepat get ({mode}): {dep:.1} ns dependent, {ind:.1} ns independent"
+            ));
+            rows.push(Row {
+                engine: format!("tepat get ({mode})"),
+                n,
+                build: build_secs.filter(|_| mode == "mapped"),
+                open: Some(open),
+                bytes_per_key: Some(snap_bytes as f64 / persons as f64),
+                dependent_ns: dep,
+                independent_ns: ind,
+                note: "find + person_at, answer = the record's NIK word".into(),
+            });
+            let find_slot = |k: u64| snap.find(k).map_or(0, u64::from);
+            let (dep, ind) = measure(&sample, reps, a.lookups, find_slot);
+            log(format!(
+                "tepat find ({mode}): {dep:.1} ns dependent, {ind:.1} ns independent"
+            ));
+            rows.push(Row {
+                engine: format!("tepat find ({mode})"),
+                n,
+                build: None,
+                open: None,
+                bytes_per_key: None,
+                dependent_ns: dep,
+                independent_ns: ind,
+                note: "find alone, answer = the slot".into(),
+            });
+            let check = |k: u64| {
+                snap.find(k)
+                    .and_then(|slot| snap.person_at(slot))
+                    .map_or(0, |p| {
+                        u64::from(p.eligible().0 & !p.enrolled().0) ^ p.nik().get()
+                    })
+            };
+            let (dep, ind) = measure(&sample, reps, a.lookups, check);
+            log(format!(
+                "tepat check bits ({mode}): {dep:.1} ns dependent, {ind:.1} ns independent"
+            ));
+            rows.push(Row {
+                engine: format!("tepat get + profile bits ({mode})"),
+                n,
+                build: None,
+                open: None,
+                bytes_per_key: None,
+                dependent_ns: dep,
+                independent_ns: ind,
+                note: "also reads eligible/enrolled (profile record)".into(),
+            });
+
+            // The branch-free prototype over the same file (see `Branchless`).
+            if a.prototype && mode == "mapped" {
+                let file = std::fs::File::open(&snap_path)?;
+                // SAFETY: the snapshot file is not modified while mapped (it is
+                // only deleted at the end of the run, after this map is gone).
+                let map = unsafe { memmap2::Mmap::map(&file)? };
+                let proto = Branchless::new(&map)?;
+                for &k in sample.iter().take(100_000) {
+                    assert_eq!(proto.get(k) & NIK_MASK, k, "the prototype finds every key");
+                }
+                // Warm this mapping's page tables.
+                let mut touch = 0u64;
+                for page in map.chunks(4096) {
+                    touch = touch.wrapping_add(u64::from(page[0]));
+                }
+                black_box(touch);
+                let (dep, ind) = measure(&sample, reps, a.lookups, |k| proto.get(k));
+                log(format!(
+                    "branch-free prototype: {dep:.1} ns dependent, {ind:.1} ns independent"
+                ));
+                let mut out = vec![0u64; batch.len()];
+                for threads in [1usize, 2] {
+                    let mut rates = Vec::new();
+                    for _ in 0..reps.min(3) {
+                        let t = Instant::now();
+                        let per = batch.len().div_ceil(threads);
+                        std::thread::scope(|s| {
+                            for (niks, out) in batch.chunks(per).zip(out.chunks_mut(per)) {
+                                let proto = &proto;
+                                s.spawn(move || proto.find_many(niks, out));
+                            }
+                        });
+                        rates.push(batch.len() as f64 / secs(t.elapsed()));
+                    }
+                    assert!(out.iter().zip(&batch).all(|(o, k)| o & NIK_MASK == *k));
+                    let rate = median(rates);
+                    log(format!(
+                        "prototype find_many, {threads} thread(s): {:.1} M NIKs/s",
+                        rate / 1e6
+                    ));
+                    notes.push(format!(
+                        "prototype find_many (both bucket lines prefetched, branch-free scan), {threads} thread(s): {:.1} M NIKs/s",
+                        rate / 1e6
+                    ));
+                }
+                rows.push(Row {
+                    engine: "prototype: branch-free scan (mapped)".into(),
+                    n,
+                    build: None,
+                    open: None,
+                    bytes_per_key: None,
+                    dependent_ns: dep,
+                    independent_ns: ind,
+                    note: "same file, own mmap; not the library's code".into(),
+                });
+            }
+
+            // find_many on 1 and 2 threads.
+            let mut out = vec![None; batch.len()];
             for threads in [1usize, 2] {
                 let mut rates = Vec::new();
                 for _ in 0..reps.min(3) {
@@ -716,69 +978,32 @@ fn main() -> Res<()> {
                     let per = batch.len().div_ceil(threads);
                     std::thread::scope(|s| {
                         for (niks, out) in batch.chunks(per).zip(out.chunks_mut(per)) {
-                            let proto = &proto;
-                            s.spawn(move || proto.find_many(niks, out));
+                            let snap = &snap;
+                            s.spawn(move || snap.find_many(niks, out));
                         }
                     });
                     rates.push(batch.len() as f64 / secs(t.elapsed()));
                 }
-                assert!(out.iter().zip(&batch).all(|(o, k)| o & NIK_MASK == *k));
+                assert!(out.iter().all(Option::is_some));
                 let rate = median(rates);
                 log(format!(
-                    "prototype find_many, {threads} thread(s): {:.1} M NIKs/s",
+                    "tepat find_many ({mode}), {threads} thread(s): {:.1} M NIKs/s",
                     rate / 1e6
                 ));
                 notes.push(format!(
-                    "prototype find_many (both bucket lines prefetched, branch-free scan), {threads} thread(s): {:.1} M NIKs/s",
-                    rate / 1e6
+                    "tepat find_many ({mode}) over {} random existing NIKs in memory, {threads} thread(s): {:.1} M NIKs/s ({:.1} ns per NIK per thread)",
+                    batch.len(),
+                    rate / 1e6,
+                    threads as f64 * 1e9 / rate
                 ));
             }
-            rows.push(Row {
-                engine: "prototype: branch-free scan".into(),
-                n,
-                build: None,
-                open: None,
-                bytes_per_key: None,
-                dependent_ns: dep,
-                independent_ns: ind,
-                note: "same file, own mmap; not the library's code".into(),
-            });
-        }
-
-        // find_many on 1 and 2 threads.
-        let mut out = vec![None; batch.len()];
-        for threads in [1usize, 2] {
-            let mut rates = Vec::new();
-            for _ in 0..reps.min(3) {
-                let t = Instant::now();
-                let per = batch.len().div_ceil(threads);
-                std::thread::scope(|s| {
-                    for (niks, out) in batch.chunks(per).zip(out.chunks_mut(per)) {
-                        let snap = &snap;
-                        s.spawn(move || snap.find_many(niks, out));
-                    }
-                });
-                rates.push(batch.len() as f64 / secs(t.elapsed()));
-            }
-            assert!(out.iter().all(Option::is_some));
-            let rate = median(rates);
-            log(format!(
-                "tepat find_many, {threads} thread(s): {:.1} M NIKs/s",
-                rate / 1e6
-            ));
-            notes.push(format!(
-                "tepat find_many over {} random existing NIKs in memory, {threads} thread(s): {:.1} M NIKs/s ({:.1} ns per NIK per thread)",
-                batch.len(),
-                rate / 1e6,
-                threads as f64 * 1e9 / rate
-            ));
         }
     }
     let tepat_rates = rows
         .iter()
-        .find(|r| r.engine == "tepat get")
+        .find(|r| r.engine.starts_with("tepat get ("))
         .map(|r| (r.dependent_ns, r.independent_ns));
-    print_rows(&rows, &mut printed, chase_ns, tepat_rates);
+    print_rows(&rows, &mut printed, chases, tepat_rates);
 
     // Per-engine lookups per repetition: fewer for the slow engines.
     let per = |div: usize| (a.lookups / div).max(1000);
@@ -850,7 +1075,7 @@ fn main() -> Res<()> {
         }
     }
 
-    print_rows(&rows, &mut printed, chase_ns, tepat_rates);
+    print_rows(&rows, &mut printed, chases, tepat_rates);
 
     // --- redb.
     if a.engines.iter().any(|e| e == "redb") {
@@ -914,7 +1139,7 @@ fn main() -> Res<()> {
         }
     }
 
-    print_rows(&rows, &mut printed, chase_ns, tepat_rates);
+    print_rows(&rows, &mut printed, chases, tepat_rates);
 
     // --- std HashMap (SipHash), in memory.
     if a.engines.iter().any(|e| e == "hashmap") {
@@ -947,7 +1172,7 @@ fn main() -> Res<()> {
         });
     }
 
-    print_rows(&rows, &mut printed, chase_ns, tepat_rates);
+    print_rows(&rows, &mut printed, chases, tepat_rates);
 
     // --- sled.
     if a.engines.iter().any(|e| e == "sled") {
@@ -1006,21 +1231,15 @@ fn main() -> Res<()> {
     }
 
     // --- the rest of the table.
-    print_rows(&rows, &mut printed, chase_ns, tepat_rates);
+    print_rows(&rows, &mut printed, chases, tepat_rates);
     println!();
     for note in &notes {
         println!("- {note}");
     }
-    println!(
-        "- tepat open: median of 5 `Snapshot::open` calls {}, each run {}",
-        fmt_time(median(opens.clone())),
-        opens
-            .iter()
-            .map(|o| fmt_time(*o))
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
-    if !a.keep {
+    for o in &opens {
+        println!("- tepat open, {o}");
+    }
+    if !a.keep && a.snapshot.is_none() {
         drop(snap);
         std::fs::remove_file(&snap_path)?;
     }

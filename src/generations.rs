@@ -1,0 +1,356 @@
+//! Generations: compaction (generation N + the pending changes → N+1) and
+//! full refresh (a new register export → N+1), while the store serves.
+//!
+//! Both end the same way ([`Store::install`]):
+//!
+//! 1. the new snapshot is written to `snapshot-(N+1).tepat.tmp`, synced,
+//!    verified, renamed into place and the directory synced;
+//! 2. under the ledger's lock, the claimed bitmaps are rebuilt for N+1 from
+//!    the ledger's held keys; `CURRENT` is replaced (temp file, sync,
+//!    rename, directory sync) — **the switch**, on disk — and the in-memory
+//!    generation is swapped (an atomic pointer swap; readers never wait);
+//! 3. once no call of this process still uses generation N (bounded wait),
+//!    the pending changes that N+1 now holds are removed from the live state
+//!    and the change filter is rebuilt; the old snapshot file is deleted.
+//!
+//! **Why a read never sees "both or neither".** A pending change is stored
+//! as the person's *whole* current state. At the switch, every change that
+//! N+1 folded in is equal to N+1's record: reading N+1 with or without it
+//! gives the same answer, so step 3 changes no answer. Step 3 waits for the
+//! calls still reading N, because N *without* the change would be wrong.
+//! If the wait times out (a long batch run holds N), step 3 is left to the
+//! next generation change or the next open, and answers stay right.
+//!
+//! **Crash safety.** Until `CURRENT` is renamed the store opens as N (a
+//! left-over `.tmp` or newer snapshot file is deleted on open); after it,
+//! as N+1, and open finishes step 3. Claims and the audit are in the
+//! ledger, which no generation change touches.
+//!
+//! **Refresh rule.** A pending change that the new export reflects (the
+//! person's record in the export equals the pending state, field for
+//! field) is dropped; any other is carried over on top of N+1, because
+//! tepat cannot tell whether the export is older or newer than the change.
+
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::date::Date;
+use crate::error::{Error, Result};
+use crate::kk::Kk;
+use crate::live::{self, LivePerson};
+use crate::nik::{Nik, Sex};
+use crate::program::{ComponentSet, ProgramSet};
+use crate::register::{PersonRecord, Relation};
+use crate::snapshot::{Person, Snapshot, SnapshotBuilder, store_dir};
+use crate::store::{Generation, Store};
+
+/// How long step 3 waits for calls that still read the old generation.
+pub const OLD_READERS_WAIT: Duration = Duration::from_secs(10);
+
+/// What a generation change did.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GenerationChange {
+    /// The generation before.
+    pub from: u64,
+    /// The generation after.
+    pub to: u64,
+    /// Person records in the new snapshot.
+    pub persons: u64,
+    /// Family records in the new snapshot.
+    pub families: u64,
+    /// Bytes of the new snapshot file.
+    pub bytes: u64,
+    /// Pending changes the new generation holds, removed from the live state.
+    pub folded: u64,
+    /// Pending changes still pending on top of the new generation.
+    pub carried: u64,
+    /// Whether step 3 ran (false: old readers outlived the wait; it runs at
+    /// the next generation change or open).
+    pub finished: bool,
+    /// Seconds to build, write, sync and verify the new snapshot.
+    pub build_secs: f64,
+    /// Seconds the switch held the ledger's lock (claims wait this long).
+    pub switch_secs: f64,
+    /// Seconds of step 3.
+    pub finish_secs: f64,
+}
+
+/// Test hook: with the `fault-injection` feature, the process aborts at the
+/// named step when `TEPAT_FAULT_AT` names it (the crash tests cut a
+/// generation change at every step this way).
+#[inline]
+pub(crate) fn fault_point(name: &str) {
+    #[cfg(feature = "fault-injection")]
+    if std::env::var("TEPAT_FAULT_AT").is_ok_and(|v| v == name) {
+        eprintln!("fault injection: aborting at {name}");
+        std::process::abort();
+    }
+    #[cfg(not(feature = "fault-injection"))]
+    let _ = name;
+}
+
+/// Every fault point, in the order a generation change passes them.
+pub const FAULT_POINTS: &[&str] = &[
+    "snapshot.tmp_created",
+    "snapshot.written",
+    "snapshot.synced",
+    "snapshot.renamed",
+    "snapshot.dir_synced",
+    "current.tmp_written",
+    "current.tmp_synced",
+    "current.renamed",
+    "current.dir_synced",
+    "switch.swapped",
+    "finish.live_cleaned",
+    "finish.old_removed",
+];
+
+impl Store {
+    /// Folds every pending change into a new generation (see the module
+    /// docs for the steps and the guarantees). Claims, reversals and the
+    /// audit are untouched.
+    pub fn compact(&self) -> Result<GenerationChange> {
+        let _one = self.generations.lock().unwrap_or_else(|p| p.into_inner());
+        let started = Instant::now();
+        let old = self.snapshot();
+        let changes: HashMap<u64, LivePerson> = {
+            // Apply takes this lock alone: the scan sees whole change files.
+            let _shared = self.writers.read().unwrap_or_else(|p| p.into_inner());
+            self.changed_persons()?.into_iter().collect()
+        };
+        let regions = old.regions().clone();
+        let mut builder = SnapshotBuilder::new(old.registry().clone(), &regions, old.as_of())?;
+        builder.reserve(old.person_count() as usize + changes.len());
+        for slot in 0..old.person_count() as u32 {
+            let Some(p) = old.person_at(slot) else {
+                continue;
+            };
+            let nik = p.nik().get();
+            // A duplicate identity is frozen as the snapshot has it.
+            let record = match changes.get(&nik) {
+                Some(l) if !p.duplicate() => record_of_live(nik, l)?,
+                _ => record_of_person(&p)?,
+            };
+            add(&mut builder, &record)?;
+        }
+        for (nik, l) in &changes {
+            if old.find(*nik).is_none() {
+                add(&mut builder, &record_of_live(*nik, l)?)?;
+            }
+        }
+        self.install(builder, old, started)
+    }
+
+    /// Makes a new generation from a register export staged in `builder`
+    /// (for example with [`SnapshotBuilder::add_csv`]), while the store
+    /// keeps serving. Pending changes the export reflects are dropped, the
+    /// others carried over (module docs).
+    pub fn refresh(&self, builder: SnapshotBuilder<'_>) -> Result<GenerationChange> {
+        let _one = self.generations.lock().unwrap_or_else(|p| p.into_inner());
+        let old = self.snapshot();
+        self.install(builder, old, Instant::now())
+    }
+
+    /// Steps 1-3 of the module docs.
+    fn install(
+        &self,
+        builder: SnapshotBuilder<'_>,
+        old: Arc<Snapshot>,
+        started: Instant,
+    ) -> Result<GenerationChange> {
+        let from = old.generation();
+        // Step 3 waits for every holder of the old generation: not us.
+        drop(old);
+        let to = from + 1;
+        let path = self.dir().join(store_dir::snapshot_file_name(to));
+        let summary = builder.generation(to).write_to_path(&path)?;
+        let next = Generation::new(Arc::new(self.open_generation(&path)?));
+        let build_secs = started.elapsed().as_secs_f64();
+
+        let switch_started = Instant::now();
+        let retired = {
+            let ledger = self.ledger.lock()?;
+            for key in ledger.held_keys() {
+                crate::store::mark_key(
+                    &next.claimed,
+                    &next.snapshot,
+                    crate::ledger::KeyEvent::Held(key),
+                );
+            }
+            store_dir::set_current(self.dir(), to)?;
+            let retired = self.current.swap(Arc::new(next));
+            fault_point("switch.swapped");
+            retired
+        };
+        let switch_secs = switch_started.elapsed().as_secs_f64();
+
+        let finish_started = Instant::now();
+        let retired_snapshot = retired.snapshot.clone();
+        let finished = wait_for_readers(retired, retired_snapshot);
+        let (folded, carried) = if finished {
+            self.finish_generation_change()?
+        } else {
+            (0, self.changed_persons()?.len() as u64)
+        };
+        Ok(GenerationChange {
+            from,
+            to,
+            persons: summary.persons,
+            families: summary.families,
+            bytes: summary.bytes,
+            folded,
+            carried,
+            finished,
+            build_secs,
+            switch_secs,
+            finish_secs: finish_started.elapsed().as_secs_f64(),
+        })
+    }
+
+    /// Step 3, also run on open: removes the pending changes the current
+    /// snapshot holds, rebuilds the change filter, and deletes left-over
+    /// snapshot files. Returns (folded, carried).
+    pub(crate) fn finish_generation_change(&self) -> Result<(u64, u64)> {
+        let _alone = self.writers.write().unwrap_or_else(|p| p.into_inner());
+        let snap = self.snapshot();
+        let mut folded: HashSet<u64> = HashSet::new();
+        let mut carried = 0u64;
+        let mut batch = sled::Batch::default();
+        for (nik, state) in self.changed_persons()? {
+            if holds(&snap, nik, &state) {
+                folded.insert(nik);
+                batch.remove(&live::person_key(nik)[..]);
+            } else {
+                carried += 1;
+            }
+        }
+        if !folded.is_empty() {
+            for item in self.live.scan_raw(&[live::MEMBER]) {
+                let (key, _) = item?;
+                let nik = key
+                    .get(9..17)
+                    .and_then(|b| b.try_into().ok())
+                    .map(u64::from_be_bytes);
+                if nik.is_some_and(|n| folded.contains(&n)) {
+                    batch.remove(key);
+                }
+            }
+            self.live.apply_durably(batch)?;
+        }
+        fault_point("finish.live_cleaned");
+        self.rebuild_change_filter()?;
+        remove_leftovers(self.dir(), &snap)?;
+        fault_point("finish.old_removed");
+        Ok((folded.len() as u64, carried))
+    }
+}
+
+/// Waits (bounded) until nobody else holds the retired generation or its
+/// snapshot. `arc-swap` turns the guards of readers that were inside a call
+/// at the swap into counted references, so the counts see them.
+fn wait_for_readers(retired: Arc<Generation>, snapshot: Arc<Snapshot>) -> bool {
+    let deadline = Instant::now() + OLD_READERS_WAIT;
+    let mut retired = Some(retired);
+    loop {
+        if let Some(g) = retired.take() {
+            match Arc::try_unwrap(g) {
+                Ok(g) => drop(g),
+                Err(g) => retired = Some(g),
+            }
+        }
+        // Ours, and the retired generation's if it is still alive.
+        if retired.is_none() && Arc::strong_count(&snapshot) == 1 {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
+/// Whether the snapshot's record of `nik` is the pending state, field for
+/// field (so the change is folded in and removing it changes no answer).
+/// `new` only says the person was not in an earlier snapshot.
+fn holds(snap: &Snapshot, nik: u64, state: &LivePerson) -> bool {
+    let Some(p) = snap.find(nik).and_then(|s| snap.person_at(s)) else {
+        return false;
+    };
+    if p.duplicate() {
+        return false;
+    }
+    let mut have = crate::store::PersonState::Snapshot(p).to_live();
+    have.new = state.new;
+    have == *state
+}
+
+/// Deletes `.tmp` files and snapshot files other than the current one.
+fn remove_leftovers(dir: &Path, current: &Snapshot) -> Result<()> {
+    let current_name = current.path().file_name().map(|n| n.to_os_string());
+    let entries = std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
+    for entry in entries {
+        let entry = entry.map_err(|e| Error::io(dir, e))?;
+        let name = entry.file_name();
+        let text = name.to_string_lossy();
+        let stale_snapshot = text.starts_with("snapshot-")
+            && (text.ends_with(".tepat") || text.ends_with(".tepat.tmp"))
+            && Some(&name) != current_name.as_ref();
+        if stale_snapshot || text == "CURRENT.tmp" {
+            let path = entry.path();
+            std::fs::remove_file(&path).map_err(|e| Error::io(&path, e))?;
+        }
+    }
+    Ok(())
+}
+
+fn add(builder: &mut SnapshotBuilder<'_>, record: &PersonRecord) -> Result<()> {
+    builder.add(record).map_err(|e| Error::Input {
+        file: "compaction".into(),
+        message: format!("NIK {}: {e}", record.nik),
+    })
+}
+
+fn bad(nik: u64, what: &str) -> Error {
+    Error::Input {
+        file: "compaction".into(),
+        message: format!("NIK {nik:016}: {what}"),
+    }
+}
+
+/// A register record of a person as the snapshot holds them.
+fn record_of_person(p: &Person<'_>) -> Result<PersonRecord> {
+    let nik = p.nik().get();
+    Ok(PersonRecord {
+        nik: p.nik(),
+        kk: p.kk().ok_or_else(|| bad(nik, "no family card"))?,
+        relation: p.relation(),
+        village: p.village_code().ok_or_else(|| bad(nik, "no village"))?,
+        sex: p.sex(),
+        birth_date: p.birth_date(),
+        decile: p.decile(),
+        deceased: p.deceased(),
+        civil_servant: p.civil_servant(),
+        components: p.components(),
+        programs: p.enrolled(),
+    })
+}
+
+/// A register record of a person's pending state.
+fn record_of_live(nik: u64, l: &LivePerson) -> Result<PersonRecord> {
+    Ok(PersonRecord {
+        nik: Nik::from_u64(nik).map_err(|e| bad(nik, &e.to_string()))?,
+        kk: Kk::from_u64(l.kk).map_err(|e| bad(nik, &e.to_string()))?,
+        relation: Relation::from_code(l.relation),
+        village: l.village,
+        sex: if l.female { Sex::Female } else { Sex::Male },
+        birth_date: Date::from_unix_days(l.birth_days)
+            .ok_or_else(|| bad(nik, "birth date out of range"))?,
+        decile: l.decile,
+        deceased: l.deceased,
+        civil_servant: l.civil_servant,
+        components: ComponentSet(l.components),
+        programs: ProgramSet(l.enrolled),
+    })
+}
