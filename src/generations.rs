@@ -190,7 +190,7 @@ impl Store {
         let retired_snapshot = retired.snapshot.clone();
         let finished = wait_for_readers(retired, retired_snapshot);
         let (folded, carried) = if finished {
-            self.finish_generation_change()?
+            self.finish_generation_change(true)?
         } else {
             (0, self.changed_persons()?.len() as u64)
         };
@@ -211,8 +211,14 @@ impl Store {
 
     /// Step 3, also run on open: removes the pending changes the current
     /// snapshot holds, rebuilds the change filter, and deletes left-over
-    /// snapshot files. Returns (folded, carried).
-    pub(crate) fn finish_generation_change(&self) -> Result<(u64, u64)> {
+    /// snapshot files. Returns (folded, carried). `in_change`: called by a
+    /// generation change (not by open), for the fault points.
+    pub(crate) fn finish_generation_change(&self, in_change: bool) -> Result<(u64, u64)> {
+        let fault_point = |name| {
+            if in_change {
+                fault_point(name)
+            }
+        };
         let _alone = self.writers.write().unwrap_or_else(|p| p.into_inner());
         let snap = self.snapshot();
         let mut folded: HashSet<u64> = HashSet::new();

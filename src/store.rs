@@ -326,7 +326,7 @@ impl Store {
             writers: RwLock::new(()),
             generations: std::sync::Mutex::new(()),
         };
-        store.finish_generation_change()?;
+        store.finish_generation_change(false)?;
         Ok(store)
     }
 
