@@ -4,13 +4,15 @@
 //!
 //! ```text
 //! DIR/CURRENT, DIR/snapshot-NNNNNN.tepat   the snapshot generations
-//! DIR/live/                                the live state (sled)
+//! DIR/claims.log                           payouts: claims, reversals, requests
+//! DIR/live/                                pending register changes (sled)
 //! ```
 //!
 //! Reads of a NIK with no pending change touch only the snapshot and the
-//! in-memory accelerators. A claim is one serializable transaction (check
-//! and record together), idempotent by request id, audited, and durable
-//! before `claim` returns (group commit).
+//! in-memory accelerators. A claim checks and records in one step under the
+//! ledger's lock (so two claims never both pay one key), is idempotent by
+//! request id, audited, and durable before `claim` returns (one shared
+//! `fdatasync` of the claims log: group commit).
 //!
 //! **Family claims and moves.** A family-program claim is recorded for the
 //! family card (KK): no other member can be paid the same program for the
@@ -233,6 +235,10 @@ pub struct Store {
     pub(crate) live: Live,
     pub(crate) ledger: Ledger,
     pub(crate) changed: ChangeFilter,
+    /// Family cards with a membership marker (someone moved in, out or was
+    /// born since the snapshot): only these need a live-state scan to list
+    /// their members.
+    moved: ChangeFilter,
     /// Claims share it; applying a change file takes it alone, so that a
     /// claim never decides on half of a file.
     pub(crate) writers: RwLock<()>,
@@ -323,6 +329,7 @@ impl Store {
             live,
             ledger,
             changed: ChangeFilter::new(),
+            moved: ChangeFilter::new(),
             writers: RwLock::new(()),
             generations: std::sync::Mutex::new(()),
         };
@@ -344,6 +351,19 @@ impl Store {
             }
         }
         self.changed.reset(niks);
+        let mut families = Vec::new();
+        for item in self.live.scan_raw(&[live::MEMBER]) {
+            let (key, _) = item?;
+            if let Some(kk) = key
+                .get(1..9)
+                .and_then(|b| b.try_into().ok())
+                .map(u64::from_be_bytes)
+            {
+                families.push(kk);
+            }
+        }
+        families.dedup();
+        self.moved.reset(families);
         Ok(())
     }
 
@@ -601,13 +621,22 @@ impl Store {
                     out.insert(nik, PersonState::Snapshot(m).to_live());
                     continue;
                 }
-                if let Some(state) = self.person(snap, nik)? {
+                // Unchanged members are read in place: no second lookup.
+                let state = if self.changed.may_contain(nik) {
+                    self.person(snap, nik)?
+                } else {
+                    Some(PersonState::Snapshot(m))
+                };
+                if let Some(state) = state {
                     let l = state.to_live();
                     if l.kk == kk {
                         out.insert(nik, l);
                     }
                 }
             }
+        }
+        if !self.moved.may_contain(kk) {
+            return Ok(out.into_iter().collect());
         }
         let prefix = {
             let mut p = vec![live::MEMBER];
@@ -934,6 +963,7 @@ impl Store {
             batch.insert(&live::person_key(*nik)[..], live::encode(state)?);
         }
         for ((kk, nik), marker) in &overlay.markers {
+            self.moved.insert(*kk);
             batch.insert(&live::member_key(*kk, *nik)[..], vec![u8::from(*marker)]);
         }
         let at_ms = live::now_ms();

@@ -9,15 +9,15 @@
 # 300 MB; each claim run's live state some 10-100 MB; PostgreSQL's cluster
 # is made and removed under DIR/pg). N: persons (default 10000000). SECS:
 # seconds per claim run (default 10). OPEN_CLAIMS: claim counts for the open
-# table (default 100000,1000000). PARTS: any of build check parts claims pg
-# open (default all, in that order).
+# table (default 100000,1000000). PARTS: any of build check parts claims family pg
+# open compact (default all, in that order).
 # PostgreSQL (Debian: apt-get install postgresql postgresql-contrib) runs as
 # the `postgres` user when started by root, on a Unix socket under DIR only
 # (listen_addresses=''), port 5433, with its default durability (fsync on,
 # synchronous_commit on); it is stopped on exit.
 set -euo pipefail
 if [ $# -lt 1 ]; then
-    echo "usage: $0 DIR [N] [SECS] [OPEN_CLAIMS] [build check parts claims pg open]" >&2
+    echo "usage: $0 DIR [N] [SECS] [OPEN_CLAIMS] [build check parts claims family pg open compact]" >&2
     exit 2
 fi
 dir=$(mkdir -p "$1" && cd "$1" && pwd)
@@ -25,12 +25,12 @@ n=${2:-10000000}
 secs=${3:-10}
 open_claims=${4:-100000,1000000}
 shift $(( $# < 4 ? $# : 4 ))
-parts=${*:-build check parts claims pg open}
+parts=${*:-build check parts claims family pg open compact}
 here=$(cd "$(dirname "$0")" && pwd)
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$here/../../target}"
 (cd "$here" && cargo build --release --quiet)
 bin="$CARGO_TARGET_DIR/release/tepat-payouts"
-clients="1,4,16,64"
+clients="1,16,64,256"
 
 echo "# tepat-payouts: N=$n, ${secs}s per claim run, $(nproc) cores, $(date -u +%FT%TZ)"
 echo "# load before: $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -59,7 +59,7 @@ pg() {
     fi
     "${as[@]}" "$pgbin/initdb" -D "$pgdir/data" -A trust -U bench >/dev/null
     "${as[@]}" "$pgbin/pg_ctl" -D "$pgdir/data" -l "$pgdir/log" -w \
-        -o "-p 5433 -k $sock -c listen_addresses=''" start >/dev/null
+        -o "-p 5433 -k $sock -c listen_addresses='' -c max_connections=300" start >/dev/null
     trap stop_pg EXIT
     local psql=("$pgbin/psql" -q -h "$sock" -p 5433 -U bench)
     "${psql[@]}" -d postgres -c "CREATE DATABASE bench" >/dev/null
@@ -90,6 +90,8 @@ for part in $parts; do
         check) "$bin" check --dir "$dir" ;;
         parts) "$bin" parts --dir "$dir" --secs 4 --threads 1,2,16 ;;
         claims) "$bin" claims --dir "$dir" --secs "$secs" --threads "$clients" ;;
+        family) "$bin" claims --dir "$dir" --secs "$secs" --threads "$clients" --program PKH ;;
+        compact) "$bin" compact --dir "$dir" --changes 10000 --threads 1 --secs 3 ;;
         pg) pg ;;
         open) "$bin" open --dir "$dir" --claims "$open_claims" ;;
         *) echo "unknown part $part" >&2; exit 2 ;;

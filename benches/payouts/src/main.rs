@@ -32,7 +32,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 type Res<T> = Result<T, Box<dyn std::error::Error>>;
 
-const USAGE: &str = "usage: tepat-payouts build|check|claims|open --dir DIR [--persons N] \
+const USAGE: &str = "usage: tepat-payouts build|check|claims|open|compact --dir DIR [--persons N] \
 [--samples N] [--changes N] [--threads 1,4,16,64] [--secs S] [--modes group,single] \
 [--program PBI_JK] [--claims 100000,1000000] [--fill-threads 64]";
 
@@ -115,6 +115,7 @@ fn run(a: Args) -> Res<()> {
         "check" => check(&a),
         "claims" => claims(&a),
         "open" => open(&a),
+        "compact" => compact(&a),
         "parts" => parts(&a),
         other => Err(format!("unknown command {other:?}\n{USAGE}").into()),
     }
@@ -306,6 +307,150 @@ fn sample_checks(snap: &Snapshot, n: usize, rng: &mut Rng) -> Vec<Sample> {
     out
 }
 
+/// Pending changes: `enrol` rows for `n` distinct random persons (into
+/// PBI-JK or, if enrolled there, YAPI), and a check sample of each.
+fn enrol_changes(snap: &Snapshot, n: usize, rng: &mut Rng) -> Res<(String, Vec<Sample>)> {
+    let registry = snap.registry();
+    let pbi = registry.require("PBI_JK")?;
+    let yapi = registry.require("YAPI")?;
+    let count = snap.person_count();
+    let mut seen = std::collections::HashSet::new();
+    let mut rows = String::from(tepat::change::HEADER);
+    rows.push('\n');
+    let mut changed: Vec<Sample> = Vec::new();
+    while changed.len() < n {
+        let Some(p) = snap.person_at(rng.below(count) as u32) else {
+            continue;
+        };
+        if p.duplicate() || !seen.insert(p.nik().get()) {
+            continue;
+        }
+        let program = if !p.enrolled().contains(pbi) {
+            pbi
+        } else if !p.enrolled().contains(yapi) {
+            yapi
+        } else {
+            continue;
+        };
+        let code = &registry.program(program).code;
+        rows.push_str(&format!("enrol,{},,,,,,,,,,,{code},2026-11-01\n", p.nik()));
+        changed.push((
+            p.nik(),
+            program,
+            period_of(registry.program(program).period),
+        ));
+    }
+    Ok((rows, changed))
+}
+
+/// Compaction while readers check: the time of each step of
+/// `Store::compact` and the readers' `check` latency before, during and
+/// after it.
+fn compact(a: &Args) -> Res<()> {
+    let path = fresh_store(&a.dir, "compact")?;
+    let store = Store::open(&path)?;
+    let snap = store.snapshot();
+    let mut rng = Rng(0x636f_6d70_6163_74);
+    let samples = sample_checks(&snap, a.samples, &mut rng);
+    let (rows, _) = enrol_changes(&snap, a.changes, &mut rng)?;
+    drop(snap);
+    let t = Instant::now();
+    let applied = store.apply_csv(BufReader::new(rows.as_bytes()), "bench-changes.csv")?;
+    log(format!(
+        "applied {applied} enrol changes in {:.2} s",
+        t.elapsed().as_secs_f64()
+    ));
+    let warm = time_loop(&store, &samples)?;
+    log(format!("warm-up pass: {warm:.0} ns/check"));
+    let readers = a.threads.first().copied().unwrap_or(1);
+    let origin = Instant::now();
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let marks: Mutex<Vec<f64>> = Mutex::new(Vec::new());
+    let (lats, change) = std::thread::scope(|s| -> Res<_> {
+        let handles: Vec<_> = (0..readers)
+            .map(|r| {
+                let (store, samples, stop) = (&store, &samples, &stop);
+                s.spawn(move || -> Result<Vec<(f64, u64)>, tepat::Error> {
+                    let mut out = Vec::new();
+                    let mut i = r * 7919;
+                    while !stop.load(Ordering::Relaxed) {
+                        let (nik, program, period) = samples[i % samples.len()];
+                        let at = origin.elapsed().as_secs_f64();
+                        let t = Instant::now();
+                        black_box(store.check(nik, program, period)?);
+                        out.push((at, t.elapsed().as_nanos() as u64));
+                        i += 1;
+                    }
+                    Ok(out)
+                })
+            })
+            .collect();
+        std::thread::sleep(Duration::from_secs_f64(a.secs));
+        marks
+            .lock()
+            .map_err(|_| "poisoned")?
+            .push(origin.elapsed().as_secs_f64());
+        let change = store.compact();
+        marks
+            .lock()
+            .map_err(|_| "poisoned")?
+            .push(origin.elapsed().as_secs_f64());
+        std::thread::sleep(Duration::from_secs_f64(a.secs));
+        stop.store(true, Ordering::Relaxed);
+        let mut lats = Vec::new();
+        for h in handles {
+            lats.extend(h.join().map_err(|_| "a reader panicked")??);
+        }
+        Ok((lats, change?))
+    })?;
+    let marks = marks.into_inner().map_err(|_| "poisoned")?;
+    let (start, end) = (marks[0], marks[1]);
+    println!();
+    println!(
+        "compaction: generation {} -> {}, {} persons, {} families, {:.1} MB; {} changes folded, {} carried; \
+         build+write+verify {:.2} s, switch {:.1} ms, finish {:.2} s, total {:.2} s",
+        change.from,
+        change.to,
+        change.persons,
+        change.families,
+        change.bytes as f64 / 1e6,
+        change.folded,
+        change.carried,
+        change.build_secs,
+        change.switch_secs * 1e3,
+        change.finish_secs,
+        end - start
+    );
+    println!();
+    println!(
+        "| readers ({readers} threads) | calls | calls/s | p50 ns | p99 ns | p99.9 ns | max µs |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|---:|");
+    for (what, from, to) in [
+        ("before compaction", 0.0, start),
+        ("during compaction", start, end),
+        ("after compaction", end, f64::MAX),
+    ] {
+        let mut v: Vec<u64> = lats
+            .iter()
+            .filter(|(at, _)| *at >= from && *at < to)
+            .map(|(_, ns)| *ns)
+            .collect();
+        let span = to.min(origin.elapsed().as_secs_f64()) - from;
+        let d = dist(&mut v);
+        println!(
+            "| {what} | {} | {:.0} | {} | {} | {} | {:.0} |",
+            d.n,
+            d.n as f64 / span.max(1e-9),
+            d.p50,
+            d.p99,
+            d.p999,
+            d.max as f64 / 1e3
+        );
+    }
+    Ok(())
+}
+
 /// Times each call on its own; returns the per-call figures and how many
 /// verdicts were payable.
 fn time_checks(store: &Store, samples: &[Sample]) -> Res<(Vec<u64>, u64)> {
@@ -424,36 +569,7 @@ fn check(a: &Args) -> Res<()> {
         order.len()
     );
 
-    // Pending changes: enrol rows for `changes` distinct random persons.
-    let pbi = registry.require("PBI_JK")?;
-    let yapi = registry.require("YAPI")?;
-    let count = snap.person_count();
-    let mut seen = std::collections::HashSet::new();
-    let mut rows = String::from(tepat::change::HEADER);
-    rows.push('\n');
-    let mut changed: Vec<Sample> = Vec::new();
-    while changed.len() < a.changes {
-        let Some(p) = snap.person_at(rng.below(count) as u32) else {
-            continue;
-        };
-        if p.duplicate() || !seen.insert(p.nik().get()) {
-            continue;
-        }
-        let program = if !p.enrolled().contains(pbi) {
-            pbi
-        } else if !p.enrolled().contains(yapi) {
-            yapi
-        } else {
-            continue;
-        };
-        let code = &registry.program(program).code;
-        rows.push_str(&format!("enrol,{},,,,,,,,,,,{code},2026-11-01\n", p.nik()));
-        changed.push((
-            p.nik(),
-            program,
-            period_of(registry.program(program).period),
-        ));
-    }
+    let (rows, mut changed) = enrol_changes(&snap, a.changes, &mut rng)?;
     let t = Instant::now();
     let applied = store.apply_csv(BufReader::new(rows.as_bytes()), "bench-changes.csv")?;
     let apply_s = t.elapsed().as_secs_f64();
@@ -717,6 +833,7 @@ fn claims(a: &Args) -> Res<()> {
                 &path,
                 Options {
                     group_commit: group,
+                    ..Options::default()
                 },
             )?;
             let next = AtomicUsize::new(0);
@@ -752,8 +869,12 @@ fn claims(a: &Args) -> Res<()> {
                 r.lat.max as f64 / 1e6,
             );
             drop(store);
+            let log_bytes =
+                std::fs::metadata(path.join(tepat::store::CLAIMS_LOG)).map_or(0, |m| m.len());
             log(format!(
-                "{mode} {threads}: live state {:.0} MB",
+                "{mode} {threads}: claims log {:.1} MB ({:.0} bytes per claim), sled {:.1} MB",
+                log_bytes as f64 / 1e6,
+                log_bytes as f64 / r.done.max(1) as f64,
                 dir_bytes(&path.join("live")) as f64 / 1e6
             ));
             std::fs::remove_dir_all(&path)?;
@@ -790,7 +911,7 @@ fn open(a: &Args) -> Res<()> {
     let next = AtomicUsize::new(0);
     println!();
     println!(
-        "| claims recorded | live state MB | Store::open ms (median of 3) | runs ms | Snapshot::open ms | sled open ms | sled scan of claim keys ms | claim keys | fill claims/s |"
+        "| claims recorded | claims log MB | sled MB | Store::open ms (median of 3) | runs ms | Snapshot::open ms | sled open ms | claims log read ms | fill claims/s |"
     );
     println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     let mut recorded = 0u64;
@@ -840,25 +961,27 @@ fn open(a: &Args) -> Res<()> {
             drop(s);
             ms
         };
-        let (sled_ms, scan_ms, keys) = {
+        let sled_ms = {
             let t = Instant::now();
             let db = sled::Config::new()
                 .path(path.join("live"))
                 .mode(sled::Mode::HighThroughput)
                 .open()?;
-            let tree = db.open_tree("live")?;
-            let sled_ms = t.elapsed().as_secs_f64() * 1e3;
+            let ms = t.elapsed().as_secs_f64() * 1e3;
+            drop(db);
+            ms
+        };
+        // The claims log read alone, as open reads it (sequentially).
+        let log = path.join(tepat::store::CLAIMS_LOG);
+        let (read_ms, log_bytes) = {
             let t = Instant::now();
-            let mut keys = 0u64;
-            for item in tree.scan_prefix(b"C") {
-                let (_, v) = item?;
-                black_box(v);
-                keys += 1;
-            }
-            (sled_ms, t.elapsed().as_secs_f64() * 1e3, keys)
+            let bytes = std::fs::read(&log)?;
+            black_box(&bytes);
+            (t.elapsed().as_secs_f64() * 1e3, bytes.len() as u64)
         };
         println!(
-            "| {recorded} | {:.0} | {:.0} | {} | {snap_ms:.2} | {sled_ms:.0} | {scan_ms:.0} | {keys} | {fill_rate:.0} |",
+            "| {recorded} | {:.0} | {:.0} | {:.0} | {} | {snap_ms:.2} | {sled_ms:.0} | {read_ms:.0} | {fill_rate:.0} |",
+            log_bytes as f64 / 1e6,
             dir_bytes(&path.join("live")) as f64 / 1e6,
             median(runs.clone()),
             runs.iter()
