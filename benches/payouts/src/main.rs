@@ -33,7 +33,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 type Res<T> = Result<T, Box<dyn std::error::Error>>;
 
 const USAGE: &str = "usage: tepat-payouts build|check|claims|open|compact --dir DIR [--persons N] \
-[--samples N] [--changes N] [--threads 1,4,16,64] [--secs S] [--modes group,single] \
+[--samples N] [--changes N] [--threads 1,16,64,256] [--secs S] [--modes group,single] \
 [--program PBI_JK] [--claims 100000,1000000] [--fill-threads 64]";
 
 /// Command-line arguments (hand-parsed: a handful of flags).
@@ -70,7 +70,7 @@ fn parse_args() -> Res<Args> {
         persons: 10_000_000,
         samples: 1_000_000,
         changes: 10_000,
-        threads: vec![1, 4, 16, 64],
+        threads: vec![1, 16, 64, 256],
         secs: 10.0,
         modes: vec!["group".into(), "single".into()],
         program: "PBI_JK".into(),
