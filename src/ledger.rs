@@ -146,6 +146,40 @@ impl Entry {
     }
 }
 
+/// Hashes claim keys: a multiply-xorshift of the packed key. Claim keys are
+/// NIKs and family cards of the register (a payer cannot choose them
+/// freely), so a fast unkeyed hash is safe here; request ids, which callers
+/// choose, keep std's keyed hasher.
+#[derive(Default, Clone, Copy)]
+pub(crate) struct KeyHasher(u64);
+
+impl std::hash::Hasher for KeyHasher {
+    fn finish(&self) -> u64 {
+        let mut z = self.0;
+        z = (z ^ (z >> 33)).wrapping_mul(0xff51_afd7_ed55_8ccd);
+        z ^ (z >> 33)
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.write_u64(u64::from(*b));
+        }
+    }
+
+    fn write_u64(&mut self, v: u64) {
+        self.0 = (self.0 ^ v)
+            .wrapping_mul(0x9e37_79b9_7f4a_7c15)
+            .rotate_left(31);
+    }
+
+    fn write_u128(&mut self, v: u128) {
+        self.write_u64(v as u64);
+        self.write_u64((v >> 64) as u64);
+    }
+}
+
+type KeyMap<V> = HashMap<ClaimKey, V, std::hash::BuildHasherDefault<KeyHasher>>;
+
 fn id_hash(id: &str) -> u64 {
     xxhash_rust::xxh3::xxh3_64(id.as_bytes())
 }
@@ -158,7 +192,7 @@ struct Index {
     /// Requests whose id hash collides with an earlier one's.
     overflow: HashMap<String, u64>,
     /// Held claim key → the holding claim's record offset.
-    held: HashMap<ClaimKey, u64>,
+    held: KeyMap<u64>,
     /// Reversed claim's offset → the reversal's request id.
     reversed: HashMap<u64, String>,
     /// Every record's offset, in log order.

@@ -257,11 +257,22 @@ pub const CLAIMS_LOG: &str = "claims.log";
 /// cannot place (a NIK or family card new since the snapshot) has no bit:
 /// reads of such persons go to the live state and the ledger anyway.
 pub(crate) fn mark_key(claimed: &ClaimedIndex, snap: &Snapshot, event: KeyEvent) {
+    let key = match event {
+        KeyEvent::Held(k) | KeyEvent::Freed(k) => k,
+    };
+    mark_bits(
+        &claimed.get_or_create(key.program(), key.period()),
+        snap,
+        event,
+    );
+}
+
+/// [`mark_key`] with the bitmaps of the key's (program, period) in hand.
+fn mark_bits(bits: &crate::accel::Claimed, snap: &Snapshot, event: KeyEvent) {
     let (key, set) = match event {
         KeyEvent::Held(k) => (k, true),
         KeyEvent::Freed(k) => (k, false),
     };
-    let bits = claimed.get_or_create(key.program(), key.period());
     let (bits, index) = if key.kind() == SUBJECT_FAMILY {
         let Some(f) = crate::kk::Kk::from_u64(key.subject())
             .ok()
@@ -474,8 +485,21 @@ impl Store {
         program: ProgramId,
         period: Period,
     ) -> Result<Verdict> {
+        let state = self.person(snap, nik.get())?;
+        self.verdict_for(snap, nik, state.as_ref(), program, period)
+    }
+
+    /// The verdict for a person whose state was already read.
+    fn verdict_for(
+        &self,
+        snap: &Snapshot,
+        nik: Nik,
+        state: Option<&PersonState<'_>>,
+        program: ProgramId,
+        period: Period,
+    ) -> Result<Verdict> {
         let registry = snap.registry();
-        let Some(state) = self.person(snap, nik.get())? else {
+        let Some(state) = state else {
             return Ok(Verdict::only(registry, ReasonCode::UnknownNik));
         };
         let mut reasons = ReasonSet::default();
@@ -497,13 +521,13 @@ impl Store {
         if state.civil_servant() {
             reasons.insert(ReasonCode::CivilServant);
         }
-        let conflicts = self.conflicts(snap, &state, program)?;
+        let conflicts = self.conflicts(snap, state, program)?;
         if !conflicts.is_empty() {
             reasons.insert(ReasonCode::ExcludedBy);
         }
         let mut claimed = None;
         if period.kind() == p.period {
-            claimed = self.claimed_by(snap, nik.get(), &state, program, period)?;
+            claimed = self.claimed_by(snap, nik.get(), state, program, period)?;
             if claimed.is_some() {
                 reasons.insert(ReasonCode::AlreadyClaimed);
             }
@@ -683,10 +707,11 @@ impl Store {
         let unit = registry.program(program).unit;
         let parsed = Nik::parse(&req.nik);
         let (verdict, state) = match parsed {
-            Ok(nik) => (
-                self.check_in(&snap, nik, program, period)?,
-                self.person(&snap, nik.get())?,
-            ),
+            Ok(nik) => {
+                let state = self.person(&snap, nik.get())?;
+                let verdict = self.verdict_for(&snap, nik, state.as_ref(), program, period)?;
+                (verdict, state)
+            }
             Err(_) => (Verdict::only(registry, ReasonCode::InvalidNik), None),
         };
         let nik = parsed.map(Nik::get).ok();
@@ -751,8 +776,13 @@ impl Store {
             // The bits go to the generation current under the ledger's
             // lock: a generation change swaps under the same lock.
             let current = self.current.load();
+            // Every key of one claim has its (program, period): look the
+            // bitmaps up once.
+            let bits = paid.then(|| current.claimed.get_or_create(prog, pkey));
             ledger.append(&Entry::Claim(entry), |event| {
-                mark_key(&current.claimed, &current.snapshot, event)
+                if let Some(bits) = &bits {
+                    mark_bits(bits, &current.snapshot, event)
+                }
             })?;
             ClaimOutcome {
                 request_id: req.request_id.clone(),
