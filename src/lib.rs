@@ -35,6 +35,8 @@
 //! | [`RegionTable`], [`RegionCode`] | Kemendagri 2025 region codes and names, with the former Papua codes |
 //! | [`Registry`], [`Program`], [`ProgramSet`] | the program registry and per-person program bitsets |
 //! | [`Period`] | a payout period: `2026-11`, `2026-Q4`, `2026`, `once` |
+//! | [`snapshot::Snapshot`], [`snapshot::SnapshotBuilder`] | the immutable, memory-mapped register snapshot and its streaming builder |
+//! | [`Store`] | a snapshot generation + pending changes + the payout ledger: `check`, `claim`, `reverse`, `apply_csv`, `compact`, `refresh`, `verify_batch`, reports |
 //! | [`Error`] | the one error type; [`NikError`] and [`KkError`] are its allocation-free parts |
 //!
 //! # Limits and quirks
