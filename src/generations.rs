@@ -1,7 +1,7 @@
 //! Generations: compaction (generation N + the pending changes → N+1) and
 //! full refresh (a new register export → N+1), while the store serves.
 //!
-//! Both end the same way ([`Store::install`]):
+//! Both end the same way (`Store::install`):
 //!
 //! 1. the new snapshot is written to `snapshot-(N+1).tepat.tmp`, synced,
 //!    verified, renamed into place and the directory synced;

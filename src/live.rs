@@ -1,7 +1,7 @@
 //! Live state: everything that changed in the register since the snapshot,
 //! and the audit of those changes — the one module that knows about sled.
 //! (Payouts — claims, reversals and their requests — live in the ledger,
-//! [`crate::ledger`], an append-only log of their own: sled could not make
+//! `ledger`, an append-only log of their own: sled could not make
 //! them durable fast enough.)
 //!
 //! All live state sits in **one** sled tree, with a one-byte prefix per kind
@@ -18,7 +18,7 @@
 //! [`RequestRecord`]) are defined here too, as the store's API returns them.
 //!
 //! Durability: a write is acknowledged only after a flush covers it. Flushes
-//! are shared ([`GroupCommit`]).
+//! are shared (group commit).
 
 use std::path::Path;
 
