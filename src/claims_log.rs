@@ -315,7 +315,10 @@ fn next_good_record(file: &File, path: &Path, from: u64) -> Result<Option<u64>> 
 mod tests {
     use super::*;
 
-    fn records(path: &Path) -> Result<(Vec<(u64, Vec<u8>)>, Recovery)> {
+    /// Every record as (offset, payload).
+    type Records = Vec<(u64, Vec<u8>)>;
+
+    fn records(path: &Path) -> Result<(Records, Recovery)> {
         let mut out = Vec::new();
         let (_, rec) = LogFile::open(path, |o, p| {
             out.push((o, p.to_vec()));
