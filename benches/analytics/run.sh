@@ -7,7 +7,8 @@
 # repository: the store (~30 B/person), the exported columns (5 B/person),
 # a payee CSV and a Python venv with DuckDB. STEPS (default: all, in order):
 #   build   generator -> SnapshotBuilder::add -> DIR/store (no CSV)
-#   batch   Store::verify_batch / Snapshot::find_many, 10 M rows in memory
+#   batch   Store::verify_batch / Snapshot::find_many, 10 M rows in memory,
+#           the store mapped, then resident (Options { resident: true })
 #   csv     write DIR/payees.csv (4 M rows); `tepat batch` on it; the
 #           breakdown through tepat::batch::verify_csv
 #   report  Store::counts + report(Overlap), by province and district, 5x
@@ -37,7 +38,8 @@ for step in $steps; do
     build)
         "$bench" build --persons "$n" --dir "$dir" ;;
     batch)
-        "$bench" batch --dir "$dir" --rows 10000000 --reps 3 ;;
+        "$bench" batch --dir "$dir" --rows 10000000 --reps 3
+        "$bench" batch --dir "$dir" --rows 10000000 --reps 3 --resident 1 ;;
     csv)
         "$bench" payees --dir "$dir" --rows 4000000
         /usr/bin/time -f "RESULT tepat batch CLI: wall %e s, user %U s, sys %S s, max RSS %M KiB" \

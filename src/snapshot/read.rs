@@ -57,7 +57,7 @@ pub enum Residence {
 /// many misses in flight as lookups in a stage.
 pub const PREFETCH_DISTANCE: usize = 16;
 
-/// Records a bucket scan compares without a loop (see `Snapshot::scan`).
+/// Records a bucket scan compares without a loop (see `scan_in`).
 const SCAN_WINDOW: usize = 8;
 
 /// An open snapshot. Cheap to share between threads (`&Snapshot` is all a
@@ -761,11 +761,12 @@ fn scan_in(persons: &[u8], range: Range<usize>, nik: u64) -> Option<u32> {
     let mut found = u32::MAX;
     // `range.start + i` < persons < `NO_NEXT` = `u32::MAX` (checked at
     // open), so `u32::MAX` means "not found".
-    let window = persons.get(range.start * 24..(range.start + SCAN_WINDOW) * 24);
-    if let (true, Some(window)) = (len <= SCAN_WINDOW, window) {
+    if len <= SCAN_WINDOW && len > 0 {
         for i in (0..SCAN_WINDOW).rev() {
-            let word = read_u64(&window[i * 24..i * 24 + 8], 0);
-            let hit = (i < len) & (word & NIK_MASK == nik);
+            let inside = i < len;
+            let at = std::hint::select_unpredictable(inside, i, 0) * 24;
+            let word = records.get(at..at + 8).map_or(0, |w| read_u64(w, 0));
+            let hit = inside & (word & NIK_MASK == nik);
             found = std::hint::select_unpredictable(hit, (range.start + i) as u32, found);
         }
     } else {

@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! tepat-analytics-bench build  --persons N --dir DIR
-//! tepat-analytics-bench batch  --dir DIR [--rows 10000000] [--reps 3]
+//! tepat-analytics-bench batch  --dir DIR [--rows 10000000] [--reps 3] [--resident 1]
 //! tepat-analytics-bench payees --dir DIR [--rows 4000000]
 //! tepat-analytics-bench csv    --dir DIR [--reps 2]
 //! tepat-analytics-bench report --dir DIR [--reps 5]
@@ -63,6 +63,9 @@ struct Args {
     dir: PathBuf,
     rows: usize,
     reps: usize,
+    /// Open the store with `Options { resident: true }` (the snapshot read
+    /// into memory backed by huge pages) instead of mapping it.
+    resident: bool,
 }
 
 fn args() -> Res<Args> {
@@ -77,6 +80,7 @@ fn args() -> Res<Args> {
         dir: PathBuf::new(),
         rows: 0,
         reps: 0,
+        resident: false,
     };
     while let Some(flag) = it.next() {
         let v = it.next().ok_or(format!("{flag} needs a value"))?;
@@ -85,6 +89,7 @@ fn args() -> Res<Args> {
             "--dir" => a.dir = PathBuf::from(v),
             "--rows" => a.rows = v.parse()?,
             "--reps" => a.reps = v.parse()?,
+            "--resident" => a.resident = v == "1" || v == "true",
             _ => return Err(format!("unknown flag {flag}").into()),
         }
     }
@@ -205,13 +210,19 @@ fn build(a: &Args) -> Res<()> {
 
 fn open_store(a: &Args) -> Res<Store> {
     let t = Instant::now();
-    let store = Store::open(&a.dir.join("store"))?;
+    let options = tepat::store::Options {
+        resident: a.resident,
+        ..Default::default()
+    };
+    let store = Store::open_with(&a.dir.join("store"), options)?;
     let snap = store.snapshot();
     log(format!(
-        "store: {} persons, {} bytes, opened in {:.1} ms",
+        "store: {} persons, {} bytes, opened in {:.1} ms ({:?}; {} MiB in huge pages)",
         snap.person_count(),
         snap.byte_len(),
-        secs(t.elapsed()) * 1e3
+        secs(t.elapsed()) * 1e3,
+        snap.residence(),
+        snap.huge_page_bytes().unwrap_or(0) >> 20
     ));
     Ok(store)
 }
@@ -311,9 +322,17 @@ fn slow_programs(store: &Store) -> u32 {
 fn batch(a: &Args) -> Res<()> {
     let rows = if a.rows == 0 { 10_000_000 } else { a.rows };
     let reps = if a.reps == 0 { 3 } else { a.reps };
+    if a.resident {
+        // The resident open reads the file: time it warm, like the rest.
+        let path = store_dir::current_snapshot(&a.dir.join("store"))?;
+        let mut f = std::fs::File::open(&path)?;
+        std::io::copy(&mut f, &mut std::io::sink())?;
+    }
     let store = open_store(a)?;
     warm_file(&store)?;
     let snap = store.snapshot();
+    let mode = if a.resident { "resident" } else { "mapped" };
+    log(format!("snapshot {mode}"));
     let t = Instant::now();
     let items = sample_items(&store, rows, 7)?;
     let slow = slow_programs(&store);
@@ -338,7 +357,7 @@ fn batch(a: &Args) -> Res<()> {
             times.push(secs(t.elapsed()));
         }
         log(format!(
-            "RESULT verify_batch threads={threads} rows={rows} best_s={:.3} median_s={:.3} best_mrows_s={:.2} median_mrows_s={:.2} runs={:?}",
+            "RESULT verify_batch {mode} threads={threads} rows={rows} best_s={:.3} median_s={:.3} best_mrows_s={:.2} median_mrows_s={:.2} runs={:?}",
             min(&times),
             median(times.clone()),
             rows as f64 / min(&times) / 1e6,
@@ -371,7 +390,7 @@ fn batch(a: &Args) -> Res<()> {
         }
         let found = slots.iter().filter(|s| s.is_some()).count();
         log(format!(
-            "RESULT find_many threads={threads} rows={rows} found={found} best_s={:.3} median_s={:.3} best_mrows_s={:.2} median_mrows_s={:.2}",
+            "RESULT find_many {mode} threads={threads} rows={rows} found={found} best_s={:.3} median_s={:.3} best_mrows_s={:.2} median_mrows_s={:.2}",
             min(&times),
             median(times.clone()),
             rows as f64 / min(&times) / 1e6,
@@ -398,7 +417,7 @@ fn batch(a: &Args) -> Res<()> {
             times.push(secs(t.elapsed()));
         }
         log(format!(
-            "RESULT find_many+person_at window={window} threads=1 best_s={:.3} best_mrows_s={:.2}",
+            "RESULT find_many+person_at {mode} window={window} threads=1 best_s={:.3} best_mrows_s={:.2}",
             min(&times),
             rows as f64 / min(&times) / 1e6,
         ));
@@ -435,7 +454,7 @@ fn batch(a: &Args) -> Res<()> {
             times.push(secs(t.elapsed()));
         }
         log(format!(
-            "RESULT random_record_read threads={threads} rows={rows} best_s={:.3} best_mreads_s={:.2} (person_at(random slot): one record line + a cached profile, no prefetch)",
+            "RESULT random_record_read {mode} threads={threads} rows={rows} best_s={:.3} best_mreads_s={:.2} (person_at(random slot): one record line + a cached profile, no prefetch)",
             min(&times),
             rows as f64 / min(&times) / 1e6,
         ));

@@ -317,8 +317,8 @@ fn sattolo(len: usize, rng: &mut Rng) -> Vec<u64> {
     a
 }
 
-/// ns per step of one dependent chase, and of 16 interleaved chases.
-fn chase(a: &[u64], steps: usize, reps: usize) -> (f64, f64) {
+/// ns per step of one dependent chase, and of `LANES` interleaved chases.
+fn chase<const LANES: usize>(a: &[u64], steps: usize, reps: usize) -> (f64, f64) {
     let mut dep = Vec::new();
     let mut par = Vec::new();
     let mut idx = 0usize;
@@ -333,37 +333,37 @@ fn chase(a: &[u64], steps: usize, reps: usize) -> (f64, f64) {
             idx = a[idx] as usize;
         }
         dep.push(secs(t.elapsed()) * 1e9 / steps as f64);
-        let mut lanes = [0usize; 16];
+        let mut lanes = [0usize; LANES];
         for (l, lane) in lanes.iter_mut().enumerate() {
             *lane = a[(idx + l * 7919) % a.len()] as usize;
         }
         let t = Instant::now();
-        for _ in 0..steps / 16 {
+        for _ in 0..steps / LANES {
             for lane in &mut lanes {
                 *lane = a[*lane] as usize;
             }
         }
-        par.push(secs(t.elapsed()) * 1e9 / (steps / 16 * 16) as f64);
+        par.push(secs(t.elapsed()) * 1e9 / (steps / LANES * LANES) as f64);
         idx ^= lanes.iter().fold(0, |x, l| x ^ (l & 1));
     }
     black_box(idx);
     (median(dep), median(par))
 }
 
-/// ns per step (aggregate) of 16 interleaved chases on each of 2 threads:
-/// what two cores can have in flight together.
-fn chase_two_threads(a: &[u64], steps: usize, reps: usize) -> f64 {
+/// ns per step (aggregate) of `LANES` interleaved chases on each of 2
+/// threads: what two cores can have in flight together.
+fn chase_two_threads<const LANES: usize>(a: &[u64], steps: usize, reps: usize) -> f64 {
     let mut par = Vec::new();
     for r in 0..reps {
         let t = Instant::now();
         std::thread::scope(|s| {
             for th in 0..2usize {
                 s.spawn(move || {
-                    let mut lanes = [0usize; 16];
+                    let mut lanes = [0usize; LANES];
                     for (l, lane) in lanes.iter_mut().enumerate() {
                         *lane = (r * 104_729 + th * 7_919 + l * 1_000_003) % a.len();
                     }
-                    for _ in 0..steps / 16 {
+                    for _ in 0..steps / LANES {
                         for lane in &mut lanes {
                             *lane = a[*lane] as usize;
                         }
@@ -372,7 +372,7 @@ fn chase_two_threads(a: &[u64], steps: usize, reps: usize) -> f64 {
                 });
             }
         });
-        par.push(secs(t.elapsed()) * 1e9 / (2 * (steps / 16) * 16) as f64);
+        par.push(secs(t.elapsed()) * 1e9 / (2 * (steps / LANES) * LANES) as f64);
     }
     median(par)
 }
@@ -750,16 +750,18 @@ fn main() -> Res<()> {
         "  Sattolo cycle built in {:.1} s",
         secs(t.elapsed())
     ));
-    let (chase_ns, chase16_ns) = chase(&cycle, a.lookups, reps);
-    let chase32_ns = chase_two_threads(&cycle, a.lookups, reps);
+    let (chase_ns, chase16_ns) = chase::<16>(&cycle, a.lookups, reps);
+    let chase32_ns = chase_two_threads::<16>(&cycle, a.lookups, reps);
     log(format!(
         "  heap: {chase_ns:.1} ns dependent, {chase16_ns:.1} ns with 16 chases in flight, {chase32_ns:.1} ns with 16 on each of 2 threads"
     ));
     let huge = huge_copy(&cycle)?;
     drop(cycle);
     let huge_bytes = anon_huge_bytes(huge.as_ptr() as usize, huge.len());
-    let (hchase_ns, hchase16_ns) = chase(as_words(&huge), a.lookups, reps);
-    let hchase32_ns = chase_two_threads(as_words(&huge), a.lookups, reps);
+    let (hchase_ns, hchase16_ns) = chase::<16>(as_words(&huge), a.lookups, reps);
+    let hchase32_ns = chase_two_threads::<16>(as_words(&huge), a.lookups, reps);
+    let (_, hchase_32_lanes) = chase::<32>(as_words(&huge), a.lookups, reps);
+    let hchase_2x32 = chase_two_threads::<32>(as_words(&huge), a.lookups, reps);
     drop(huge);
     log(format!(
         "  huge pages ({} of {} MiB): {hchase_ns:.1} ns dependent, {hchase16_ns:.1} ns with 16 in flight, {hchase32_ns:.1} ns with 16 on each of 2 threads",
@@ -770,6 +772,10 @@ fn main() -> Res<()> {
         "pointer chase over {} MiB on the heap (4 KiB pages): {chase_ns:.1} ns per dependent access; {chase16_ns:.1} ns per access with 16 chases in flight on 1 thread; {chase32_ns:.1} ns per access (aggregate) with 16 in flight on each of 2 threads = {:.1} M accesses/s",
         (chase_len * 8) >> 20,
         1e3 / chase32_ns
+    ));
+    notes.push(format!(
+        "the same over huge pages with 32 chases in flight: {hchase_32_lanes:.1} ns per access on 1 thread; {hchase_2x32:.1} ns aggregate with 32 on each of 2 threads = {:.1} M accesses/s",
+        1e3 / hchase_2x32
     ));
     notes.push(format!(
         "pointer chase over the same cycle in anonymous memory advised MADV_HUGEPAGE ({} MiB of it in huge pages per /proc/self/smaps): {hchase_ns:.1} ns per dependent access; {hchase16_ns:.1} ns with 16 in flight on 1 thread; {hchase32_ns:.1} ns aggregate with 16 in flight on each of 2 threads = {:.1} M accesses/s",
