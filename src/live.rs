@@ -216,6 +216,22 @@ impl Live {
             .map(|item| item.map_err(live_err))
     }
 
+    /// Refuses a live state written before payouts moved to the claims log
+    /// (session-1 stores kept claims under `C` and requests under `R`):
+    /// opening it would silently forget those claims.
+    pub(crate) fn refuse_old_layout(&self) -> Result<()> {
+        for prefix in [b"C", b"R"] {
+            if self.tree.scan_prefix(prefix).next().is_some() {
+                return Err(Error::Live {
+                    message: "this store keeps its claims in the old sled layout (before the claims log); \
+                              rebuild it with this version of tepat"
+                        .into(),
+                });
+            }
+        }
+        Ok(())
+    }
+
     /// A fresh, strictly increasing sequence number (audit keys).
     pub(crate) fn next_seq(&self) -> Result<u64> {
         self.db.generate_id().map_err(live_err)

@@ -323,9 +323,25 @@ impl Store {
 
     /// [`Store::open`] with options.
     pub fn open_with(dir: &Path, options: Options) -> Result<Store> {
+        // A store that has had a live state must still have all of it:
+        // opening without its claims log would forget every payout.
+        let marked = store_dir::has_live_state(dir)?;
+        for part in ["live", CLAIMS_LOG] {
+            if marked && !dir.join(part).exists() {
+                return Err(Error::Live {
+                    message: format!(
+                        "{}: {part} is missing, but this store has recorded payouts and changes \
+                         (CURRENT says live-state); restore it from a backup: tepat will not open \
+                         a store that has forgotten its payouts",
+                        dir.display()
+                    ),
+                });
+            }
+        }
         // sled first: it holds the directory lock, so a second process
         // stops here before it touches anything else.
         let live = Live::open(&dir.join("live"), options.group_commit)?;
+        live.refuse_old_layout()?;
         let generation = Generation::new(Arc::new(open_snapshot(
             &store_dir::current_snapshot(dir)?,
             options,
@@ -344,6 +360,9 @@ impl Store {
             writers: RwLock::new(()),
             generations: std::sync::Mutex::new(()),
         };
+        if !marked {
+            store_dir::mark_live_state(dir)?;
+        }
         store.finish_generation_change(false)?;
         Ok(store)
     }

@@ -162,8 +162,16 @@ fn section(bytes: &[u8], kind: u32) -> (usize, usize) {
 }
 
 fn pending_file(target: &str, prefix: &str) -> Vec<u8> {
-    let dir = fuzz_dir().join("regressions/pending").join(target);
-    let file = files(&dir)
+    regression_in(&fuzz_dir().join("regressions/pending").join(target), prefix)
+}
+
+/// The regression file of a fixed finding.
+fn regression_file(target: &str, prefix: &str) -> Vec<u8> {
+    regression_in(&fuzz_dir().join("regressions").join(target), prefix)
+}
+
+fn regression_in(dir: &std::path::Path, prefix: &str) -> Vec<u8> {
+    let file = files(dir)
         .into_iter()
         .find(|f| f.file_name().unwrap().to_str().unwrap().starts_with(prefix))
         .unwrap();
@@ -176,7 +184,6 @@ fn pending_file(target: &str, prefix: &str) -> Vec<u8> {
 /// the store pays a family program without a family key (only the payee is
 /// marked): another member can be paid the same program and period.
 #[test]
-#[ignore = "reason: finding F1 (verify accepts an invalid family KK), fix pending"]
 fn finding_f1_verify_accepts_an_invalid_family_kk() {
     let mut bytes = fuzz::fixture::snapshot_bytes().to_vec();
     let (off, len) = section(&bytes, 7);
@@ -190,7 +197,7 @@ fn finding_f1_verify_accepts_an_invalid_family_kk() {
         snap.verify().is_err(),
         "verify accepted family KK 9999999999999999"
     );
-    fuzz::snapshot::check_strict(&pending_file("snapshot_open", "F1-"));
+    fuzz::snapshot::check_strict(&regression_file("snapshot_open", "F1-"));
 }
 
 /// F2: `Snapshot::verify` checks that each record lies inside its bucket
@@ -199,7 +206,6 @@ fn finding_f1_verify_accepts_an_invalid_family_kk() {
 /// then misses every record of that bucket (its slice read fails), so
 /// `check` answers `unknown_nik` for persons who are in the file.
 #[test]
-#[ignore = "reason: finding F2 (verify accepts a bucket ending past the last record), fix pending"]
 fn finding_f2_verify_accepts_a_bucket_past_the_end() {
     let mut bytes = fuzz::fixture::snapshot_bytes().to_vec();
     let buckets = u64::from_le_bytes(bytes[56..64].try_into().unwrap()) as usize;
@@ -217,7 +223,7 @@ fn finding_f2_verify_accepts_a_bucket_past_the_end() {
         snap.verify().is_err(),
         "verify accepted a file in which {unfound} records are not found by their NIK"
     );
-    fuzz::snapshot::check_strict(&pending_file("snapshot_open", "F2-"));
+    fuzz::snapshot::check_strict(&regression_file("snapshot_open", "F2-"));
 }
 
 /// F3: `Snapshot::verify` checks that each member link points to a later
@@ -228,7 +234,6 @@ fn finding_f2_verify_accepts_a_bucket_past_the_end() {
 /// leaves it out: that person is not covered by the family's claim and can
 /// be paid the same program and period again after moving to another card.
 #[test]
-#[ignore = "reason: finding F3 (verify accepts a record its family's member chain never reaches), fix pending"]
 fn finding_f3_verify_accepts_an_unlinked_member() {
     let mut bytes = fuzz::fixture::snapshot_bytes().to_vec();
     let snap = tepat::snapshot::Snapshot::from_bytes(bytes.clone()).unwrap();
@@ -253,7 +258,7 @@ fn finding_f3_verify_accepts_an_unlinked_member() {
         "verify accepted a file whose families list {listed} of {} records",
         snap.person_count()
     );
-    fuzz::snapshot::check_strict(&pending_file("snapshot_open", "F3-"));
+    fuzz::snapshot::check_strict(&regression_file("snapshot_open", "F3-"));
 }
 
 /// O1: a store whose live state is gone opens as a fresh store. Removing
@@ -262,7 +267,6 @@ fn finding_f3_verify_accepts_an_unlinked_member() {
 /// state: every claim is forgotten and a family already paid is payable
 /// again. Whatever the live-state layout, such a store should be refused.
 #[test]
-#[ignore = "reason: finding O1 (a store without its live state opens empty and forgets every claim), fix pending"]
 fn finding_o1_a_store_without_its_live_state_opens_empty() {
     let dir = fuzz::fixture::temp_dir();
     fuzz::fixture::write_store(dir.path());

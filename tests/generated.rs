@@ -166,16 +166,13 @@ fn every_payee_row_gets_the_expected_verdict() {
     assert!(checked >= 90_000, "{checked} rows checked");
 }
 
-/// A copy of the fixture's store (snapshot files and CURRENT; the live
-/// state starts empty), so changes leave the shared store at generation 1.
+/// A new store on a copy of the fixture's snapshot (no claims, no
+/// changes), so changes leave the shared store as it is.
 fn store_copy(f: &Fixture) -> (tempfile::TempDir, Store) {
     let copy = tempfile::tempdir().unwrap();
-    for entry in std::fs::read_dir(&f.store_dir).unwrap() {
-        let entry = entry.unwrap();
-        if entry.file_type().unwrap().is_file() {
-            std::fs::copy(entry.path(), copy.path().join(entry.file_name())).unwrap();
-        }
-    }
+    let name = store_dir::snapshot_file_name(1);
+    std::fs::copy(f.store_dir.join(&name), copy.path().join(&name)).unwrap();
+    store_dir::set_current(copy.path(), 1).unwrap();
     let store = Store::open(copy.path()).unwrap();
     (copy, store)
 }

@@ -289,6 +289,11 @@ impl Snapshot {
 
     fn verify_structure(&self) -> std::result::Result<(), String> {
         let n = self.header.persons as usize;
+        self.verify_directory(n)?;
+        // Slots some member link points at: with the first members, every
+        // record must be reached exactly once, or a family's member list
+        // would leave someone out.
+        let mut linked = vec![0u64; n.div_ceil(64)];
         let mut prev_hash = 0u64;
         for slot in 0..n {
             let p = self
@@ -325,12 +330,35 @@ impl Snapshot {
                         "person {slot}: next member {next} is not a later member of the same family"
                     ));
                 }
+                let (word, bit) = (next as usize / 64, 1u64 << (next % 64));
+                match linked.get_mut(word) {
+                    Some(w) if *w & bit == 0 => *w |= bit,
+                    _ => return Err(format!("person {next} is linked to twice")),
+                }
             }
             if p.w2.get() & PROFILE_MASK >= self.header.profiles {
                 return Err(format!("person {slot}: profile index out of range"));
             }
             if ((p.w2.get() >> VILLAGE_SHIFT) & VILLAGE_MASK) as usize >= self.village_count() {
                 return Err(format!("person {slot}: village index out of range"));
+            }
+        }
+        for slot in 0..n {
+            let first = self
+                .raw_person(slot)
+                .is_some_and(|p| p.w0.get() & FIRST_MEMBER_BIT != 0);
+            let reached = linked
+                .get(slot / 64)
+                .is_some_and(|w| w & (1 << (slot % 64)) != 0);
+            if first == reached {
+                return Err(format!(
+                    "person {slot} is {} its family's member list",
+                    if first {
+                        "linked into the middle of"
+                    } else {
+                        "not reached by"
+                    }
+                ));
             }
         }
         let marked = (0..n)
@@ -351,6 +379,8 @@ impl Snapshot {
             if f.kk.get() <= prev_kk {
                 return Err(format!("family {index} is out of KK order"));
             }
+            crate::kk::Kk::from_u64(f.kk.get())
+                .map_err(|e| format!("family {index}: stored KK {} is invalid: {e}", f.kk.get()))?;
             prev_kk = f.kk.get();
             let first = f.first_member.get() as usize;
             match self.raw_person(first) {
@@ -384,6 +414,30 @@ impl Snapshot {
             }
         }
         self.region_names_table().map(|_| ())
+    }
+
+    /// The directory's buckets tile the persons section: each starts where
+    /// the one before ended, none runs backwards, the last ends at the last
+    /// record (or `find` would miss records that are in the file).
+    fn verify_directory(&self, persons: usize) -> std::result::Result<(), String> {
+        let mut end = 0usize;
+        for bucket in 0..self.header.buckets {
+            let range = self
+                .bucket_range(bucket)
+                .ok_or(format!("directory has no bucket {bucket}"))?;
+            if range.start != end || range.end < range.start {
+                return Err(format!(
+                    "bucket {bucket} covers {range:?}, but the bucket before ended at {end}"
+                ));
+            }
+            end = range.end;
+        }
+        if end != persons {
+            return Err(format!(
+                "the directory's buckets end at record {end}, the file has {persons}"
+            ));
+        }
+        Ok(())
     }
 
     fn section(&self, kind: SectionKind) -> &[u8] {
