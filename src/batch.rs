@@ -398,9 +398,15 @@ pub fn verify_csv(
 ) -> Result<BatchSummary> {
     let snap = store.snapshot();
     let registry = snap.registry();
-    let mut lines = input.lines();
-    let header = match lines.next() {
-        Some(h) => h.map_err(|e| Error::io(file, e))?,
+    let mut input = input;
+    let mut first = String::new();
+    let header = match input.read_line(&mut first) {
+        Ok(0) => None,
+        Ok(_) => Some(first.trim_end_matches('\n').to_owned()),
+        Err(e) => return Err(Error::io(file, e)),
+    };
+    let header = match header {
+        Some(h) => h,
         None => {
             return Err(Error::Input {
                 file: file.to_owned(),
@@ -432,27 +438,55 @@ pub fn verify_csv(
     let mut seen: HashSet<(u8, u32, u64)> = HashSet::new();
     let mut line_no = 1u64;
     let mut rows: Vec<ParsedRow> = Vec::with_capacity(1 << 16);
+    let mut raw: Vec<u8> = Vec::new();
     let mut done = false;
     while !done {
         rows.clear();
         while rows.len() < 1 << 16 {
-            let Some(line) = lines.next() else {
+            raw.clear();
+            let read = input
+                .read_until(b'\n', &mut raw)
+                .map_err(|e| Error::Input {
+                    file: file.to_owned(),
+                    message: format!("line {}: {e}", line_no + 1),
+                })?;
+            if read == 0 {
                 done = true;
                 break;
-            };
+            }
             line_no += 1;
-            let line = line.map_err(|e| Error::Input {
-                file: file.to_owned(),
-                message: format!("line {line_no}: {e}"),
-            })?;
-            rows.push(parse_row(
-                registry,
-                &line,
-                line_no,
-                columns.len(),
-                [nik_col, program_col, period_col],
-                amount_col,
-            ));
+            if raw.last() == Some(&b'\n') {
+                raw.pop();
+            }
+            // A line that is not UTF-8 is a bad row like any other: it gets
+            // its output row with the reason, the list goes on.
+            let row = match std::str::from_utf8(&raw) {
+                Ok(line) => parse_row(
+                    registry,
+                    line,
+                    line_no,
+                    columns.len(),
+                    [nik_col, program_col, period_col],
+                    amount_col,
+                ),
+                Err(e) => {
+                    let text = String::from_utf8_lossy(&raw);
+                    let mut row = parse_row(
+                        registry,
+                        &text,
+                        line_no,
+                        columns.len(),
+                        [nik_col, program_col, period_col],
+                        amount_col,
+                    );
+                    row.item = Err(format!(
+                        "not valid UTF-8 at byte {} of the line",
+                        e.valid_up_to() + 1
+                    ));
+                    row
+                }
+            };
+            rows.push(row);
         }
         // Only readable rows go to the verifier; the others are answered
         // `invalid_row` below.

@@ -976,7 +976,10 @@ impl Store {
         let mut errors = Vec::new();
         for (i, line) in lines.enumerate() {
             let line_no = i as u64 + 2;
-            let line = line.map_err(|e| Error::io(file, e))?;
+            let line = line.map_err(|e| Error::Input {
+                file: file.to_owned(),
+                message: format!("line {line_no}: {e}; nothing applied"),
+            })?;
             if line.is_empty() {
                 continue;
             }

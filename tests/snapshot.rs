@@ -309,3 +309,32 @@ fn register_csv_rejects_name_line_column_and_reason() {
         "{err}"
     );
 }
+
+/// A register line that is not UTF-8 is one rejected row with its line
+/// number; the rest of the export is built.
+#[test]
+fn a_register_line_that_is_not_utf8_is_one_reject() {
+    let registry = Registry::builtin();
+    let records = common::register(5, 3);
+    let mut csv = tepat::register::HEADER.as_bytes().to_vec();
+    csv.push(b'\n');
+    for (i, r) in records.iter().enumerate() {
+        if i == 2 {
+            csv.extend_from_slice(b"32010\xff\xfe,bad\n");
+        }
+        r.write_csv(registry, &mut csv).unwrap();
+    }
+    let mut b = SnapshotBuilder::new(registry.clone(), common::regions(), as_of()).unwrap();
+    let mut rejects = Vec::new();
+    let report = b
+        .add_csv(&csv[..], "register.csv", &mut rejects, |_| {})
+        .unwrap();
+    assert_eq!(report.rejected, 1);
+    assert_eq!(report.accepted, records.len() as u64);
+    let rejects = String::from_utf8(rejects).unwrap();
+    let line = rejects.lines().nth(1).unwrap();
+    assert!(
+        line.starts_with("4,0,row,") && line.contains("UTF-8"),
+        "{rejects}"
+    );
+}

@@ -476,3 +476,41 @@ fn the_claims_log_survives_a_torn_tail_and_refuses_damage() {
     assert_eq!(store.torn_claim_bytes(), 0);
     assert!(store.request(&format!("t-{last}")).unwrap().is_some());
 }
+
+/// A payee row that is not UTF-8 is one bad row with its line number, not
+/// the end of the list.
+#[test]
+fn a_payee_row_that_is_not_utf8_is_one_invalid_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let records = fixture();
+    let store = store_with(&records, dir.path());
+    let nik = records[0].nik.to_string();
+    let mut input = b"nik,program,period,note\n".to_vec();
+    input.extend_from_slice(format!("{nik},PKH,2026-Q4,a\n").as_bytes());
+    input.extend_from_slice(format!("{nik},PKH,2026-Q4,").as_bytes());
+    input.extend_from_slice(b"\xff\xfe\n");
+    input.extend_from_slice(format!("{nik},PBI_JK,2026-11,c\n").as_bytes());
+    let mut out = Vec::new();
+    let summary = tepat::batch::verify_csv(
+        &store,
+        &input[..],
+        "payees.csv",
+        &mut out,
+        tepat::batch::OutputFormat::Csv,
+        |_| {},
+    )
+    .unwrap();
+    let text = String::from_utf8(out).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 4, "{text}");
+    assert!(
+        lines[2].starts_with("3,") && lines[2].contains("invalid_row"),
+        "{text}"
+    );
+    assert!(lines[2].contains("not valid UTF-8"), "{text}");
+    assert!(
+        !lines[1].contains("invalid_row") && !lines[3].contains("invalid_row"),
+        "{text}"
+    );
+    assert_eq!(summary.rows, 3);
+}

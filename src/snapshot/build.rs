@@ -693,13 +693,19 @@ impl SnapshotBuilder<'_> {
         let mut report = IngestReport::default();
         let io_err = |e: std::io::Error| Error::io(file, e);
         writeln!(rejects, "{REJECTS_HEADER}").map_err(|e| Error::io("rejects", e))?;
-        let mut lines = reader.lines();
-        match lines.next() {
-            Some(line) => crate::register::RowParser::check_header(&line.map_err(io_err)?)
-                .map_err(|message| Error::Input {
+        let mut reader = reader;
+        let mut first = String::new();
+        let header = match reader.read_line(&mut first).map_err(io_err)? {
+            0 => None,
+            _ => Some(first.trim_end_matches('\n').trim_end_matches('\r')),
+        };
+        match header {
+            Some(line) => {
+                crate::register::RowParser::check_header(line).map_err(|message| Error::Input {
                     file: file.to_owned(),
                     message: format!("line 1: {message}"),
-                })?,
+                })?
+            }
             None => {
                 return Err(Error::Input {
                     file: file.to_owned(),
@@ -707,17 +713,48 @@ impl SnapshotBuilder<'_> {
                 });
             }
         }
-        for (index, line) in lines.enumerate() {
-            let line_no = index as u64 + 2;
-            let line = line.map_err(|e| Error::Input {
-                file: file.to_owned(),
-                message: format!("line {line_no}: {e}"),
-            })?;
-            if line.is_empty() {
+        let mut raw = Vec::new();
+        let mut line_no = 1u64;
+        loop {
+            raw.clear();
+            let read = reader
+                .read_until(b'\n', &mut raw)
+                .map_err(|e| Error::Input {
+                    file: file.to_owned(),
+                    message: format!("line {}: {e}", line_no + 1),
+                })?;
+            if read == 0 {
+                break;
+            }
+            line_no += 1;
+            if raw.last() == Some(&b'\n') {
+                raw.pop();
+            }
+            if raw.last() == Some(&b'\r') {
+                raw.pop();
+            }
+            if raw.is_empty() {
                 continue;
             }
             report.rows += 1;
-            let outcome = parser.parse(&line).and_then(|rec| self.add(&rec));
+            // A line that is not UTF-8 is a rejected row like any other.
+            let (line, outcome) = match std::str::from_utf8(&raw) {
+                Ok(line) => (
+                    std::borrow::Cow::Borrowed(line),
+                    parser.parse(line).and_then(|rec| self.add(&rec)),
+                ),
+                Err(e) => (
+                    String::from_utf8_lossy(&raw),
+                    Err(RowError {
+                        column: 0,
+                        field: "row",
+                        reason: format!(
+                            "not valid UTF-8 at byte {} of the line",
+                            e.valid_up_to() + 1
+                        ),
+                    }),
+                ),
+            };
             match outcome {
                 Ok(()) => report.accepted += 1,
                 Err(e) => {
