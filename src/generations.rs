@@ -235,10 +235,7 @@ impl Store {
         if !folded.is_empty() {
             for item in self.live.scan_raw(&[live::MEMBER]) {
                 let (key, _) = item?;
-                let nik = key
-                    .get(9..17)
-                    .and_then(|b| b.try_into().ok())
-                    .map(u64::from_be_bytes);
+                let nik = live::key_u64(&key, 9);
                 if nik.is_some_and(|n| folded.contains(&n)) {
                     batch.remove(key);
                 }

@@ -143,6 +143,14 @@ pub(crate) fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T> {
 }
 
 /// Key of a person's state.
+/// The big-endian `u64` at `at` in a key: the NIK of a `P` key (at 1), the
+/// KK (at 1) and NIK (at 9) of an `M` key, the sequence of an `A` key.
+pub(crate) fn key_u64(key: &[u8], at: usize) -> Option<u64> {
+    key.get(at..at + 8)
+        .and_then(|b| b.try_into().ok())
+        .map(u64::from_be_bytes)
+}
+
 pub(crate) fn person_key(nik: u64) -> [u8; 9] {
     let mut k = [PERSON; 9];
     k[1..].copy_from_slice(&nik.to_be_bytes());

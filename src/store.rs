@@ -372,11 +372,7 @@ impl Store {
         let mut niks = Vec::new();
         for item in self.live.scan_raw(&[live::PERSON]) {
             let (key, _) = item?;
-            if let Some(nik) = key
-                .get(1..9)
-                .and_then(|b| b.try_into().ok())
-                .map(u64::from_be_bytes)
-            {
+            if let Some(nik) = live::key_u64(&key, 1) {
                 niks.push(nik);
             }
         }
@@ -384,11 +380,7 @@ impl Store {
         let mut families = Vec::new();
         for item in self.live.scan_raw(&[live::MEMBER]) {
             let (key, _) = item?;
-            if let Some(kk) = key
-                .get(1..9)
-                .and_then(|b| b.try_into().ok())
-                .map(u64::from_be_bytes)
-            {
+            if let Some(kk) = live::key_u64(&key, 1) {
                 families.push(kk);
             }
         }
@@ -420,11 +412,7 @@ impl Store {
         let mut out = Vec::new();
         for item in self.live.scan::<LivePerson>(&[live::PERSON]) {
             let (key, state) = item?;
-            if let Some(nik) = key
-                .get(1..9)
-                .and_then(|b| b.try_into().ok())
-                .map(u64::from_be_bytes)
-            {
+            if let Some(nik) = live::key_u64(&key, 1) {
                 out.push((nik, state));
             }
         }
@@ -688,11 +676,7 @@ impl Store {
         };
         for item in self.live.scan_raw(&prefix) {
             let (key, value) = item?;
-            let Some(nik) = key
-                .get(9..17)
-                .and_then(|b| b.try_into().ok())
-                .map(u64::from_be_bytes)
-            else {
+            let Some(nik) = live::key_u64(&key, 9) else {
                 continue;
             };
             if value.as_ref() == [1]
@@ -905,10 +889,7 @@ impl Store {
         for item in self.live.scan_raw(&[live::AUDIT]) {
             let (key, value) = item?;
             let e: AuditEntry = live::decode(&value)?;
-            let seq = key
-                .get(1..9)
-                .and_then(|b| b.try_into().ok())
-                .map_or(0, u64::from_be_bytes);
+            let seq = live::key_u64(&key, 1).unwrap_or(0);
             if wanted(&e) {
                 out.push((seq, e));
             }

@@ -3,16 +3,15 @@
 //! audit and (for a refresh) the pending changes the export does not
 //! reflect.
 
-use std::io::{BufReader, BufWriter, IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
 use tepat::generations::GenerationChange;
 use tepat::snapshot::{SnapshotBuilder, store_dir};
-use tepat::{Date, RegionTable, Registry, Store};
+use tepat::{RegionTable, Registry, Store};
 
-use crate::snapshot_cmds::BuildArgs;
+use crate::snapshot_cmds::{BuildArgs, as_of, stage_register};
 
 type CmdResult = Result<ExitCode, Box<dyn std::error::Error>>;
 
@@ -47,37 +46,10 @@ pub fn refresh(args: BuildArgs) -> CmdResult {
         Some(path) => Registry::from_toml_file(path)?,
         None => current.registry().clone(),
     };
-    let today = Date::today();
-    let as_of = args
-        .as_of
-        .unwrap_or(Date::new(today.year(), today.month(), 1).unwrap_or(today));
     let next = current.generation() + 1;
     drop(current);
-    let rejects_path = args
-        .rejects
-        .unwrap_or_else(|| args.store.join(format!("rejects-{next:06}.csv")));
-    let mut rejects = BufWriter::new(
-        std::fs::File::create(&rejects_path)
-            .map_err(|e| format!("{}: {e}", rejects_path.display()))?,
-    );
-    let file = std::fs::File::open(&args.register)
-        .map_err(|e| format!("{}: {e}", args.register.display()))?;
-    let mut builder = SnapshotBuilder::new(registry, RegionTable::builtin(), as_of)?;
-    let show = std::io::stderr().is_terminal();
-    let report = builder.add_csv(
-        BufReader::with_capacity(1 << 20, file),
-        &args.register.display().to_string(),
-        &mut rejects,
-        |rows| {
-            if show {
-                eprint!("\rread {rows} rows");
-            }
-        },
-    )?;
-    rejects.flush()?;
-    if show {
-        eprintln!();
-    }
+    let mut builder = SnapshotBuilder::new(registry, RegionTable::builtin(), as_of(&args))?;
+    let (report, rejects_path) = stage_register(&args, &mut builder, next)?;
     let change = store.refresh(builder)?;
     print_change("refreshed", &change);
     eprintln!(

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use serde_json::{Value, json};
-use tepat::snapshot::{Snapshot, SnapshotBuilder, store_dir};
+use tepat::snapshot::{IngestReport, Snapshot, SnapshotBuilder, store_dir};
 use tepat::{Date, Nik, RegionTable, Registry};
 
 type CmdResult = Result<ExitCode, Box<dyn std::error::Error>>;
@@ -32,35 +32,36 @@ pub struct BuildArgs {
     pub(crate) rejects: Option<PathBuf>,
 }
 
-/// Builds the next generation of a store from a register export.
-pub fn build(args: BuildArgs) -> CmdResult {
-    let started = Instant::now();
-    let registry = match &args.programs {
-        Some(path) => Registry::from_toml_file(path)?,
-        None => Registry::builtin().clone(),
-    };
+/// The eligibility reference date: `--as-of`, or the first day of this
+/// month.
+pub(crate) fn as_of(args: &BuildArgs) -> Date {
     let today = Date::today();
-    let as_of = args
-        .as_of
-        .unwrap_or(Date::new(today.year(), today.month(), 1).unwrap_or(today));
-    std::fs::create_dir_all(&args.store).map_err(|e| format!("{}: {e}", args.store.display()))?;
-    let generation = store_dir::current_generation(&args.store)? + 1;
+    args.as_of
+        .unwrap_or(Date::new(today.year(), today.month(), 1).unwrap_or(today))
+}
+
+/// Stages the register export of `args` into `builder`; refused rows go to
+/// the rejects file (`--rejects`, or STORE/rejects-GENERATION.csv), whose
+/// path is returned with the counts.
+pub(crate) fn stage_register(
+    args: &BuildArgs,
+    builder: &mut SnapshotBuilder<'_>,
+    generation: u64,
+) -> Result<(IngestReport, PathBuf), Box<dyn std::error::Error>> {
     let file = std::fs::File::open(&args.register)
         .map_err(|e| format!("{}: {e}", args.register.display()))?;
     let rejects_path = args
         .rejects
+        .clone()
         .unwrap_or_else(|| args.store.join(format!("rejects-{generation:06}.csv")));
     let mut rejects = BufWriter::new(
         std::fs::File::create(&rejects_path)
             .map_err(|e| format!("{}: {e}", rejects_path.display()))?,
     );
-    let mut builder =
-        SnapshotBuilder::new(registry, RegionTable::builtin(), as_of)?.generation(generation);
     let show = std::io::stderr().is_terminal();
-    let label = args.register.display().to_string();
     let report = builder.add_csv(
         BufReader::with_capacity(1 << 20, file),
-        &label,
+        &args.register.display().to_string(),
         &mut rejects,
         |rows| {
             if show {
@@ -72,6 +73,22 @@ pub fn build(args: BuildArgs) -> CmdResult {
     if show {
         eprintln!();
     }
+    Ok((report, rejects_path))
+}
+
+/// Builds the next generation of a store from a register export.
+pub fn build(args: BuildArgs) -> CmdResult {
+    let started = Instant::now();
+    let registry = match &args.programs {
+        Some(path) => Registry::from_toml_file(path)?,
+        None => Registry::builtin().clone(),
+    };
+    let as_of = as_of(&args);
+    std::fs::create_dir_all(&args.store).map_err(|e| format!("{}: {e}", args.store.display()))?;
+    let generation = store_dir::current_generation(&args.store)? + 1;
+    let mut builder =
+        SnapshotBuilder::new(registry, RegionTable::builtin(), as_of)?.generation(generation);
+    let (report, rejects_path) = stage_register(&args, &mut builder, generation)?;
     let read_secs = started.elapsed().as_secs_f64();
     let path = args.store.join(store_dir::snapshot_file_name(generation));
     let summary = builder.write_to_path(&path)?;
