@@ -139,7 +139,8 @@ pub enum Error {
 
     /// A snapshot of a format major version this build cannot read.
     #[error(
-        "{file}: snapshot format version {got} is newer than this tepat reads ({expected}); upgrade tepat"
+        "{file}: snapshot format version {got}, this tepat reads version {expected}; {advice}",
+        advice = version_advice(.got, .expected)
     )]
     Version {
         /// The file.
@@ -270,6 +271,15 @@ pub struct Digits2(pub [u8; 2]);
 impl fmt::Display for Digits2 {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}{}", self.0[0] as char, self.0[1] as char)
+    }
+}
+
+/// What to do about a snapshot of another major version.
+fn version_advice(got: &u16, expected: &u16) -> &'static str {
+    if got > expected {
+        "upgrade tepat"
+    } else {
+        "rebuild the store from the register with `tepat build` (older formats are not read)"
     }
 }
 

@@ -123,10 +123,7 @@ impl Store {
         let regions = old.regions().clone();
         let mut builder = SnapshotBuilder::new(old.registry().clone(), &regions, old.as_of())?;
         builder.reserve(old.person_count() as usize + changes.len());
-        for slot in 0..old.person_count() as u32 {
-            let Some(p) = old.person_at(slot) else {
-                continue;
-            };
+        for p in old.persons() {
             let nik = p.nik().get();
             // A duplicate identity is frozen as the snapshot has it.
             let record = match changes.get(&nik) {

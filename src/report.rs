@@ -424,7 +424,7 @@ fn scan(snap: &Snapshot, by: By, threads: usize, aggregates: bool) -> Histogram 
         0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
         n => n,
     };
-    let n = snap.person_count() as usize;
+    let n = snap.slot_count() as usize;
     let per = n.div_ceil(threads.max(1)).max(1);
     let partials: Vec<(Vec<i64>, Vec<i64>)> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..n)

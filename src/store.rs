@@ -222,7 +222,7 @@ pub(crate) struct Generation {
 
 impl Generation {
     pub(crate) fn new(snapshot: Arc<Snapshot>) -> Generation {
-        let claimed = ClaimedIndex::new(snapshot.person_count(), snapshot.family_count());
+        let claimed = ClaimedIndex::new(snapshot.slot_count(), snapshot.family_count());
         Generation { snapshot, claimed }
     }
 }

@@ -200,25 +200,29 @@ fn finding_f1_verify_accepts_an_invalid_family_kk() {
     fuzz::snapshot::check_strict(&regression_file("snapshot_open", "F1-"));
 }
 
-/// F2: `Snapshot::verify` checks that each record lies inside its bucket
-/// but not that the bucket ends at or before the last record: a directory
-/// whose last bucket ends past the persons section verifies, and `find`
-/// then misses every record of that bucket (its slice read fails), so
-/// `check` answers `unknown_nik` for persons who are in the file.
+/// F2 (found in format 1, where it was a directory bucket ending past the
+/// last record): `Snapshot::verify` must refuse a file in which a record is
+/// not found by its own NIK. Format 2's analogue: a record pushed out of
+/// its home line, whose home line no longer lists the line it is in (its
+/// extent cut to 0), so `find` stops at the home line and misses it.
 #[test]
-fn finding_f2_verify_accepts_a_bucket_past_the_end() {
+fn finding_f2_verify_refuses_a_record_beyond_its_home_lines_extent() {
+    use tepat::snapshot::format::{LINE_HEADER_AT, LINE_LEN};
     let mut bytes = fuzz::fixture::snapshot_bytes().to_vec();
-    let buckets = u64::from_le_bytes(bytes[56..64].try_into().unwrap()) as usize;
-    let flags = u32::from_le_bytes(bytes[20..24].try_into().unwrap());
-    assert_eq!(flags & 1, 0, "the fixture has a narrow directory");
-    let (dir, _) = section(&bytes, 5);
-    // Narrow directory: a u32 base, then one byte per bucket boundary.
-    bytes[dir + 4 + buckets] = 200;
+    let (persons, len) = section(&bytes, 6);
+    let lines = u64::from_le_bytes(bytes[56..64].try_into().unwrap()) as usize;
+    assert!(len / LINE_LEN >= lines);
+    let home = (0..lines)
+        .find(|l| bytes[persons + l * LINE_LEN + LINE_HEADER_AT] >> 2 & 3 != 0)
+        .expect("the fixture has a line whose records spill into the next");
+    bytes[persons + home * LINE_LEN + LINE_HEADER_AT] &= !(3 << 2);
     fuzz::snapshot::fix_checksums(&mut bytes);
     let snap = tepat::snapshot::Snapshot::from_bytes(bytes).unwrap();
-    let unfound = (0..snap.person_count() as u32)
-        .filter(|&s| snap.find(snap.person_at(s).unwrap().nik().get()).is_none())
+    let unfound = snap
+        .persons()
+        .filter(|p| snap.find(p.nik().get()).is_none())
         .count();
+    assert!(unfound > 0, "cutting the extent hid no record");
     assert!(
         snap.verify().is_err(),
         "verify accepted a file in which {unfound} records are not found by their NIK"
@@ -245,8 +249,9 @@ fn finding_f3_verify_accepts_an_unlinked_member() {
         .unwrap();
     drop(snap);
     let (persons, _) = section(&bytes, 6);
-    // Person records are 24 bytes: w0, then w1 = family | next << 32.
-    let next = persons + first * 24 + 12;
+    // Records are 21 bytes, three to a 64-byte line; the next member is
+    // bytes 8..12 of a record.
+    let next = persons + first / 3 * 64 + first % 3 * 21 + 8;
     bytes[next..next + 4].copy_from_slice(&u32::MAX.to_le_bytes());
     fuzz::snapshot::fix_checksums(&mut bytes);
     let snap = tepat::snapshot::Snapshot::from_bytes(bytes).unwrap();

@@ -56,10 +56,7 @@ fn generated_store(dir: &Path) -> (Store, Date) {
 /// Every NIK the store knows: the snapshot's and the births since.
 fn all_niks(store: &Store) -> Vec<u64> {
     let snap = store.snapshot();
-    let mut niks: Vec<u64> = (0..snap.person_count() as u32)
-        .filter_map(|s| snap.person_at(s))
-        .map(|p| p.nik().get())
-        .collect();
+    let mut niks: Vec<u64> = snap.persons().map(|p| p.nik().get()).collect();
     for (nik, _) in store.changed_persons().unwrap() {
         niks.push(nik);
     }
@@ -103,8 +100,7 @@ fn export(store: &Store) -> Vec<PersonRecord> {
     let snap = store.snapshot();
     let mut out = Vec::new();
     let mut seen = std::collections::HashSet::new();
-    for slot in 0..snap.person_count() as u32 {
-        let p = snap.person_at(slot).unwrap();
+    for p in snap.persons() {
         let nik = p.nik().get();
         if p.duplicate() {
             out.push(record(

@@ -71,6 +71,56 @@ fn every_record_reads_back() {
     }
 }
 
+/// A NIK registered in many rows fills its home line and the three after
+/// it; the rest of its records go to the overflow area. Every record is
+/// still found, in order, and every other NIK too — also for registers of
+/// 0 to 4 families, where the file has a handful of lines.
+#[test]
+fn a_nik_in_many_rows_overflows_and_is_still_found() {
+    let mut records = common::register(300, 7);
+    let repeated = records[5].clone();
+    for i in 0..40u64 {
+        let mut r = records[(i as usize * 7) % 300].clone();
+        r.nik = repeated.nik;
+        records.push(r);
+    }
+    let snap = Snapshot::from_bytes(build(&records)).unwrap();
+    snap.verify().unwrap();
+    let all: Vec<u32> = snap.get_all(repeated.nik).map(|p| p.slot()).collect();
+    assert_eq!(all.len(), 41);
+    assert!(all.windows(2).all(|w| w[0] < w[1]), "slot order: {all:?}");
+    // Four lines hold at most 12 of them: the rest are in the overflow
+    // lines after the home lines.
+    let in_lines = all.windows(2).take_while(|w| w[1] - w[0] < 4).count() + 1;
+    assert!(in_lines <= 12, "{all:?}");
+    assert!(
+        all[in_lines..].windows(2).all(|w| w[1] == w[0] + 1),
+        "{all:?}"
+    );
+    assert_eq!(
+        snap.get(repeated.nik).map(|p| p.slot()),
+        all.first().copied()
+    );
+    assert_eq!(snap.persons().count(), records.len());
+    for p in snap.persons() {
+        assert_eq!(snap.person_at(p.slot()).map(|q| q.nik()), Some(p.nik()));
+        assert!(snap.get_all(p.nik()).any(|q| q.slot() == p.slot()));
+    }
+    for families in 0..=4 {
+        let records = common::register(families, 3);
+        let snap = Snapshot::from_bytes(build(&records)).unwrap();
+        snap.verify().unwrap();
+        assert_eq!(snap.persons().count(), records.len());
+        for r in &records {
+            assert!(
+                snap.get_all(r.nik).any(|p| p.birth_date() == r.birth_date),
+                "{families}: {}",
+                r.nik
+            );
+        }
+    }
+}
+
 #[test]
 fn eligibility_follows_the_registry() {
     let (records, bytes) = fixture();
@@ -242,16 +292,26 @@ fn foreign_files_and_newer_versions_are_refused_clearly() {
             Ok(_) => panic!("a foreign file opened"),
         }
     }
-    let (_, mut bytes) = fixture();
-    bytes[8..10].copy_from_slice(&2u16.to_le_bytes());
-    match Snapshot::from_bytes(bytes) {
-        Err(Error::Version {
-            expected: 1,
-            got: 2,
-            ..
-        }) => {}
-        Err(other) => panic!("expected a version error, got {other}"),
-        Ok(_) => panic!("a newer major version opened"),
+    let (_, bytes) = fixture();
+    for (major, newer) in [(3u16, true), (1, false)] {
+        let mut bytes = bytes.clone();
+        bytes[8..10].copy_from_slice(&major.to_le_bytes());
+        match Snapshot::from_bytes(bytes) {
+            Err(
+                e @ Error::Version {
+                    expected: 2, got, ..
+                },
+            ) if got == major => {
+                let advice = if newer {
+                    "upgrade tepat"
+                } else {
+                    "tepat build"
+                };
+                assert!(e.to_string().contains(advice), "{e}");
+            }
+            Err(other) => panic!("expected a version error, got {other}"),
+            Ok(_) => panic!("major version {major} opened"),
+        }
     }
 }
 

@@ -119,10 +119,7 @@ fn base_store(data: &Path, store: &Path) -> Vec<u64> {
     ));
     let st = Store::open(store).unwrap();
     let snap = st.snapshot();
-    let mut niks: Vec<u64> = (0..snap.person_count() as u32)
-        .filter_map(|i| snap.person_at(i))
-        .map(|p| p.nik().get())
-        .collect();
+    let mut niks: Vec<u64> = snap.persons().map(|p| p.nik().get()).collect();
     niks.extend(st.changed_persons().unwrap().into_iter().map(|(n, _)| n));
     niks.sort_unstable();
     niks.dedup();

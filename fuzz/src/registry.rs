@@ -65,8 +65,7 @@ pub fn check(data: &[u8]) {
     let snap = Snapshot::from_bytes(bytes).unwrap();
     snap.verify().unwrap();
     assert_eq!(snap.registry(), &registry);
-    for slot in 0..snap.person_count() as u32 {
-        let p = snap.person_at(slot).unwrap();
+    for p in snap.persons() {
         assert_eq!(
             p.eligible().0 & !all.0,
             0,

@@ -230,11 +230,8 @@ fn person(snap: &Snapshot, p: &Person<'_>, verified: bool) {
 /// Over a verified file: every record is found by its NIK, every family's
 /// members point back to it and the families partition the records.
 fn whole_file(snap: &Snapshot) {
-    let persons = snap.person_count().min(LIMIT as u64) as u32;
-    for slot in 0..persons {
-        let p = snap
-            .person_at(slot)
-            .expect("every slot below person_count holds a record");
+    for p in snap.persons().take(LIMIT) {
+        let slot = p.slot();
         let nik = p.nik();
         let Some(first) = snap.find(nik.get()) else {
             assert!(

@@ -245,8 +245,26 @@ impl<'a> SnapshotBuilder<'a> {
         }
         let families = self.family_pass();
         let (persons, profiles, duplicates) = self.person_pass()?;
-        let (persons, families) = link_families(persons, families);
-        let directory = Directory::build(&persons, self.hash_seed);
+        let placement = Placement::compute(&persons, self.hash_seed)?;
+        let (persons, families) = link_families(persons, families, &placement.slot_of);
+        let counts = region_counts(&persons, &self.villages);
+        let layout = RecordLayout::new(placement.lines, families.len() as u64, self.hash_seed)
+            .ok_or_else(|| Error::Input {
+                file: "register".into(),
+                message: format!(
+                    "{} families in {} lines do not fit a record's 72-bit tail",
+                    families.len(),
+                    placement.lines
+                ),
+            })?;
+        let lines = placement.encode(&persons, &layout);
+        let person_count = persons.len() as u64;
+        drop(persons);
+        let overflow: Vec<u8> = placement
+            .overflow
+            .iter()
+            .flat_map(|h| h.to_le_bytes())
+            .collect();
         let registry = postcard::to_allocvec(&self.registry).map_err(|e| Error::Input {
             file: "registry".into(),
             message: e.to_string(),
@@ -254,16 +272,13 @@ impl<'a> SnapshotBuilder<'a> {
         let names = region_names(self.regions)?;
         let villages: Vec<u8> = self.villages.iter().flat_map(|v| v.to_le_bytes()).collect();
         let header = HeaderFields {
-            flags: if directory.wide {
-                FLAG_WIDE_DIRECTORY
-            } else {
-                0
-            },
+            flags: 0,
             generation: self.generation,
-            persons: persons.len() as u64,
+            persons: person_count,
             families: families.len() as u64,
             profiles: profiles.len() as u64,
-            buckets: directory.buckets,
+            lines: placement.lines,
+            overflow: placement.overflow.len() as u64,
             hash_seed: self.hash_seed,
             as_of_days: self.as_of.to_unix_days(),
             created_secs: std::time::SystemTime::now()
@@ -271,14 +286,13 @@ impl<'a> SnapshotBuilder<'a> {
                 .map_or(0, |d| d.as_secs()),
             duplicates,
         };
-        let counts = region_counts(&persons, &self.villages);
         let sections: [(SectionKind, &[u8]); 8] = [
             (SectionKind::Registry, &registry),
             (SectionKind::Villages, &villages),
             (SectionKind::RegionNames, &names),
             (SectionKind::Profiles, profiles.as_bytes()),
-            (SectionKind::Directory, &directory.bytes),
-            (SectionKind::Persons, persons.as_bytes()),
+            (SectionKind::Overflow, &overflow),
+            (SectionKind::Persons, &lines),
             (SectionKind::Families, families.as_bytes()),
             (SectionKind::RegionCounts, &counts),
         ];
@@ -362,13 +376,13 @@ impl<'a> SnapshotBuilder<'a> {
             persons.push(person_raw(s, id));
         }
         drop(staged);
-        if interned.len() as u64 > PROFILE_MASK {
+        if interned.len() as u64 > MAX_PROFILES {
             return Err(Error::Input {
                 file: "register".into(),
                 message: format!(
                     "{} distinct profiles, more than the format's {}",
                     interned.len(),
-                    PROFILE_MASK
+                    MAX_PROFILES
                 ),
             });
         }
@@ -429,28 +443,31 @@ fn person_raw(s: &Staged, profile: u32) -> PersonRaw {
     }
 }
 
-/// Links each family's members in person order and fills in each family's
-/// first member.
+/// Links each family's members in slot order and fills in each family's
+/// first member. `slot_of[i]` is where record `i` (hash order) is placed.
 fn link_families(
     mut persons: Vec<PersonRaw>,
     mut families: Vec<FamilyRaw>,
+    slot_of: &[u32],
 ) -> (Vec<PersonRaw>, Vec<FamilyRaw>) {
-    let mut order: Vec<(u32, u32)> = persons
+    // (family, slot, record)
+    let mut order: Vec<(u32, u32, u32)> = persons
         .iter()
+        .zip(slot_of)
         .enumerate()
-        .map(|(slot, p)| (p.w1.get() as u32, slot as u32))
+        .map(|(i, (p, slot))| (p.w1.get() as u32, *slot, i as u32))
         .collect();
     order.sort_unstable();
-    for pair in order.chunk_by(|a, b| a.0 == b.0) {
-        let family = pair[0].0 as usize;
-        if let Some(f) = families.get_mut(family) {
-            f.first_member = U32::new(pair[0].1);
+    for members in order.chunk_by(|a, b| a.0 == b.0) {
+        let (family, first_slot, first) = members[0];
+        if let Some(f) = families.get_mut(family as usize) {
+            f.first_member = U32::new(first_slot);
         }
-        let first = &mut persons[pair[0].1 as usize];
-        first.w0 = U64::new(first.w0.get() | FIRST_MEMBER_BIT);
-        for w in pair.windows(2) {
-            let p = &mut persons[w[0].1 as usize];
-            p.w1 = U64::new(u64::from(w[0].0) | u64::from(w[1].1) << 32);
+        let p = &mut persons[first as usize];
+        p.w0 = U64::new(p.w0.get() | FIRST_MEMBER_BIT);
+        for w in members.windows(2) {
+            let p = &mut persons[w[0].2 as usize];
+            p.w1 = U64::new(u64::from(family) | u64::from(w[1].1) << 32);
         }
     }
     (persons, families)
@@ -483,61 +500,98 @@ fn region_counts(persons: &[PersonRaw], villages: &[u64]) -> Vec<u8> {
     encode_region_counts(&out)
 }
 
-/// The bucket directory, compact when every block fits in a byte offset.
-struct Directory {
-    buckets: u64,
-    wide: bool,
-    bytes: Vec<u8>,
+/// Where each record goes: the persons section's lines (docs/FORMAT.md,
+/// "The person index: one cache line").
+///
+/// Records arrive in hash order. Each has a home line (`bucket_of(h,
+/// lines)`); it takes the next free slot at or after its home, in order, so
+/// a line full of its own records pushes the rest into the next line. A
+/// record that would land more than [`MAX_DISPLACEMENT`] lines from home
+/// (or past the last line) goes to the overflow area after the home lines:
+/// rare for distinct NIKs at 87 % load, the fate of a NIK repeated in many
+/// rows.
+struct Placement {
+    lines: u64,
+    /// Slot of each record, by its position in hash order.
+    slot_of: Vec<u32>,
+    /// Hashes of the overflow records, ascending (slot `3 * lines + j`).
+    overflow: Vec<u64>,
 }
 
-impl Directory {
-    fn build(persons: &[PersonRaw], seed: u64) -> Directory {
+impl Placement {
+    fn compute(persons: &[PersonRaw], seed: u64) -> Result<Placement> {
         let n = persons.len() as u64;
-        let buckets = n.div_ceil(RECORDS_PER_BUCKET).max(1);
-        // starts[b] = first record of bucket b; starts[buckets] = n.
-        let mut starts = vec![0u32; buckets as usize + 1];
-        let mut b = 0usize;
-        for (slot, p) in persons.iter().enumerate() {
-            let pb = bucket_of(hash_nik(p.w0.get() & NIK_MASK, seed), buckets) as usize;
-            while b < pb {
-                b += 1;
-                starts[b] = slot as u32;
+        let lines = (n * 100).div_ceil(LINE_SLOTS as u64 * LOAD_PERCENT).max(1);
+        let mut slot_of = Vec::with_capacity(persons.len());
+        let mut overflow = Vec::new();
+        let (mut line, mut fill) = (0u64, 0usize);
+        for p in persons {
+            let h = hash_nik(p.w0.get() & NIK_MASK, seed);
+            let home = bucket_of(h, lines);
+            if line < home {
+                (line, fill) = (home, 0);
+            }
+            if fill == LINE_SLOTS {
+                (line, fill) = (line + 1, 0);
+            }
+            if line < lines && line - home <= MAX_DISPLACEMENT {
+                slot_of.push((line * LINE_SLOTS as u64) as u32 + fill as u32);
+                fill += 1;
+            } else {
+                slot_of.push(u32::MAX);
+                overflow.push(h);
             }
         }
-        while b < buckets as usize {
-            b += 1;
-            starts[b] = n as u32;
+        let slots =
+            (lines + (overflow.len() as u64).div_ceil(LINE_SLOTS as u64)) * LINE_SLOTS as u64;
+        if slots >= u64::from(NO_NEXT) {
+            return Err(Error::Input {
+                file: "register".into(),
+                message: format!(
+                    "{n} persons need {slots} slots, more than the format's {NO_NEXT}"
+                ),
+            });
         }
-        match compact_blocks(&starts, buckets) {
-            Some(bytes) => Directory {
-                buckets,
-                wide: false,
-                bytes,
-            },
-            None => Directory {
-                buckets,
-                wide: true,
-                bytes: starts.iter().flat_map(|s| s.to_le_bytes()).collect(),
-            },
+        let first_overflow = (lines * LINE_SLOTS as u64) as u32;
+        let unplaced = slot_of.iter_mut().filter(|s| **s == u32::MAX);
+        for (slot, s) in (first_overflow..).zip(unplaced) {
+            *s = slot;
         }
+        Ok(Placement {
+            lines,
+            slot_of,
+            overflow,
+        })
     }
-}
 
-fn compact_blocks(starts: &[u32], buckets: u64) -> Option<Vec<u8>> {
-    let blocks = buckets.div_ceil(BLOCK_BUCKETS) as usize;
-    let mut bytes = vec![0u8; blocks * BLOCK_LEN];
-    for (j, block) in bytes.chunks_exact_mut(BLOCK_LEN).enumerate() {
-        let first = j * BLOCK_BUCKETS as usize;
-        let base = starts[first];
-        block[..4].copy_from_slice(&base.to_le_bytes());
-        for i in 0..=BLOCK_BUCKETS as usize {
-            // Buckets past the end repeat the final start.
-            let start = starts[(first + i).min(starts.len() - 1)];
-            let off = u8::try_from(start - base).ok()?;
-            block[4 + i] = off;
+    /// The persons section: home lines then overflow lines, each record
+    /// packed, each line's header set.
+    fn encode(&self, persons: &[PersonRaw], layout: &RecordLayout) -> Vec<u8> {
+        let total = self.lines as usize + self.overflow.len().div_ceil(LINE_SLOTS);
+        let mut out = vec![0u8; total * LINE_LEN];
+        for (p, &slot) in persons.iter().zip(&self.slot_of) {
+            let (line, at) = (slot as usize / LINE_SLOTS, slot as usize % LINE_SLOTS);
+            let h = hash_nik(p.w0.get() & NIK_MASK, layout.seed);
+            let home = layout.home(h) as usize;
+            let disp = if line < self.lines as usize {
+                (line - home) as u64
+            } else {
+                0
+            };
+            let base = line * LINE_LEN;
+            out[base + at * RECORD_LEN..base + (at + 1) * RECORD_LEN]
+                .copy_from_slice(&layout.encode(p, disp, h));
+            out[base + LINE_HEADER_AT] += 1;
+            let home_header = &mut out[home * LINE_LEN + LINE_HEADER_AT];
+            if line >= self.lines as usize {
+                *home_header |= LINE_OVERFLOW_BIT;
+            } else if disp > u64::from(*home_header >> LINE_EXTENT_SHIFT & 3) {
+                *home_header =
+                    *home_header & !(3 << LINE_EXTENT_SHIFT) | (disp as u8) << LINE_EXTENT_SHIFT;
+            }
         }
+        out
     }
-    Some(bytes)
 }
 
 /// Region names for the snapshot: `(level, code, name, former)`.
@@ -565,7 +619,8 @@ pub(crate) struct HeaderFields {
     pub persons: u64,
     pub families: u64,
     pub profiles: u64,
-    pub buckets: u64,
+    pub lines: u64,
+    pub overflow: u64,
     pub hash_seed: u64,
     pub as_of_days: i64,
     pub created_secs: u64,
@@ -611,7 +666,8 @@ fn write_file(
     put(&mut header, OFF_PERSONS, &h.persons.to_le_bytes());
     put(&mut header, OFF_FAMILIES, &h.families.to_le_bytes());
     put(&mut header, OFF_PROFILES, &h.profiles.to_le_bytes());
-    put(&mut header, OFF_BUCKETS, &h.buckets.to_le_bytes());
+    put(&mut header, OFF_LINES, &h.lines.to_le_bytes());
+    put(&mut header, OFF_OVERFLOW, &h.overflow.to_le_bytes());
     put(&mut header, OFF_HASH_SEED, &h.hash_seed.to_le_bytes());
     put(&mut header, OFF_AS_OF_DAYS, &h.as_of_days.to_le_bytes());
     put(&mut header, OFF_CREATED_SECS, &h.created_secs.to_le_bytes());

@@ -17,11 +17,11 @@ use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout, Unaligned};
 
 /// `\x89TEPAT\r\n`: a high-bit byte, the name, CRLF.
 pub const MAGIC: [u8; 8] = *b"\x89TEPAT\r\n";
-/// The major version this code writes and reads.
-pub const FORMAT_MAJOR: u16 = 1;
-/// The minor version this code writes (1.1 adds the optional region
-/// counts section).
-pub const FORMAT_MINOR: u16 = 1;
+/// The major version this code writes and reads (2.0: persons in
+/// cache-line buckets, no directory; see docs/FORMAT.md's version history).
+pub const FORMAT_MAJOR: u16 = 2;
+/// The minor version this code writes.
+pub const FORMAT_MINOR: u16 = 0;
 /// Bytes in the header.
 pub const HEADER_LEN: usize = 256;
 /// Bytes in a section table entry.
@@ -42,24 +42,39 @@ pub(crate) const OFF_GENERATION: usize = 24;
 pub(crate) const OFF_PERSONS: usize = 32;
 pub(crate) const OFF_FAMILIES: usize = 40;
 pub(crate) const OFF_PROFILES: usize = 48;
-pub(crate) const OFF_BUCKETS: usize = 56;
+pub(crate) const OFF_LINES: usize = 56;
 pub(crate) const OFF_HASH_SEED: usize = 64;
 pub(crate) const OFF_AS_OF_DAYS: usize = 72;
 pub(crate) const OFF_CREATED_SECS: usize = 80;
 pub(crate) const OFF_DUPLICATES: usize = 88;
+pub(crate) const OFF_OVERFLOW: usize = 96;
 pub(crate) const OFF_HEADER_CHECKSUM: usize = 248;
 
-/// Header flag: the directory is wide (`u32` per bucket).
-pub const FLAG_WIDE_DIRECTORY: u32 = 1;
-
-/// Buckets per compact directory block.
-pub const BLOCK_BUCKETS: u64 = 59;
-/// Bytes per compact directory block.
-pub const BLOCK_LEN: usize = 64;
-/// The most records a compact block may hold.
-pub const BLOCK_MAX_RECORDS: u64 = 255;
-/// The builder aims for this many records per bucket.
-pub const RECORDS_PER_BUCKET: u64 = 3;
+/// Bytes in a line of the persons section: one cache line.
+pub const LINE_LEN: usize = 64;
+/// Person records (slots) in a line.
+pub const LINE_SLOTS: usize = 3;
+/// Bytes in a person record.
+pub const RECORD_LEN: usize = 21;
+/// The line header byte's offset in its line (after the three records).
+pub const LINE_HEADER_AT: usize = LINE_SLOTS * RECORD_LEN;
+/// Line header: occupied slots (bits 0-1).
+pub(crate) const LINE_COUNT_MASK: u8 = 0b11;
+/// Line header: lines after this one holding records whose home it is
+/// (bits 2-3).
+pub(crate) const LINE_EXTENT_SHIFT: u32 = 2;
+/// Line header: some record whose home is this line is in the overflow.
+pub(crate) const LINE_OVERFLOW_BIT: u8 = 1 << 4;
+/// The furthest a record may lie from its home line, in lines; a record
+/// that would lie further goes to the overflow area.
+pub const MAX_DISPLACEMENT: u64 = 3;
+/// The builder's load: records per 100 slots of the home lines (3 slots a
+/// line, so 2.61 records a line on average).
+pub const LOAD_PERCENT: u64 = 87;
+/// The most profiles a file may hold (24 bits in a record).
+pub const MAX_PROFILES: u64 = 1 << 24;
+/// Bits of a record's tail (family index and hash remainder).
+pub(crate) const TAIL_BITS: u32 = 72;
 
 /// `next member` value of a family's last member.
 pub const NO_NEXT: u32 = u32::MAX;
@@ -76,13 +91,13 @@ pub enum SectionKind {
     RegionNames = 3,
     /// Profile records.
     Profiles = 4,
-    /// The bucket directory.
-    Directory = 5,
-    /// Person records in hash order.
+    /// The hashes of the overflow records (`u64`), ascending.
+    Overflow = 5,
+    /// Person records in cache-line buckets, in hash order.
     Persons = 6,
     /// Family records by KK.
     Families = 7,
-    /// Persons and families per (district, profile); optional (format 1.1).
+    /// Persons and families per (district, profile).
     RegionCounts = 8,
 }
 
@@ -96,16 +111,15 @@ impl SectionKind {
         SectionKind::Villages,
         SectionKind::RegionNames,
         SectionKind::Profiles,
-        SectionKind::Directory,
+        SectionKind::Overflow,
         SectionKind::Persons,
         SectionKind::Families,
         SectionKind::RegionCounts,
     ];
 
-    /// Whether a file must have this section (1.0 files lack the region
-    /// counts, and readers fall back to scanning the persons).
+    /// Whether a file must have this section (every kind, in 2.0).
     pub const fn required(self) -> bool {
-        !matches!(self, SectionKind::RegionCounts)
+        true
     }
 
     /// The kind with this number.
@@ -120,7 +134,7 @@ impl SectionKind {
             SectionKind::Villages => "villages",
             SectionKind::RegionNames => "region names",
             SectionKind::Profiles => "profiles",
-            SectionKind::Directory => "directory",
+            SectionKind::Overflow => "overflow",
             SectionKind::Persons => "persons",
             SectionKind::Families => "families",
             SectionKind::RegionCounts => "region counts",
@@ -144,7 +158,8 @@ pub struct SectionEntry {
     pub checksum: U64,
 }
 
-/// A person record (24 bytes); see docs/FORMAT.md for the bit layout.
+/// A person record as the code holds it in memory (three words; the file
+/// stores it packed in 21 bytes, see [`RecordLayout`]).
 #[derive(
     Clone, Copy, Debug, PartialEq, Eq, FromBytes, IntoBytes, KnownLayout, Immutable, Unaligned,
 )]
@@ -329,6 +344,195 @@ pub fn hash_nik(nik: u64, seed: u64) -> u64 {
     h
 }
 
+/// The inverse of [`hash_nik`] for a seed: `unhash_nik(hash_nik(n, s), s) == n`.
+#[inline]
+pub fn unhash_nik(h: u64, seed: u64) -> u64 {
+    let mut x = h;
+    // `x ^= x >> 33` is its own inverse: the shift exceeds half the word.
+    x ^= x >> 33;
+    x = x.wrapping_mul(INVERSE_2);
+    x ^= x >> 33;
+    x = x.wrapping_mul(INVERSE_1);
+    x ^= x >> 33;
+    x ^ seed
+}
+
+/// The inverse of an odd number modulo 2^64 (Newton's iteration: each
+/// step doubles the correct low bits, from 3).
+const fn inverse_mod_2_64(c: u64) -> u64 {
+    let mut x = c;
+    let mut i = 0;
+    while i < 5 {
+        x = x.wrapping_mul(2u64.wrapping_sub(c.wrapping_mul(x)));
+        i += 1;
+    }
+    x
+}
+const INVERSE_1: u64 = inverse_mod_2_64(0xff51_afd7_ed55_8ccd);
+const INVERSE_2: u64 = inverse_mod_2_64(0xc4ce_b9fe_1a85_ec53);
+
+/// How a file's person records are packed: the parts of the layout that
+/// depend on its counts (docs/FORMAT.md, "Person record").
+///
+/// A record is 21 bytes: word A (8 bytes: displacement, sex, relation,
+/// first member, birth date, village, profile), the next member (4 bytes),
+/// and a 72-bit tail: the NIK hash's remainder (`rem_bits`) then the family
+/// index (`family_bits`). The remainder with the home line gives back the
+/// whole hash, and the hash the NIK: a record need not store the NIK's
+/// high bits, which the line's position already says.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RecordLayout {
+    /// Home lines (the header's `lines`).
+    pub lines: u64,
+    /// The NIK hash seed.
+    pub seed: u64,
+    /// Bits of the hash kept in a record: `64 - floor(log2(lines))`.
+    pub rem_bits: u32,
+    /// Bits of the family index: enough for `families - 1`.
+    pub family_bits: u32,
+    /// `ceil(2^64 / lines)` (0 when `lines` is 1).
+    step: u64,
+}
+
+// Word A of a record.
+pub(crate) const A_DISP_MASK: u64 = 0b11;
+const A_SEX_SHIFT: u32 = 2;
+const A_RELATION_SHIFT: u32 = 3;
+const A_FIRST_SHIFT: u32 = 5;
+const A_BIRTH_SHIFT: u32 = 6;
+const A_VILLAGE_SHIFT: u32 = 22;
+const A_PROFILE_SHIFT: u32 = 40;
+/// Byte offset of the next member in a record.
+const REC_NEXT_AT: usize = 8;
+/// Byte offset of the tail in a record.
+pub(crate) const REC_TAIL_AT: usize = 12;
+
+impl RecordLayout {
+    /// The layout of a file with these counts; `None` when `lines` is 0 or
+    /// above 2^31, or the family index and the remainder do not fit the
+    /// 72-bit tail (they always do when `families <= 3 * lines`).
+    pub fn new(lines: u64, families: u64, seed: u64) -> Option<RecordLayout> {
+        if lines == 0 || lines > 1 << 31 {
+            return None;
+        }
+        let rem_bits = 64 - (63 - lines.leading_zeros());
+        let family_bits = match families {
+            0 | 1 => 0,
+            f => 64 - (f - 1).leading_zeros(),
+        };
+        if rem_bits + family_bits > TAIL_BITS {
+            return None;
+        }
+        Some(RecordLayout {
+            lines,
+            seed,
+            rem_bits,
+            family_bits,
+            // ceil(2^64 / lines) = floor((2^64 - 1) / lines) + 1.
+            step: if lines == 1 { 0 } else { u64::MAX / lines + 1 },
+        })
+    }
+
+    /// The mask of a hash's remainder.
+    #[inline(always)]
+    pub fn rem_mask(&self) -> u64 {
+        u64::MAX >> (64 - self.rem_bits)
+    }
+
+    /// The mask of a family index.
+    #[inline(always)]
+    fn family_mask(&self) -> u64 {
+        match self.family_bits {
+            0 => 0,
+            b => u64::MAX >> (64 - b.min(64)),
+        }
+    }
+
+    /// A hash's home line: monotone in `h`.
+    #[inline(always)]
+    pub fn home(&self, h: u64) -> u64 {
+        bucket_of(h, self.lines)
+    }
+
+    /// The hash whose home is `home` and whose remainder is `rem`.
+    #[inline]
+    pub fn hash_of(&self, home: u64, rem: u64) -> u64 {
+        if self.lines == 1 {
+            return rem;
+        }
+        let mask = self.rem_mask();
+        // `x0` is at or above the home's first hash, by less than `lines`,
+        // which is at most 2^rem_bits: the wanted hash is the largest at or
+        // below `x0` with this remainder, or the next one up.
+        let x0 = home.wrapping_mul(self.step);
+        let c = x0.wrapping_sub(x0.wrapping_sub(rem) & mask);
+        if self.home(c) == home {
+            c
+        } else {
+            c.wrapping_add(mask).wrapping_add(1)
+        }
+    }
+
+    /// Packs a record: `p` in memory form, `disp` lines from its home, its
+    /// NIK's hash `h`.
+    pub fn encode(&self, p: &PersonRaw, disp: u64, h: u64) -> [u8; RECORD_LEN] {
+        let (w0, w1, w2) = (p.w0.get(), p.w1.get(), p.w2.get());
+        let a = disp & A_DISP_MASK
+            | (w0 >> SEX_SHIFT & 1) << A_SEX_SHIFT
+            | (w0 >> RELATION_SHIFT & 3) << A_RELATION_SHIFT
+            | u64::from(w0 & FIRST_MEMBER_BIT != 0) << A_FIRST_SHIFT
+            | (w2 >> BIRTH_SHIFT & 0xFFFF) << A_BIRTH_SHIFT
+            | (w2 >> VILLAGE_SHIFT & VILLAGE_MASK) << A_VILLAGE_SHIFT
+            | (w2 & PROFILE_MASK) << A_PROFILE_SHIFT;
+        let tail = u128::from(h & self.rem_mask()) | u128::from(w1 as u32) << self.rem_bits;
+        let mut rec = [0u8; RECORD_LEN];
+        rec[..8].copy_from_slice(&a.to_le_bytes());
+        rec[REC_NEXT_AT..REC_TAIL_AT].copy_from_slice(&((w1 >> 32) as u32).to_le_bytes());
+        rec[REC_TAIL_AT..].copy_from_slice(&tail.to_le_bytes()[..RECORD_LEN - REC_TAIL_AT]);
+        rec
+    }
+
+    /// The hash remainder stored in a record.
+    #[inline(always)]
+    pub fn rem_of(&self, rec: &[u8]) -> u64 {
+        rec.get(REC_TAIL_AT..REC_TAIL_AT + 8)
+            .map_or(0, |b| u64::from_le_bytes(b.try_into().unwrap_or([0; 8])))
+            & self.rem_mask()
+    }
+
+    /// Unpacks a record whose NIK hashes to `h` into its memory form.
+    pub fn decode(&self, rec: &[u8], h: u64) -> PersonRaw {
+        let word = |at: usize, len: usize| {
+            let mut b = [0u8; 16];
+            if let Some(src) = rec.get(at..at + len) {
+                b[..len].copy_from_slice(src);
+            }
+            u128::from_le_bytes(b)
+        };
+        let a = word(0, 8) as u64;
+        let next = word(REC_NEXT_AT, 4) as u64;
+        let tail = word(REC_TAIL_AT, RECORD_LEN - REC_TAIL_AT);
+        let family = (tail >> self.rem_bits) as u64 & self.family_mask();
+        let nik = unhash_nik(h, self.seed) & NIK_MASK;
+        let w0 = nik
+            | (a >> A_SEX_SHIFT & 1) << SEX_SHIFT
+            | (a >> A_RELATION_SHIFT & 3) << RELATION_SHIFT
+            | if a >> A_FIRST_SHIFT & 1 == 1 {
+                FIRST_MEMBER_BIT
+            } else {
+                0
+            };
+        let w2 = (a >> A_PROFILE_SHIFT)
+            | (a >> A_VILLAGE_SHIFT & VILLAGE_MASK) << VILLAGE_SHIFT
+            | (a >> A_BIRTH_SHIFT & 0xFFFF) << BIRTH_SHIFT;
+        PersonRaw {
+            w0: U64::new(w0),
+            w1: U64::new(family | next << 32),
+            w2: U64::new(w2),
+        }
+    }
+}
+
 /// The bucket of a hash among `buckets`: monotone in `h`.
 #[inline(always)]
 pub fn bucket_of(h: u64, buckets: u64) -> u64 {
@@ -369,7 +573,7 @@ mod tests {
         assert_eq!(back, counts);
         assert!(decode_region_counts(&bytes[..bytes.len() - 1]).any(|c| c.is_none()));
         assert_eq!(size_of::<SectionEntry>(), SECTION_ENTRY_LEN);
-        assert_eq!(4 + BLOCK_BUCKETS as usize + 1, BLOCK_LEN);
+        assert_eq!(LINE_HEADER_AT + 1, LINE_LEN);
     }
 
     #[test]
@@ -385,5 +589,81 @@ mod tests {
             prev = b;
         }
         assert_eq!(bucket_of(u64::MAX, 1000), 999);
+    }
+
+    #[test]
+    fn unhash_inverts_the_hash() {
+        for (n, seed) in [
+            (0u64, 0u64),
+            (3_201_015_708_900_001, 7),
+            (u64::MAX, 99),
+            (1 << 53, 1),
+        ] {
+            assert_eq!(unhash_nik(hash_nik(n, seed), seed), n);
+        }
+    }
+
+    #[test]
+    fn home_and_remainder_give_back_the_hash() {
+        let mut x = 0x9e37_79b9_7f4a_7c15u64;
+        for lines in [
+            1u64,
+            2,
+            3,
+            7,
+            64,
+            1000,
+            1 << 20,
+            3_831_418,
+            (1 << 31) - 1,
+            1 << 31,
+        ] {
+            let lay = RecordLayout::new(lines, lines * 2, 5).expect("fits");
+            let edges = [0u64, 1, u64::MAX, u64::MAX - 1, 1 << 63];
+            for i in 0..2000 {
+                x = hash_nik(x, i);
+                let h = if (i as usize) < edges.len() {
+                    edges[i as usize]
+                } else {
+                    x
+                };
+                let home = lay.home(h);
+                assert!(home < lines);
+                assert_eq!(
+                    lay.hash_of(home, h & lay.rem_mask()),
+                    h,
+                    "lines {lines} h {h}"
+                );
+            }
+            // The first and last hash of a home line.
+            for home in [0, lines / 2, lines - 1] {
+                let lo = ((u128::from(home) << 64).div_ceil(u128::from(lines))) as u64;
+                assert_eq!(lay.hash_of(home, lo & lay.rem_mask()), lo);
+            }
+        }
+    }
+
+    #[test]
+    fn a_record_round_trips() {
+        let lay = RecordLayout::new(3_831_418, 3_300_000, 42).expect("fits");
+        let nik = 9_471_015_708_900_123u64;
+        let h = hash_nik(nik, 42);
+        let p = PersonRaw {
+            w0: U64::new(nik | 1 << SEX_SHIFT | 2 << RELATION_SHIFT | FIRST_MEMBER_BIT),
+            w1: U64::new(3_299_999 | 123_456_789 << 32),
+            w2: U64::new((MAX_PROFILES - 1) | 262_143 << VILLAGE_SHIFT | 65_535 << BIRTH_SHIFT),
+        };
+        let rec = lay.encode(&p, 3, h);
+        assert_eq!(
+            u64::from_le_bytes(rec[..8].try_into().unwrap()) & A_DISP_MASK,
+            3
+        );
+        assert_eq!(lay.rem_of(&rec), h & lay.rem_mask());
+        assert_eq!(lay.decode(&rec, h), p);
+        assert!(RecordLayout::new(0, 1, 0).is_none());
+        assert!(
+            RecordLayout::new(1, 1 << 20, 0).is_none(),
+            "64 + 20 bits > 72"
+        );
     }
 }

@@ -52,13 +52,13 @@ pub enum Residence {
     Owned,
 }
 
-/// Lookups between a NIK's directory prefetch and its bucket's, and
-/// between that and its scan, in [`Snapshot::find_each`]: about twice as
-/// many misses in flight as lookups in a stage.
+/// Lookups between a NIK's home-line prefetch and its scan (and again
+/// between that and the scan of a following line, for the few records
+/// pushed out of their home line) in [`Snapshot::find_each`].
 pub const PREFETCH_DISTANCE: usize = 16;
 
-/// Records a bucket scan compares without a loop (see `scan_in`).
-const SCAN_WINDOW: usize = 8;
+/// "No slot" in the branch-free scans.
+const NONE: u32 = u32::MAX;
 
 /// An open snapshot. Cheap to share between threads (`&Snapshot` is all a
 /// reader needs); lookups take no lock and allocate nothing.
@@ -66,6 +66,7 @@ pub struct Snapshot {
     bytes: Bytes,
     file: PathBuf,
     header: Header,
+    layout: RecordLayout,
     /// Byte ranges by `kind - 1` (an absent optional section is `0..0`).
     sections: [Range<usize>; SECTION_KINDS],
     checksums: [u64; SECTION_KINDS],
@@ -76,12 +77,12 @@ pub struct Snapshot {
 
 #[derive(Clone, Copy, Debug)]
 struct Header {
-    flags: u32,
     generation: u64,
     persons: u64,
     families: u64,
     profiles: u64,
-    buckets: u64,
+    lines: u64,
+    overflow: u64,
     hash_seed: u64,
     as_of_days: i64,
     created_secs: u64,
@@ -194,15 +195,18 @@ impl Snapshot {
             ));
         }
         let major = read_u16(b, OFF_MAJOR);
-        if major > FORMAT_MAJOR {
+        if major == 0 {
+            return Err(bad("format major version 0 does not exist".into()));
+        }
+        // A newer major is refused; so is an older one: 1.x laid persons
+        // out differently (a bucket directory), and its files are rebuilt
+        // from the register, not read (docs/FORMAT.md, version history).
+        if major != FORMAT_MAJOR {
             return Err(Error::Version {
                 file,
                 expected: FORMAT_MAJOR,
                 got: major,
             });
-        }
-        if major == 0 {
-            return Err(bad("format major version 0 does not exist".into()));
         }
         let header_len = read_u32(b, OFF_HEADER_LEN) as usize;
         if header_len != HEADER_LEN {
@@ -235,12 +239,12 @@ impl Snapshot {
             });
         }
         let header = Header {
-            flags: read_u32(b, OFF_FLAGS),
             generation: read_u64(b, OFF_GENERATION),
             persons: read_u64(b, OFF_PERSONS),
             families: read_u64(b, OFF_FAMILIES),
             profiles: read_u64(b, OFF_PROFILES),
-            buckets: read_u64(b, OFF_BUCKETS),
+            lines: read_u64(b, OFF_LINES),
+            overflow: read_u64(b, OFF_OVERFLOW),
             hash_seed: read_u64(b, OFF_HASH_SEED),
             as_of_days: read_u64(b, OFF_AS_OF_DAYS) as i64,
             created_secs: read_u64(b, OFF_CREATED_SECS),
@@ -248,6 +252,10 @@ impl Snapshot {
         };
         let (sections, checksums, present) =
             section_ranges(table, b.len(), &header).map_err(bad)?;
+        let layout = RecordLayout::new(header.lines, header.families, header.hash_seed)
+            .ok_or_else(|| {
+                bad("header's line and family counts do not fit the record layout".into())
+            })?;
         let registry_bytes = &b[sections[SectionKind::Registry as usize - 1].clone()];
         let registry: Registry = postcard::from_bytes(registry_bytes)
             .map_err(|e| bad(format!("registry section does not decode: {e}")))?;
@@ -255,6 +263,7 @@ impl Snapshot {
             bytes,
             file,
             header,
+            layout,
             sections,
             checksums,
             present,
@@ -288,69 +297,68 @@ impl Snapshot {
     }
 
     fn verify_structure(&self) -> std::result::Result<(), String> {
-        let n = self.header.persons as usize;
-        self.verify_directory(n)?;
-        // Slots some member link points at: with the first members, every
-        // record must be reached exactly once, or a family's member list
-        // would leave someone out.
-        let mut linked = vec![0u64; n.div_ceil(64)];
-        let mut prev_hash = 0u64;
-        for slot in 0..n {
-            let p = self
-                .raw_person(slot)
-                .ok_or("persons section shorter than its count")?;
-            let nik = p.w0.get() & NIK_MASK;
-            Nik::from_u64(nik)
-                .map_err(|e| format!("person {slot}: stored NIK {nik} is invalid: {e}"))?;
-            let h = hash_nik(nik, self.header.hash_seed);
-            if h < prev_hash {
-                return Err(format!("person {slot} is out of hash order"));
-            }
-            prev_hash = h;
-            let bucket = bucket_of(h, self.header.buckets);
-            let range = self
-                .bucket_range(bucket)
-                .ok_or(format!("directory has no bucket {bucket}"))?;
-            if !range.contains(&slot) {
-                return Err(format!(
-                    "person {slot} lies outside its bucket {bucket} ({range:?})"
-                ));
-            }
-            let family = p.w1.get() as u32;
-            let next = (p.w1.get() >> 32) as u32;
-            if u64::from(family) >= self.header.families {
-                return Err(format!("person {slot}: family index {family} out of range"));
-            }
-            if next != NO_NEXT {
-                let q = self
-                    .raw_person(next as usize)
-                    .ok_or(format!("person {slot}: next member {next} out of range"))?;
-                if next as usize <= slot || q.w1.get() as u32 != family {
-                    return Err(format!(
-                        "person {slot}: next member {next} is not a later member of the same family"
-                    ));
+        let slots = self.slot_count() as usize;
+        // Occupied slots, and slots some member link points at: with the
+        // first members, every record must be reached exactly once, or a
+        // family's member list would leave someone out.
+        let mut occupied = vec![0u64; slots.div_ceil(64)];
+        let mut linked = vec![0u64; slots.div_ceil(64)];
+        let (mut records, mut overflowed, mut marked) = (0u64, 0u64, 0u64);
+        let mut prev_hash = None;
+        let persons = self.section(SectionKind::Persons);
+        for index in 0..slots / LINE_SLOTS {
+            let line = line_in(persons, index).ok_or("persons section shorter than its lines")?;
+            let count = self.verify_line(index, line)?;
+            for at in 0..count {
+                let slot = index * LINE_SLOTS + at;
+                let (p, h) = self.verify_record(slot, line)?;
+                if (index as u64) < self.layout.lines {
+                    if prev_hash.is_some_and(|prev| h < prev) {
+                        return Err(format!("person {slot} is out of hash order"));
+                    }
+                    prev_hash = Some(h);
+                } else {
+                    overflowed += 1;
                 }
-                let (word, bit) = (next as usize / 64, 1u64 << (next % 64));
-                match linked.get_mut(word) {
-                    Some(w) if *w & bit == 0 => *w |= bit,
-                    _ => return Err(format!("person {next} is linked to twice")),
+                occupied[slot / 64] |= 1 << (slot % 64);
+                records += 1;
+                marked += u64::from(p.w0.get() & FIRST_MEMBER_BIT != 0);
+                let next = (p.w1.get() >> 32) as u32;
+                if next != NO_NEXT {
+                    let q = self
+                        .raw_person(next as usize)
+                        .ok_or(format!("person {slot}: next member {next} is not a record"))?;
+                    if next as usize <= slot || q.w1.get() as u32 != p.w1.get() as u32 {
+                        return Err(format!(
+                            "person {slot}: next member {next} is not a later member of the same family"
+                        ));
+                    }
+                    let (word, bit) = (next as usize / 64, 1u64 << (next % 64));
+                    match linked.get_mut(word) {
+                        Some(w) if *w & bit == 0 => *w |= bit,
+                        _ => return Err(format!("person {next} is linked to twice")),
+                    }
                 }
-            }
-            if p.w2.get() & PROFILE_MASK >= self.header.profiles {
-                return Err(format!("person {slot}: profile index out of range"));
-            }
-            if ((p.w2.get() >> VILLAGE_SHIFT) & VILLAGE_MASK) as usize >= self.village_count() {
-                return Err(format!("person {slot}: village index out of range"));
             }
         }
-        for slot in 0..n {
+        if records != self.header.persons || overflowed != self.header.overflow {
+            return Err(format!(
+                "{records} records ({overflowed} in the overflow), the header says {} ({})",
+                self.header.persons, self.header.overflow
+            ));
+        }
+        for slot in 0..slots {
+            let bit = |set: &[u64]| {
+                set.get(slot / 64)
+                    .is_some_and(|w| w >> (slot % 64) & 1 == 1)
+            };
+            if !bit(&occupied) {
+                continue;
+            }
             let first = self
                 .raw_person(slot)
                 .is_some_and(|p| p.w0.get() & FIRST_MEMBER_BIT != 0);
-            let reached = linked
-                .get(slot / 64)
-                .is_some_and(|w| w & (1 << (slot % 64)) != 0);
-            if first == reached {
+            if first == bit(&linked) {
                 return Err(format!(
                     "person {slot} is {} its family's member list",
                     if first {
@@ -361,16 +369,105 @@ impl Snapshot {
                 ));
             }
         }
-        let marked = (0..n)
-            .filter_map(|slot| self.raw_person(slot))
-            .filter(|p| p.w0.get() & FIRST_MEMBER_BIT != 0)
-            .count() as u64;
         if marked != self.header.families {
             return Err(format!(
                 "{marked} persons marked first member, {} families",
                 self.header.families
             ));
         }
+        self.verify_families()?;
+        self.verify_region_counts()?;
+        self.region_names_table().map(|_| ())
+    }
+
+    /// A line's header: its count, and for an overflow line no flags and
+    /// the count the overflow's size implies. Returns the count; unused
+    /// slots must be zero.
+    fn verify_line(
+        &self,
+        index: usize,
+        line: &[u8; LINE_LEN],
+    ) -> std::result::Result<usize, String> {
+        let header = line[LINE_HEADER_AT];
+        if header >> 5 != 0 {
+            return Err(format!("line {index}: reserved header bits set"));
+        }
+        let count = usize::from(header & LINE_COUNT_MASK);
+        if count > LINE_SLOTS {
+            return Err(format!(
+                "line {index}: {count} records in {LINE_SLOTS} slots"
+            ));
+        }
+        let lines = self.layout.lines as usize;
+        if index >= lines {
+            let before = (index - lines) * LINE_SLOTS;
+            let want = (self.header.overflow as usize)
+                .saturating_sub(before)
+                .min(LINE_SLOTS);
+            if header != want as u8 {
+                return Err(format!(
+                    "overflow line {index}: header {header:#x}, {want} records expected"
+                ));
+            }
+        }
+        if line[count * RECORD_LEN..LINE_HEADER_AT]
+            .iter()
+            .any(|b| *b != 0)
+        {
+            return Err(format!("line {index}: an unused slot holds data"));
+        }
+        Ok(count)
+    }
+
+    /// One record: where it lies against its home line, its NIK, its
+    /// indices in range. Returns it with its hash.
+    fn verify_record(
+        &self,
+        slot: usize,
+        line: &[u8; LINE_LEN],
+    ) -> std::result::Result<(PersonRaw, u64), String> {
+        let index = slot / LINE_SLOTS;
+        let rec = &line[slot % LINE_SLOTS * RECORD_LEN..][..RECORD_LEN];
+        let disp = read_u64(rec, 0) & A_DISP_MASK;
+        let (p, h) = self
+            .raw_person_hashed(slot)
+            .ok_or(format!("person {slot} lies {disp} lines before line 0"))?;
+        let home = self.layout.home(h) as usize;
+        let home_header =
+            line_in(self.section(SectionKind::Persons), home).map_or(0, |l| l[LINE_HEADER_AT]);
+        if (index as u64) < self.layout.lines {
+            if u64::from(home_header >> LINE_EXTENT_SHIFT & 3) < disp {
+                return Err(format!(
+                    "person {slot} lies {disp} lines from its home line {home}, beyond the lines that line lists"
+                ));
+            }
+        } else if home_header & LINE_OVERFLOW_BIT == 0 || disp != 0 {
+            return Err(format!(
+                "person {slot} is in the overflow, but its home line {home} does not say so"
+            ));
+        } else if self.layout.rem_of(rec) != h & self.layout.rem_mask() {
+            return Err(format!("person {slot}: overflow record and hash disagree"));
+        }
+        let nik = unhash_nik(h, self.layout.seed);
+        if nik & !NIK_MASK != 0 {
+            return Err(format!("person {slot}: stored hash is not a NIK's"));
+        }
+        Nik::from_u64(nik)
+            .map_err(|e| format!("person {slot}: stored NIK {nik} is invalid: {e}"))?;
+        if u64::from(p.w1.get() as u32) >= self.header.families {
+            return Err(format!("person {slot}: family index out of range"));
+        }
+        if p.w2.get() & PROFILE_MASK >= self.header.profiles {
+            return Err(format!("person {slot}: profile index out of range"));
+        }
+        if ((p.w2.get() >> VILLAGE_SHIFT) & VILLAGE_MASK) as usize >= self.village_count() {
+            return Err(format!("person {slot}: village index out of range"));
+        }
+        Ok((p, h))
+    }
+
+    /// Families in KK order, each pointing at a marked member of its own.
+    fn verify_families(&self) -> std::result::Result<(), String> {
         let mut prev_kk = 0;
         for index in 0..self.header.families as usize {
             let f = self
@@ -394,48 +491,30 @@ impl Snapshot {
                 }
             }
         }
-        if let Some(counts) = self.region_counts() {
-            let counts: Vec<RegionCount> = counts
-                .collect::<Option<_>>()
-                .ok_or("region counts section is malformed")?;
-            let persons: u64 = counts.iter().map(|c| u64::from(c.persons)).sum();
-            let families: u64 = counts.iter().map(|c| u64::from(c.families)).sum();
-            if persons != self.header.persons || families != self.header.families {
-                return Err(format!(
-                    "region counts add up to {persons} persons and {families} families, the header says {} and {}",
-                    self.header.persons, self.header.families
-                ));
-            }
-            if counts
-                .iter()
-                .any(|c| u64::from(c.profile) >= self.header.profiles)
-            {
-                return Err("region counts name a profile out of range".into());
-            }
-        }
-        self.region_names_table().map(|_| ())
+        Ok(())
     }
 
-    /// The directory's buckets tile the persons section: each starts where
-    /// the one before ended, none runs backwards, the last ends at the last
-    /// record (or `find` would miss records that are in the file).
-    fn verify_directory(&self, persons: usize) -> std::result::Result<(), String> {
-        let mut end = 0usize;
-        for bucket in 0..self.header.buckets {
-            let range = self
-                .bucket_range(bucket)
-                .ok_or(format!("directory has no bucket {bucket}"))?;
-            if range.start != end || range.end < range.start {
-                return Err(format!(
-                    "bucket {bucket} covers {range:?}, but the bucket before ended at {end}"
-                ));
-            }
-            end = range.end;
-        }
-        if end != persons {
+    /// The region counts add up to the header's persons and families.
+    fn verify_region_counts(&self) -> std::result::Result<(), String> {
+        let Some(counts) = self.region_counts() else {
+            return Ok(());
+        };
+        let counts: Vec<RegionCount> = counts
+            .collect::<Option<_>>()
+            .ok_or("region counts section is malformed")?;
+        let persons: u64 = counts.iter().map(|c| u64::from(c.persons)).sum();
+        let families: u64 = counts.iter().map(|c| u64::from(c.families)).sum();
+        if persons != self.header.persons || families != self.header.families {
             return Err(format!(
-                "the directory's buckets end at record {end}, the file has {persons}"
+                "region counts add up to {persons} persons and {families} families, the header says {} and {}",
+                self.header.persons, self.header.families
             ));
+        }
+        if counts
+            .iter()
+            .any(|c| u64::from(c.profile) >= self.header.profiles)
+        {
+            return Err("region counts name a profile out of range".into());
         }
         Ok(())
     }
@@ -572,18 +651,16 @@ impl Snapshot {
             .unwrap_or_default()
     }
 
-    /// Calls `f(word0, word2)` for every person record in `slots`, in order:
-    /// the sequential scan the reports are made of.
+    /// Calls `f(word0, word2)` for every person record in `slots` (slot
+    /// numbers, empty ones skipped), in order, with the record in its
+    /// memory form ([`PersonRaw`]): the sequential scan a report without
+    /// region counts would be made of.
     #[inline]
     pub fn for_each_person_word(&self, slots: Range<usize>, mut f: impl FnMut(u64, u64)) {
-        let Ok(persons) = <[PersonRaw]>::ref_from_bytes(self.section(SectionKind::Persons)) else {
-            return;
-        };
-        let Some(persons) = persons.get(slots) else {
-            return;
-        };
-        for p in persons {
-            f(p.w0.get(), p.w2.get());
+        for slot in slots {
+            if let Some(p) = self.raw_person(slot) {
+                f(p.w0.get(), p.w2.get());
+            }
         }
     }
 
@@ -611,13 +688,69 @@ impl Snapshot {
         Some(read_u64(b, 0))
     }
 
-    #[inline(always)]
-    fn raw_person(&self, slot: usize) -> Option<&PersonRaw> {
-        let off = slot.checked_mul(size_of::<PersonRaw>())?;
-        let bytes = self
-            .section(SectionKind::Persons)
-            .get(off..off + size_of::<PersonRaw>())?;
-        PersonRaw::ref_from_bytes(bytes).ok()
+    /// The record in a slot, decoded, with its NIK's hash; `None` for an
+    /// empty or missing slot.
+    #[inline]
+    fn raw_person_hashed(&self, slot: usize) -> Option<(PersonRaw, u64)> {
+        let (index, at) = (slot / LINE_SLOTS, slot % LINE_SLOTS);
+        let line = line_in(self.section(SectionKind::Persons), index)?;
+        if at >= usize::from(line[LINE_HEADER_AT] & LINE_COUNT_MASK) {
+            return None;
+        }
+        let rec = &line[at * RECORD_LEN..(at + 1) * RECORD_LEN];
+        let h = if (index as u64) < self.layout.lines {
+            let home = (index as u64).checked_sub(read_u64(rec, 0) & A_DISP_MASK)?;
+            self.layout.hash_of(home, self.layout.rem_of(rec))
+        } else {
+            self.overflow_hash(slot - self.layout.lines as usize * LINE_SLOTS)?
+        };
+        Some((self.layout.decode(rec, h), h))
+    }
+
+    /// The record in a slot, decoded.
+    #[inline]
+    fn raw_person(&self, slot: usize) -> Option<PersonRaw> {
+        self.raw_person_hashed(slot).map(|(p, _)| p)
+    }
+
+    /// The hash of overflow record `j`.
+    fn overflow_hash(&self, j: usize) -> Option<u64> {
+        self.section(SectionKind::Overflow)
+            .get(j * 8..j * 8 + 8)
+            .map(|b| read_u64(b, 0))
+    }
+
+    /// Overflow records whose hash is `h` (a NIK's records there are
+    /// adjacent: the overflow is in hash order).
+    fn overflow_range(&self, h: u64) -> Range<usize> {
+        let keys = self.section(SectionKind::Overflow);
+        let n = keys.len() / 8;
+        let key = |j: usize| read_u64(keys, j * 8);
+        let (mut lo, mut hi) = (0usize, n);
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            if key(mid) < h {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        let mut end = lo;
+        while end < n && key(end) == h {
+            end += 1;
+        }
+        lo..end
+    }
+
+    /// Slots in the persons section: three per line, some empty (see
+    /// [`Snapshot::person_at`]).
+    pub fn slot_count(&self) -> u64 {
+        (self.section(SectionKind::Persons).len() / LINE_LEN * LINE_SLOTS) as u64
+    }
+
+    /// Every person, in slot order (hash order, then the overflow).
+    pub fn persons(&self) -> impl Iterator<Item = Person<'_>> + '_ {
+        (0..self.slot_count() as u32).filter_map(|slot| self.person_at(slot))
     }
 
     fn raw_profile(&self, index: usize) -> Option<&ProfileRaw> {
@@ -636,49 +769,108 @@ impl Snapshot {
         FamilyRaw::ref_from_bytes(bytes).ok()
     }
 
-    /// The records `[start, end)` of a bucket.
-    #[inline(always)]
-    fn bucket_range(&self, bucket: u64) -> Option<Range<usize>> {
-        bucket_range_in(
-            self.section(SectionKind::Directory),
-            self.header.flags & FLAG_WIDE_DIRECTORY != 0,
-            bucket,
-        )
-    }
-
     /// The slot of the first record with this NIK.
     #[inline]
     pub fn find(&self, nik: u64) -> Option<u32> {
-        let h = hash_nik(nik, self.header.hash_seed);
-        let range = self.bucket_range(bucket_of(h, self.header.buckets))?;
-        scan_in(self.section(SectionKind::Persons), range, nik)
+        self.find_hashed(hash_nik(nik, self.layout.seed))
+    }
+
+    /// The slot of the first record whose NIK hashes to `h`: one line, the
+    /// home line, for all but the records pushed out of it.
+    #[inline(always)]
+    fn find_hashed(&self, h: u64) -> Option<u32> {
+        let home = self.layout.home(h) as usize;
+        let rem = h & self.layout.rem_mask();
+        let line = line_in(self.section(SectionKind::Persons), home)?;
+        let found = scan_line(line, home, 0, rem, self.layout.rem_mask());
+        if found != NONE {
+            return Some(found);
+        }
+        self.find_beyond_home(home, line[LINE_HEADER_AT], h)
+    }
+
+    /// The rest of [`Snapshot::find_hashed`]: the lines after the home line
+    /// that hold its records (the header's extent), then the overflow.
+    fn find_beyond_home(&self, home: usize, header: u8, h: u64) -> Option<u32> {
+        let persons = self.section(SectionKind::Persons);
+        let mask = self.layout.rem_mask();
+        for k in 1..=usize::from(header >> LINE_EXTENT_SHIFT & 3) {
+            let line = line_in(persons, home + k)?;
+            let found = scan_line(line, home + k, k as u64, h & mask, mask);
+            if found != NONE {
+                return Some(found);
+            }
+        }
+        if header & LINE_OVERFLOW_BIT == 0 {
+            return None;
+        }
+        let r = self.overflow_range(h);
+        (r.start < r.end).then(|| (self.layout.lines as usize * LINE_SLOTS + r.start) as u32)
     }
 
     /// The person with this NIK (the first record if it is a duplicate
     /// identity; see [`Snapshot::get_all`]).
     #[inline]
     pub fn get(&self, nik: Nik) -> Option<Person<'_>> {
-        self.person_at(self.find(nik.get())?)
+        let h = hash_nik(nik.get(), self.layout.seed);
+        let slot = self.find_hashed(h)?;
+        self.person_with_hash(slot, h)
     }
 
-    /// Every record with this NIK (more than one for a duplicate identity).
+    /// Every record with this NIK (more than one for a duplicate identity),
+    /// in slot order.
     pub fn get_all(&self, nik: Nik) -> impl Iterator<Item = Person<'_>> + '_ {
-        let first = self.find(nik.get());
-        let mut slot = first.map_or(usize::MAX, |s| s as usize);
-        std::iter::from_fn(move || {
-            let p = self.person_at(u32::try_from(slot).ok()?)?;
-            if p.nik().get() != nik.get() {
-                return None;
+        let h = hash_nik(nik.get(), self.layout.seed);
+        let home = self.layout.home(h) as usize;
+        let mask = self.layout.rem_mask();
+        let persons = self.section(SectionKind::Persons);
+        let mut slots = Vec::new();
+        if let Some(line) = line_in(persons, home) {
+            let header = line[LINE_HEADER_AT];
+            for k in 0..=usize::from(header >> LINE_EXTENT_SHIFT & 3) {
+                let Some(line) = line_in(persons, home + k) else {
+                    break;
+                };
+                let count = usize::from(line[LINE_HEADER_AT] & LINE_COUNT_MASK);
+                for at in 0..count.min(LINE_SLOTS) {
+                    let rec = &line[at * RECORD_LEN..(at + 1) * RECORD_LEN];
+                    if read_u64(rec, 0) & A_DISP_MASK == k as u64
+                        && self.layout.rem_of(rec) == h & mask
+                    {
+                        slots.push(((home + k) * LINE_SLOTS + at) as u32);
+                    }
+                }
             }
-            slot += 1;
-            Some(p)
-        })
+            if header & LINE_OVERFLOW_BIT != 0 {
+                let base = self.layout.lines as usize * LINE_SLOTS;
+                slots.extend(self.overflow_range(h).map(|j| (base + j) as u32));
+            }
+        }
+        slots
+            .into_iter()
+            .filter_map(move |slot| self.person_with_hash(slot, h))
     }
 
-    /// The person at a slot (from [`Snapshot::find`] or a batch lookup).
+    /// The person at a slot (from [`Snapshot::find`] or a batch lookup);
+    /// `None` for an empty slot.
     #[inline]
     pub fn person_at(&self, slot: u32) -> Option<Person<'_>> {
-        let raw = self.raw_person(slot as usize)?;
+        let (raw, _) = self.raw_person_hashed(slot as usize)?;
+        self.person_of(slot, raw)
+    }
+
+    /// The person at a slot whose NIK's hash is known (no need to rebuild
+    /// it from the record).
+    #[inline]
+    fn person_with_hash(&self, slot: u32, h: u64) -> Option<Person<'_>> {
+        let (index, at) = (slot as usize / LINE_SLOTS, slot as usize % LINE_SLOTS);
+        let line = line_in(self.section(SectionKind::Persons), index)?;
+        let rec = line.get(at * RECORD_LEN..(at + 1) * RECORD_LEN)?;
+        self.person_of(slot, self.layout.decode(rec, h))
+    }
+
+    #[inline(always)]
+    fn person_of(&self, slot: u32, raw: PersonRaw) -> Option<Person<'_>> {
         let profile = self.raw_profile((raw.w2.get() & PROFILE_MASK) as usize)?;
         Some(Person {
             snapshot: self,
@@ -698,11 +890,13 @@ impl Snapshot {
 
     /// Looks up `n` NIKs, the `i`-th being `nik(i)`, and calls
     /// `found(i, slot)` for each, in order — the batch lookup that keeps
-    /// many memory accesses in flight. Each NIK's directory line is
-    /// prefetched [`PREFETCH_DISTANCE`] lookups before its bucket's lines,
-    /// and those as many lookups before it is scanned; so `found` runs while
-    /// the record is in the L1 cache and may read it ([`Snapshot::person_at`])
-    /// at no further cost. `nik(i)` is called once per `i`, in order.
+    /// many memory accesses in flight. Each NIK's home line is prefetched
+    /// [`PREFETCH_DISTANCE`] lookups before it is scanned; a NIK not in
+    /// its home line whose records continue in the next line has that line
+    /// prefetched as many lookups before its second scan. So `found` runs
+    /// while the record is in the L1 cache and may read it
+    /// ([`Snapshot::person_at`]) at no further cost. `nik(i)` is called
+    /// once per `i`, in order.
     #[inline]
     pub fn find_each(
         &self,
@@ -712,44 +906,42 @@ impl Snapshot {
     ) {
         const D: usize = PREFETCH_DISTANCE;
         const RING: usize = (2 * D + 1).next_power_of_two();
-        let dir = self.section(SectionKind::Directory);
         let persons = self.section(SectionKind::Persons);
-        let wide = self.header.flags & FLAG_WIDE_DIRECTORY != 0;
-        let seed = self.header.hash_seed;
-        let buckets = self.header.buckets;
-        // Per lookup in flight: the NIK, its bucket, then its records.
-        let mut niks = [0u64; RING];
-        let mut bucket_ring = [0u64; RING];
-        let mut ranges = [(0u32, 0u32); RING];
+        let layout = self.layout;
+        let mask = layout.rem_mask();
+        // Per lookup in flight: the NIK's hash, then the home line's answer.
+        let mut hashes = [0u64; RING];
+        let mut early = [NONE; RING];
         for i in 0..n + 2 * D {
             if i < n {
-                let k = nik(i);
-                let b = bucket_of(hash_nik(k, seed), buckets);
-                niks[i % RING] = k;
-                bucket_ring[i % RING] = b;
-                let off = if wide {
-                    b as usize * 4
-                } else {
-                    (b / BLOCK_BUCKETS) as usize * BLOCK_LEN
-                };
-                mmap::prefetch(dir, off);
+                let h = hash_nik(nik(i), layout.seed);
+                hashes[i % RING] = h;
+                mmap::prefetch(persons, layout.home(h) as usize * LINE_LEN);
             }
             if i >= D && i - D < n {
                 let j = (i - D) % RING;
-                let r = bucket_range_in(dir, wide, bucket_ring[j]).unwrap_or(0..0);
-                // Both ends: a bucket of 3 records (72 B) spans two lines
-                // more often than not.
-                mmap::prefetch(persons, r.start * 24);
-                mmap::prefetch(persons, (r.end * 24).saturating_sub(1));
-                ranges[j] = (r.start as u32, r.end as u32);
+                let home = layout.home(hashes[j]) as usize;
+                early[j] = match line_in(persons, home) {
+                    Some(line) => {
+                        let f = scan_line(line, home, 0, hashes[j] & mask, mask);
+                        if f == NONE && line[LINE_HEADER_AT] >> LINE_EXTENT_SHIFT & 3 != 0 {
+                            mmap::prefetch(persons, (home + 1) * LINE_LEN);
+                        }
+                        f
+                    }
+                    None => NONE,
+                };
             }
             if i >= 2 * D && i - 2 * D < n {
                 let j = (i - 2 * D) % RING;
-                let (start, end) = ranges[j];
-                found(
-                    i - 2 * D,
-                    scan_in(persons, start as usize..end as usize, niks[j]),
-                );
+                let slot = if early[j] != NONE {
+                    Some(early[j])
+                } else {
+                    let home = layout.home(hashes[j]) as usize;
+                    line_in(persons, home)
+                        .and_then(|l| self.find_beyond_home(home, l[LINE_HEADER_AT], hashes[j]))
+                };
+                found(i - 2 * D, slot);
             }
         }
     }
@@ -782,54 +974,33 @@ impl Snapshot {
     }
 }
 
-/// The records `[start, end)` of a bucket, from the directory section.
+/// Line `index` of the persons section.
 #[inline(always)]
-fn bucket_range_in(dir: &[u8], wide: bool, bucket: u64) -> Option<Range<usize>> {
-    if wide {
-        let off = bucket as usize * 4;
-        let b = dir.get(off..off + 8)?;
-        return Some(read_u32(b, 0) as usize..read_u32(b, 4) as usize);
-    }
-    let block = (bucket / BLOCK_BUCKETS) as usize;
-    let i = (bucket % BLOCK_BUCKETS) as usize;
-    let line = dir.get(block * BLOCK_LEN..(block + 1) * BLOCK_LEN)?;
-    let base = read_u32(line, 0) as usize;
-    Some(base + line[4 + i] as usize..base + line[5 + i] as usize)
+fn line_in(persons: &[u8], index: usize) -> Option<&[u8; LINE_LEN]> {
+    persons
+        .get(index.checked_mul(LINE_LEN)?..)?
+        .first_chunk::<LINE_LEN>()
 }
 
-/// The first record of `range` holding `nik`.
+/// The slot of the record in `line` (line number `index`) that lies `disp`
+/// lines from its home and holds hash remainder `rem`, or [`NONE`].
 ///
 /// No branch depends on the records: which record matches is data the
-/// CPU learns only when the records arrive from memory, and a branch on
-/// it would be mispredicted often and throw away the lookups started
-/// after it. A bucket of up to [`SCAN_WINDOW`] records (all but about
-/// 0.4 % at three records a bucket) is compared in a fixed window, the
-/// answer kept with selects; window positions past the bucket's end
-/// read the bucket's first record again (an address chosen by a select
-/// on the directory's data, which is known early), so the scan touches
-/// only the bucket's own cache lines. Larger buckets take a loop.
+/// CPU learns only when the line arrives from memory, and a branch on it
+/// would be mispredicted often and throw away the lookups started after
+/// it. All three slots are compared and the answer kept with selects.
 #[inline(always)]
-fn scan_in(persons: &[u8], range: Range<usize>, nik: u64) -> Option<u32> {
-    let records = persons.get(range.start * 24..range.end * 24)?;
-    let len = range.end - range.start;
-    let mut found = u32::MAX;
-    // `range.start + i` < persons < `NO_NEXT` = `u32::MAX` (checked at
-    // open), so `u32::MAX` means "not found".
-    if len <= SCAN_WINDOW && len > 0 {
-        for i in (0..SCAN_WINDOW).rev() {
-            let inside = i < len;
-            let at = std::hint::select_unpredictable(inside, i, 0) * 24;
-            let word = records.get(at..at + 8).map_or(0, |w| read_u64(w, 0));
-            let hit = inside & (word & NIK_MASK == nik);
-            found = std::hint::select_unpredictable(hit, (range.start + i) as u32, found);
-        }
-    } else {
-        for (i, rec) in records.chunks_exact(24).enumerate().rev() {
-            let hit = read_u64(rec, 0) & NIK_MASK == nik;
-            found = std::hint::select_unpredictable(hit, (range.start + i) as u32, found);
-        }
+fn scan_line(line: &[u8; LINE_LEN], index: usize, disp: u64, rem: u64, mask: u64) -> u32 {
+    let count = usize::from(line[LINE_HEADER_AT] & LINE_COUNT_MASK);
+    let mut found = NONE;
+    for at in (0..LINE_SLOTS).rev() {
+        let rec = at * RECORD_LEN;
+        let a = read_u64(line, rec);
+        let r = read_u64(line, rec + REC_TAIL_AT) & mask;
+        let hit = (at < count) & (a & A_DISP_MASK == disp) & (r == rem);
+        found = std::hint::select_unpredictable(hit, (index * LINE_SLOTS + at) as u32, found);
     }
-    (found != u32::MAX).then_some(found)
+    found
 }
 
 /// Each kind's byte range, checksum and presence, indexed by `kind - 1`.
@@ -901,20 +1072,22 @@ fn section_ranges(
             len(k)
         )),
     };
-    expect(SectionKind::Persons, h.persons.checked_mul(24))?;
+    let total_lines = h.lines.checked_add(h.overflow.div_ceil(LINE_SLOTS as u64));
+    expect(
+        SectionKind::Persons,
+        total_lines.and_then(|l| l.checked_mul(LINE_LEN as u64)),
+    )?;
+    expect(SectionKind::Overflow, h.overflow.checked_mul(8))?;
     expect(SectionKind::Profiles, h.profiles.checked_mul(16))?;
     expect(SectionKind::Families, h.families.checked_mul(16))?;
-    if h.buckets == 0 || h.persons >= u64::from(NO_NEXT) || h.profiles > PROFILE_MASK + 1 {
+    let slots = total_lines.and_then(|l| l.checked_mul(LINE_SLOTS as u64));
+    if h.lines == 0
+        || !slots.is_some_and(|s| s < u64::from(NO_NEXT) && h.persons <= s)
+        || h.overflow > h.persons
+        || h.profiles > MAX_PROFILES
+    {
         return Err("header counts out of range".into());
     }
-    let dir = if h.flags & FLAG_WIDE_DIRECTORY != 0 {
-        h.buckets.checked_add(1).and_then(|b| b.checked_mul(4))
-    } else {
-        h.buckets
-            .div_ceil(BLOCK_BUCKETS)
-            .checked_mul(BLOCK_LEN as u64)
-    };
-    expect(SectionKind::Directory, dir)?;
     if len(SectionKind::Villages) % 8 != 0 {
         return Err("villages section is not a whole number of codes".into());
     }
@@ -926,7 +1099,7 @@ fn section_ranges(
 pub struct Person<'a> {
     snapshot: &'a Snapshot,
     slot: u32,
-    raw: &'a PersonRaw,
+    raw: PersonRaw,
     profile: &'a ProfileRaw,
 }
 
@@ -1073,7 +1246,7 @@ impl<'a> Family<'a> {
     pub fn members(&self) -> impl Iterator<Item = Person<'a>> + 'a {
         let snapshot = self.snapshot;
         let mut next = self.raw.first_member.get();
-        let limit = snapshot.person_count();
+        let limit = snapshot.slot_count();
         let mut steps = 0u64;
         std::iter::from_fn(move || {
             // A damaged link could loop; a family is never larger than the file.

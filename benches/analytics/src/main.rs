@@ -270,7 +270,7 @@ fn sample_items(store: &Store, rows: usize, seed: u64) -> Res<Vec<BatchItem>> {
     let snap = store.snapshot();
     let periods = periods(store)?;
     let programs = periods.len() as u64;
-    let n = snap.person_count();
+    let n = snap.slot_count();
     let mut rng = Rng(seed);
     let mut items = Vec::with_capacity(rows);
     while items.len() < rows {
@@ -424,7 +424,7 @@ fn batch(a: &Args) -> Res<()> {
     }
     // Physical reference: independent random 8-byte reads over the
     // snapshot's persons (software-prefetched 16 ahead), lines/s.
-    let n = snap.person_count();
+    let n = snap.slot_count();
     let mut rng = Rng(99);
     let idx: Vec<u32> = (0..rows).map(|_| rng.below(n) as u32).collect();
     for threads in [1usize, 2] {
@@ -749,7 +749,7 @@ fn export(a: &Args) -> Res<()> {
         .map(|v| (v / 100_000_000) as u8)
         .collect();
     let profile_enrolled: Vec<u32> = snap.profiles().map(|p| p.enrolled.get()).collect();
-    let n = snap.person_count() as usize;
+    let n = snap.slot_count() as usize;
     let mut prov =
         BufWriter::with_capacity(1 << 22, std::fs::File::create(a.dir.join("province.u8"))?);
     let mut enr =
@@ -793,7 +793,7 @@ fn export(a: &Args) -> Res<()> {
 /// the scan.
 fn scan_floor(store: &Store, reps: usize) {
     let snap = store.snapshot();
-    let n = snap.person_count() as usize;
+    let n = snap.slot_count() as usize;
     let per = n.div_ceil(2);
     let mut t1 = Vec::new();
     for _ in 0..reps {

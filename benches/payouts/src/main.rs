@@ -290,7 +290,7 @@ type Sample = (Nik, ProgramId, Period);
 /// that program's kind.
 fn sample_checks(snap: &Snapshot, n: usize, rng: &mut Rng) -> Vec<Sample> {
     let registry = snap.registry();
-    let count = snap.person_count();
+    let count = snap.slot_count();
     let mut out = Vec::with_capacity(n);
     while out.len() < n {
         let slot = rng.below(count) as u32;
@@ -313,7 +313,7 @@ fn enrol_changes(snap: &Snapshot, n: usize, rng: &mut Rng) -> Res<(String, Vec<S
     let registry = snap.registry();
     let pbi = registry.require("PBI_JK")?;
     let yapi = registry.require("YAPI")?;
-    let count = snap.person_count();
+    let count = snap.slot_count();
     let mut seen = std::collections::HashSet::new();
     let mut rows = String::from(tepat::change::HEADER);
     rows.push('\n');
@@ -669,10 +669,7 @@ fn claim_pool(store: &Store, program: &str, rng: &mut Rng) -> Res<Vec<String>> {
     let family = registry.program(id).unit == tepat::Unit::Family;
     let period = period_of(registry.program(id).period);
     let mut out = Vec::new();
-    for slot in 0..snap.person_count() as u32 {
-        let Some(p) = snap.person_at(slot) else {
-            continue;
-        };
+    for p in snap.persons() {
         if !p.enrolled().contains(id)
             || !p.eligible().contains(id)
             || p.deceased()
