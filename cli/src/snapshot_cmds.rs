@@ -276,6 +276,8 @@ pub fn info(args: StoreArgs) -> CmdResult {
     );
     println!("families    {}", snap.family_count());
     println!("profiles    {}", snap.profile_count());
+    let (lines, overflow) = snap.lines_and_overflow();
+    println!("index       {lines} home lines of 3 slots, {overflow} records in the overflow");
     println!(
         "size        {} bytes, {:.2} B/person; opened in {open_ms:.2} ms",
         snap.byte_len(),
@@ -311,6 +313,22 @@ pub fn info(args: StoreArgs) -> CmdResult {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Where the person index put the records: what a lookup reads.
+fn print_placement(snap: &Snapshot) {
+    let (lines, overflow) = snap.lines_and_overflow();
+    let by = snap.displacements();
+    let displaced: u64 = by[1..].iter().sum();
+    let total = (by[0] + displaced + overflow).max(1) as f64;
+    let pct = |n: u64| 100.0 * n as f64 / total;
+    let far = by.iter().rposition(|n| *n > 0).unwrap_or(0);
+    println!(
+        "person index: {lines} home lines; records in their home line {:.2} %, displaced {:.2} % (up to {far} lines on), in the overflow {:.4} % ({overflow})",
+        pct(by[0]),
+        pct(displaced),
+        pct(overflow)
+    );
+}
+
 /// Checks every byte of the current snapshot.
 pub fn verify(args: StoreArgs) -> CmdResult {
     let started = Instant::now();
@@ -323,6 +341,7 @@ pub fn verify(args: StoreArgs) -> CmdResult {
                 snap.byte_len(),
                 started.elapsed().as_secs_f64()
             );
+            print_placement(&snap);
             Ok(ExitCode::SUCCESS)
         }
         Err(e) => {

@@ -59,15 +59,16 @@ pub const RECORD_LEN: usize = 21;
 /// The line header byte's offset in its line (after the three records).
 pub const LINE_HEADER_AT: usize = LINE_SLOTS * RECORD_LEN;
 /// Line header: occupied slots (bits 0-1).
-pub(crate) const LINE_COUNT_MASK: u8 = 0b11;
-/// Line header: lines after this one holding records whose home it is
-/// (bits 2-3).
-pub(crate) const LINE_EXTENT_SHIFT: u32 = 2;
-/// Line header: some record whose home is this line is in the overflow.
-pub(crate) const LINE_OVERFLOW_BIT: u8 = 1 << 4;
+pub const LINE_COUNT_MASK: u8 = 0b11;
+/// Line header: some record whose home is this line is in the overflow
+/// (bit 2).
+pub const LINE_OVERFLOW_BIT: u8 = 1 << 2;
+/// Line header: how many lines after this one the first of its displaced
+/// records lies, 0 when none is (bits 3-7).
+pub const LINE_DISPLACED_SHIFT: u32 = 3;
 /// The furthest a record may lie from its home line, in lines; a record
 /// that would lie further goes to the overflow area.
-pub const MAX_DISPLACEMENT: u64 = 3;
+pub const MAX_DISPLACEMENT: u64 = 31;
 /// The builder's load: records per 100 slots of the home lines (3 slots a
 /// line, so 2.61 records a line on average).
 pub const LOAD_PERCENT: u64 = 87;
@@ -374,10 +375,11 @@ const INVERSE_2: u64 = inverse_mod_2_64(0xc4ce_b9fe_1a85_ec53);
 /// How a file's person records are packed: the parts of the layout that
 /// depend on its counts (docs/FORMAT.md, "Person record").
 ///
-/// A record is 21 bytes: word A (8 bytes: displacement, sex, relation,
-/// first member, birth date, village, profile), the next member (4 bytes),
-/// and a 72-bit tail: the NIK hash's remainder (`rem_bits`) then the family
-/// index (`family_bits`). The remainder with the home line gives back the
+/// A record is 21 bytes: word A (8 bytes: sex, relation, first member,
+/// birth date, village, profile), the next member (4 bytes), and a 72-bit
+/// tail: the NIK hash's remainder (`rem_bits`), the family index
+/// (`family_bits`), and in its top 5 bits the record's displacement (lines
+/// from its home line). The remainder with the home line gives back the
 /// whole hash, and the hash the NIK: a record need not store the NIK's
 /// high bits, which the line's position already says.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -394,8 +396,7 @@ pub struct RecordLayout {
     step: u64,
 }
 
-// Word A of a record.
-pub(crate) const A_DISP_MASK: u64 = 0b11;
+// Word A of a record (bits 0-1 reserved, zero).
 const A_SEX_SHIFT: u32 = 2;
 const A_RELATION_SHIFT: u32 = 3;
 const A_FIRST_SHIFT: u32 = 5;
@@ -406,11 +407,16 @@ const A_PROFILE_SHIFT: u32 = 40;
 const REC_NEXT_AT: usize = 8;
 /// Byte offset of the tail in a record.
 pub(crate) const REC_TAIL_AT: usize = 12;
+/// The displacement: the top 5 bits of the tail, bits 3-7 of the last byte.
+const TAIL_DISP_SHIFT: u32 = TAIL_BITS - 5;
+const REC_DISP_AT: usize = RECORD_LEN - 1;
+const REC_DISP_SHIFT: u32 = 3;
 
 impl RecordLayout {
     /// The layout of a file with these counts; `None` when `lines` is 0 or
     /// above 2^31, or the family index and the remainder do not fit the
-    /// 72-bit tail (they always do when `families <= 3 * lines`).
+    /// 67 bits the tail leaves them (they always do when `families <= 5 *
+    /// lines`).
     pub fn new(lines: u64, families: u64, seed: u64) -> Option<RecordLayout> {
         if lines == 0 || lines > 1 << 31 {
             return None;
@@ -420,7 +426,7 @@ impl RecordLayout {
             0 | 1 => 0,
             f => 64 - (f - 1).leading_zeros(),
         };
-        if rem_bits + family_bits > TAIL_BITS {
+        if rem_bits + family_bits > TAIL_DISP_SHIFT {
             return None;
         }
         Some(RecordLayout {
@@ -477,19 +483,26 @@ impl RecordLayout {
     /// NIK's hash `h`.
     pub fn encode(&self, p: &PersonRaw, disp: u64, h: u64) -> [u8; RECORD_LEN] {
         let (w0, w1, w2) = (p.w0.get(), p.w1.get(), p.w2.get());
-        let a = disp & A_DISP_MASK
-            | (w0 >> SEX_SHIFT & 1) << A_SEX_SHIFT
+        let a = (w0 >> SEX_SHIFT & 1) << A_SEX_SHIFT
             | (w0 >> RELATION_SHIFT & 3) << A_RELATION_SHIFT
             | u64::from(w0 & FIRST_MEMBER_BIT != 0) << A_FIRST_SHIFT
             | (w2 >> BIRTH_SHIFT & 0xFFFF) << A_BIRTH_SHIFT
             | (w2 >> VILLAGE_SHIFT & VILLAGE_MASK) << A_VILLAGE_SHIFT
             | (w2 & PROFILE_MASK) << A_PROFILE_SHIFT;
-        let tail = u128::from(h & self.rem_mask()) | u128::from(w1 as u32) << self.rem_bits;
+        let tail = u128::from(h & self.rem_mask())
+            | u128::from(w1 as u32) << self.rem_bits
+            | u128::from(disp.min(MAX_DISPLACEMENT)) << TAIL_DISP_SHIFT;
         let mut rec = [0u8; RECORD_LEN];
         rec[..8].copy_from_slice(&a.to_le_bytes());
         rec[REC_NEXT_AT..REC_TAIL_AT].copy_from_slice(&((w1 >> 32) as u32).to_le_bytes());
         rec[REC_TAIL_AT..].copy_from_slice(&tail.to_le_bytes()[..RECORD_LEN - REC_TAIL_AT]);
         rec
+    }
+
+    /// The displacement stored in a record: lines from its home line.
+    #[inline(always)]
+    pub fn disp_of(rec: &[u8]) -> u64 {
+        u64::from(rec.get(REC_DISP_AT).map_or(0, |b| b >> REC_DISP_SHIFT))
     }
 
     /// The hash remainder stored in a record.
@@ -654,16 +667,16 @@ mod tests {
             w2: U64::new((MAX_PROFILES - 1) | 262_143 << VILLAGE_SHIFT | 65_535 << BIRTH_SHIFT),
         };
         let rec = lay.encode(&p, 3, h);
-        assert_eq!(
-            u64::from_le_bytes(rec[..8].try_into().unwrap()) & A_DISP_MASK,
-            3
-        );
+        assert_eq!(RecordLayout::disp_of(&rec), 3);
         assert_eq!(lay.rem_of(&rec), h & lay.rem_mask());
         assert_eq!(lay.decode(&rec, h), p);
         assert!(RecordLayout::new(0, 1, 0).is_none());
         assert!(
-            RecordLayout::new(1, 1 << 20, 0).is_none(),
-            "64 + 20 bits > 72"
+            RecordLayout::new(1, 1 << 4, 0).is_none(),
+            "64 + 4 bits > 67"
         );
+        let rec = lay.encode(&p, MAX_DISPLACEMENT, h);
+        assert_eq!(RecordLayout::disp_of(&rec), MAX_DISPLACEMENT);
+        assert_eq!(lay.decode(&rec, h), p);
     }
 }

@@ -304,22 +304,14 @@ impl Snapshot {
         let mut occupied = vec![0u64; slots.div_ceil(64)];
         let mut linked = vec![0u64; slots.div_ceil(64)];
         let (mut records, mut overflowed, mut marked) = (0u64, 0u64, 0u64);
-        let mut prev_hash = None;
         let persons = self.section(SectionKind::Persons);
         for index in 0..slots / LINE_SLOTS {
             let line = line_in(persons, index).ok_or("persons section shorter than its lines")?;
             let count = self.verify_line(index, line)?;
             for at in 0..count {
                 let slot = index * LINE_SLOTS + at;
-                let (p, h) = self.verify_record(slot, line)?;
-                if (index as u64) < self.layout.lines {
-                    if prev_hash.is_some_and(|prev| h < prev) {
-                        return Err(format!("person {slot} is out of hash order"));
-                    }
-                    prev_hash = Some(h);
-                } else {
-                    overflowed += 1;
-                }
+                let p = self.verify_record(slot, line)?;
+                overflowed += u64::from(index as u64 >= self.layout.lines);
                 occupied[slot / 64] |= 1 << (slot % 64);
                 records += 1;
                 marked += u64::from(p.w0.get() & FIRST_MEMBER_BIT != 0);
@@ -389,9 +381,6 @@ impl Snapshot {
         line: &[u8; LINE_LEN],
     ) -> std::result::Result<usize, String> {
         let header = line[LINE_HEADER_AT];
-        if header >> 5 != 0 {
-            return Err(format!("line {index}: reserved header bits set"));
-        }
         let count = usize::from(header & LINE_COUNT_MASK);
         if count > LINE_SLOTS {
             return Err(format!(
@@ -420,28 +409,30 @@ impl Snapshot {
     }
 
     /// One record: where it lies against its home line, its NIK, its
-    /// indices in range. Returns it with its hash.
+    /// indices in range.
     fn verify_record(
         &self,
         slot: usize,
         line: &[u8; LINE_LEN],
-    ) -> std::result::Result<(PersonRaw, u64), String> {
+    ) -> std::result::Result<PersonRaw, String> {
         let index = slot / LINE_SLOTS;
         let rec = &line[slot % LINE_SLOTS * RECORD_LEN..][..RECORD_LEN];
-        let disp = read_u64(rec, 0) & A_DISP_MASK;
+        let disp = RecordLayout::disp_of(rec);
         let (p, h) = self
             .raw_person_hashed(slot)
             .ok_or(format!("person {slot} lies {disp} lines before line 0"))?;
         let home = self.layout.home(h) as usize;
-        let home_header =
-            line_in(self.section(SectionKind::Persons), home).map_or(0, |l| l[LINE_HEADER_AT]);
         if (index as u64) < self.layout.lines {
-            if u64::from(home_header >> LINE_EXTENT_SHIFT & 3) < disp {
+            // A displaced record must be where a lookup walks.
+            if disp > 0 && !self.slots_of_hash(h).contains(&(slot as u32)) {
                 return Err(format!(
-                    "person {slot} lies {disp} lines from its home line {home}, beyond the lines that line lists"
+                    "person {slot} lies {disp} lines from its home line {home}, where a lookup does not reach"
                 ));
             }
-        } else if home_header & LINE_OVERFLOW_BIT == 0 || disp != 0 {
+        } else if disp != 0
+            || line_in(self.section(SectionKind::Persons), home)
+                .is_none_or(|l| l[LINE_HEADER_AT] & LINE_OVERFLOW_BIT == 0)
+        {
             return Err(format!(
                 "person {slot} is in the overflow, but its home line {home} does not say so"
             ));
@@ -463,7 +454,7 @@ impl Snapshot {
         if ((p.w2.get() >> VILLAGE_SHIFT) & VILLAGE_MASK) as usize >= self.village_count() {
             return Err(format!("person {slot}: village index out of range"));
         }
-        Ok((p, h))
+        Ok(p)
     }
 
     /// Families in KK order, each pointing at a marked member of its own.
@@ -699,7 +690,7 @@ impl Snapshot {
         }
         let rec = &line[at * RECORD_LEN..(at + 1) * RECORD_LEN];
         let h = if (index as u64) < self.layout.lines {
-            let home = (index as u64).checked_sub(read_u64(rec, 0) & A_DISP_MASK)?;
+            let home = (index as u64).checked_sub(RecordLayout::disp_of(rec))?;
             self.layout.hash_of(home, self.layout.rem_of(rec))
         } else {
             self.overflow_hash(slot - self.layout.lines as usize * LINE_SLOTS)?
@@ -748,6 +739,31 @@ impl Snapshot {
         (self.section(SectionKind::Persons).len() / LINE_LEN * LINE_SLOTS) as u64
     }
 
+    /// Home lines (L) and overflow records (X) of the person index.
+    pub fn lines_and_overflow(&self) -> (u64, u64) {
+        (self.layout.lines, self.header.overflow)
+    }
+
+    /// How far records lie from their home line: `by[k]` records lie `k`
+    /// lines on, over the home lines' records (the overflow is
+    /// [`Snapshot::lines_and_overflow`]'s second figure). Reads every line:
+    /// O(N).
+    pub fn displacements(&self) -> [u64; MAX_DISPLACEMENT as usize + 1] {
+        let mut by = [0u64; MAX_DISPLACEMENT as usize + 1];
+        let persons = self.section(SectionKind::Persons);
+        for index in 0..self.layout.lines as usize {
+            let Some(line) = line_in(persons, index) else {
+                break;
+            };
+            let count = usize::from(line[LINE_HEADER_AT] & LINE_COUNT_MASK);
+            for at in 0..count.min(LINE_SLOTS) {
+                let rec = &line[at * RECORD_LEN..(at + 1) * RECORD_LEN];
+                by[RecordLayout::disp_of(rec) as usize] += 1;
+            }
+        }
+        by
+    }
+
     /// Every person, in slot order (hash order, then the overflow).
     pub fn persons(&self) -> impl Iterator<Item = Person<'_>> + '_ {
         (0..self.slot_count() as u32).filter_map(|slot| self.person_at(slot))
@@ -789,23 +805,66 @@ impl Snapshot {
         self.find_beyond_home(home, line[LINE_HEADER_AT], h)
     }
 
-    /// The rest of [`Snapshot::find_hashed`]: the lines after the home line
-    /// that hold its records (the header's extent), then the overflow.
+    /// The rest of [`Snapshot::find_hashed`]: the home's displaced
+    /// records, then the overflow.
     fn find_beyond_home(&self, home: usize, header: u8, h: u64) -> Option<u32> {
-        let persons = self.section(SectionKind::Persons);
-        let mask = self.layout.rem_mask();
-        for k in 1..=usize::from(header >> LINE_EXTENT_SHIFT & 3) {
-            let line = line_in(persons, home + k)?;
-            let found = scan_line(line, home + k, k as u64, h & mask, mask);
-            if found != NONE {
-                return Some(found);
-            }
-        }
-        if header & LINE_OVERFLOW_BIT == 0 {
-            return None;
+        let mut found = None;
+        self.walk_displaced(home, header, h & self.layout.rem_mask(), |slot| {
+            found = Some(slot);
+            true
+        });
+        if found.is_some() || header & LINE_OVERFLOW_BIT == 0 {
+            return found;
         }
         let r = self.overflow_range(h);
         (r.start < r.end).then(|| (self.layout.lines as usize * LINE_SLOTS + r.start) as u32)
+    }
+
+    /// Calls `visit(slot)` for each displaced record of home line `home`
+    /// (whose header is `header`) with hash remainder `rem`, in slot order,
+    /// until `visit` returns true.
+    ///
+    /// A home's displaced records lie in a run of lines that starts where
+    /// its header says and ends at the first line that is not full or holds
+    /// a record of a later home (docs/FORMAT.md): the builder fills free
+    /// slots nearest first, in hash order.
+    fn walk_displaced(
+        &self,
+        home: usize,
+        header: u8,
+        rem: u64,
+        mut visit: impl FnMut(u32) -> bool,
+    ) {
+        let first = usize::from(header >> LINE_DISPLACED_SHIFT);
+        if first == 0 {
+            return;
+        }
+        let persons = self.section(SectionKind::Persons);
+        for k in first..=MAX_DISPLACEMENT as usize {
+            let index = home + k;
+            if index as u64 >= self.layout.lines {
+                return;
+            }
+            let Some(line) = line_in(persons, index) else {
+                return;
+            };
+            let count = usize::from(line[LINE_HEADER_AT] & LINE_COUNT_MASK).min(LINE_SLOTS);
+            let mut later_home = false;
+            for at in 0..count {
+                let rec = &line[at * RECORD_LEN..(at + 1) * RECORD_LEN];
+                let disp = RecordLayout::disp_of(rec) as usize;
+                if disp == k
+                    && self.layout.rem_of(rec) == rem
+                    && visit((index * LINE_SLOTS + at) as u32)
+                {
+                    return;
+                }
+                later_home |= disp > 0 && disp < k;
+            }
+            if count < LINE_SLOTS || later_home {
+                return;
+            }
+        }
     }
 
     /// The person with this NIK (the first record if it is a duplicate
@@ -821,34 +880,38 @@ impl Snapshot {
     /// in slot order.
     pub fn get_all(&self, nik: Nik) -> impl Iterator<Item = Person<'_>> + '_ {
         let h = hash_nik(nik.get(), self.layout.seed);
-        let home = self.layout.home(h) as usize;
-        let mask = self.layout.rem_mask();
-        let persons = self.section(SectionKind::Persons);
-        let mut slots = Vec::new();
-        if let Some(line) = line_in(persons, home) {
-            let header = line[LINE_HEADER_AT];
-            for k in 0..=usize::from(header >> LINE_EXTENT_SHIFT & 3) {
-                let Some(line) = line_in(persons, home + k) else {
-                    break;
-                };
-                let count = usize::from(line[LINE_HEADER_AT] & LINE_COUNT_MASK);
-                for at in 0..count.min(LINE_SLOTS) {
-                    let rec = &line[at * RECORD_LEN..(at + 1) * RECORD_LEN];
-                    if read_u64(rec, 0) & A_DISP_MASK == k as u64
-                        && self.layout.rem_of(rec) == h & mask
-                    {
-                        slots.push(((home + k) * LINE_SLOTS + at) as u32);
-                    }
-                }
-            }
-            if header & LINE_OVERFLOW_BIT != 0 {
-                let base = self.layout.lines as usize * LINE_SLOTS;
-                slots.extend(self.overflow_range(h).map(|j| (base + j) as u32));
-            }
-        }
+        let slots = self.slots_of_hash(h);
         slots
             .into_iter()
             .filter_map(move |slot| self.person_with_hash(slot, h))
+    }
+
+    /// The slots of every record whose NIK hashes to `h`, in slot order:
+    /// the home line, the displaced run, the overflow.
+    fn slots_of_hash(&self, h: u64) -> Vec<u32> {
+        let home = self.layout.home(h) as usize;
+        let rem = h & self.layout.rem_mask();
+        let mut slots = Vec::new();
+        let Some(line) = line_in(self.section(SectionKind::Persons), home) else {
+            return slots;
+        };
+        let count = usize::from(line[LINE_HEADER_AT] & LINE_COUNT_MASK).min(LINE_SLOTS);
+        for at in 0..count {
+            let rec = &line[at * RECORD_LEN..(at + 1) * RECORD_LEN];
+            if RecordLayout::disp_of(rec) == 0 && self.layout.rem_of(rec) == rem {
+                slots.push((home * LINE_SLOTS + at) as u32);
+            }
+        }
+        let header = line[LINE_HEADER_AT];
+        self.walk_displaced(home, header, rem, |slot| {
+            slots.push(slot);
+            false
+        });
+        if header & LINE_OVERFLOW_BIT != 0 {
+            let base = self.layout.lines as usize * LINE_SLOTS;
+            slots.extend(self.overflow_range(h).map(|j| (base + j) as u32));
+        }
+        slots
     }
 
     /// The person at a slot (from [`Snapshot::find`] or a batch lookup);
@@ -924,8 +987,9 @@ impl Snapshot {
                 early[j] = match line_in(persons, home) {
                     Some(line) => {
                         let f = scan_line(line, home, 0, hashes[j] & mask, mask);
-                        if f == NONE && line[LINE_HEADER_AT] >> LINE_EXTENT_SHIFT & 3 != 0 {
-                            mmap::prefetch(persons, (home + 1) * LINE_LEN);
+                        let first = usize::from(line[LINE_HEADER_AT] >> LINE_DISPLACED_SHIFT);
+                        if f == NONE && first != 0 {
+                            mmap::prefetch(persons, (home + first) * LINE_LEN);
                         }
                         f
                     }
@@ -995,9 +1059,9 @@ fn scan_line(line: &[u8; LINE_LEN], index: usize, disp: u64, rem: u64, mask: u64
     let mut found = NONE;
     for at in (0..LINE_SLOTS).rev() {
         let rec = at * RECORD_LEN;
-        let a = read_u64(line, rec);
+        let d = RecordLayout::disp_of(&line[rec..rec + RECORD_LEN]);
         let r = read_u64(line, rec + REC_TAIL_AT) & mask;
-        let hit = (at < count) & (a & A_DISP_MASK == disp) & (r == rem);
+        let hit = (at < count) & (d == disp) & (r == rem);
         found = std::hint::select_unpredictable(hit, (index * LINE_SLOTS + at) as u32, found);
     }
     found

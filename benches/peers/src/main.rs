@@ -10,9 +10,11 @@
 //! 2. Measures the physical reference: a pointer chase (Sattolo cycle of
 //!    `u64` indices, on the heap, 4 KiB pages) over an array as large as
 //!    the snapshot file.
-//! 3. Loads the same records (NIK → the 24 bytes of the snapshot's person
-//!    record, one per distinct NIK) into LMDB (heed), sled, redb and a std
-//!    `HashMap`, in NIK order, and measures each engine and tepat:
+//! 3. Loads the same persons (NIK → 24 bytes built from the snapshot's
+//!    person through the public API: NIK, family index, slot, profile
+//!    index; one per distinct NIK, the first record of a duplicate) into
+//!    LMDB (heed), sled, redb and a std `HashMap`, in NIK order, and
+//!    measures each engine and tepat:
 //!    - dependent chain: the next key is `keys[i] ^ (answer & mask)` with a
 //!      `mask` the compiler cannot see is zero, so each lookup starts only
 //!      once the previous answer's bytes are loaded; the key array is read
@@ -28,13 +30,12 @@ use std::hint::black_box;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use tepat::snapshot::{Snapshot, SnapshotBuilder};
+use tepat::snapshot::{Person, Snapshot, SnapshotBuilder};
 use tepat::{Date, RegionTable};
 use tepat_gen::{Config, Generator};
 
 type Res<T> = Result<T, Box<dyn std::error::Error>>;
 
-const NIK_MASK: u64 = (1 << 54) - 1;
 const ENGINES: [&str; 5] = ["tepat", "lmdb", "sled", "redb", "hashmap"];
 
 struct Args {
@@ -45,14 +46,13 @@ struct Args {
     lookups: usize,
     batch: usize,
     keep: bool,
-    prototype: bool,
     /// An existing snapshot file to measure instead of generating one.
     snapshot: Option<PathBuf>,
     /// How tepat opens the snapshot: `mapped`, `resident` or both.
     modes: Vec<String>,
 }
 
-const USAGE: &str = "usage: tepat-peers (--persons N | --snapshot FILE) --dir DIR [--engines tepat,lmdb,sled,redb,hashmap] [--modes mapped,resident] [--reps 5] [--lookups 1000000] [--batch 10000000] [--keep] [--prototype]";
+const USAGE: &str = "usage: tepat-peers (--persons N | --snapshot FILE) --dir DIR [--engines tepat,lmdb,sled,redb,hashmap] [--modes mapped,resident] [--reps 5] [--lookups 1000000] [--batch 10000000] [--keep]";
 
 fn parse_count(s: &str) -> Res<u64> {
     Ok(s.replace('_', "").parse()?)
@@ -67,7 +67,6 @@ fn args() -> Res<Args> {
         lookups: 1_000_000,
         batch: 10_000_000,
         keep: false,
-        prototype: false,
         snapshot: None,
         modes: vec!["mapped".into(), "resident".into()],
     };
@@ -87,7 +86,6 @@ fn args() -> Res<Args> {
             "--lookups" => a.lookups = parse_count(&value()?)?.max(1) as usize,
             "--batch" => a.batch = parse_count(&value()?)?.max(1) as usize,
             "--keep" => a.keep = true,
-            "--prototype" => a.prototype = true,
             "--snapshot" => a.snapshot = Some(PathBuf::from(value()?)),
             "--modes" => {
                 a.modes = value()?.split(',').map(str::to_owned).collect();
@@ -229,33 +227,22 @@ fn measure(
     (median(dep), median(ind))
 }
 
+/// A peer's answer: the NIK, the value's first 8 bytes (little-endian).
 fn first_word(bytes: &[u8]) -> u64 {
     let mut w = [0u8; 8];
     w.copy_from_slice(&bytes[..8]);
     u64::from_le_bytes(w)
 }
 
-/// The person records of a snapshot file (docs/FORMAT.md: header, section
-/// table at 256, 32-byte entries; PERSONS is kind 6), read with plain file
-/// I/O so that the reader under test does not help.
-fn person_records(path: &Path) -> Res<Vec<u8>> {
-    use std::io::{Read, Seek, SeekFrom};
-    let mut f = std::fs::File::open(path)?;
-    let mut head = vec![0u8; 256 + 64 * 32];
-    f.read_exact(&mut head[..256])?;
-    let count = u32::from_le_bytes(head[16..20].try_into()?) as usize;
-    f.read_exact(&mut head[256..256 + count * 32])?;
-    for e in head[256..256 + count * 32].chunks_exact(32) {
-        if u32::from_le_bytes(e[0..4].try_into()?) == 6 {
-            let offset = u64::from_le_bytes(e[8..16].try_into()?);
-            let length = u64::from_le_bytes(e[16..24].try_into()?) as usize;
-            let mut out = vec![0u8; length];
-            f.seek(SeekFrom::Start(offset))?;
-            f.read_exact(&mut out)?;
-            return Ok(out);
-        }
-    }
-    Err("no PERSONS section".into())
+/// A peer's value for a person: NIK (u64 LE), family index, slot and
+/// profile index (u32 LE each), four zero bytes.
+fn peer_value(p: &Person<'_>) -> [u8; 24] {
+    let mut v = [0u8; 24];
+    v[0..8].copy_from_slice(&p.nik().get().to_le_bytes());
+    v[8..12].copy_from_slice(&p.family_index().to_le_bytes());
+    v[12..16].copy_from_slice(&p.slot().to_le_bytes());
+    v[16..20].copy_from_slice(&p.profile_index().to_le_bytes());
+    v
 }
 
 /// Generates the persons and writes the snapshot; returns (generate+stage
@@ -375,153 +362,6 @@ fn chase_two_threads<const LANES: usize>(a: &[u64], steps: usize, reps: usize) -
         par.push(secs(t.elapsed()) * 1e9 / (2 * (steps / LANES) * LANES) as f64);
     }
     median(par)
-}
-
-/// Asks the CPU to load the line holding `bytes[index]`.
-#[inline(always)]
-fn prefetch(bytes: &[u8], index: usize) {
-    #[cfg(target_arch = "x86_64")]
-    if let Some(b) = bytes.get(index) {
-        // SAFETY: a prefetch is a hint that never faults; SSE is in the
-        // x86_64 baseline.
-        unsafe {
-            std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
-                b as *const u8 as *const i8,
-            )
-        };
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = (bytes, index);
-}
-
-/// A prototype of a branch-free bucket scan over the same file (the format
-/// of docs/FORMAT.md, read through `tepat::snapshot::format`), to test
-/// whether the library's `find` loses memory-level parallelism to
-/// mispredicted branches on the loaded NIKs. Not the library's code: a
-/// measurement aid for docs/BENCHMARKS.md.
-struct Branchless<'a> {
-    dir: &'a [u8],
-    persons: &'a [u8],
-    count: u64,
-    buckets: u64,
-    seed: u64,
-}
-
-/// Records examined without a branch (a bucket holds 3 on average; larger
-/// ones take a slow path).
-const WINDOW: u64 = 8;
-
-impl<'a> Branchless<'a> {
-    fn new(file: &'a [u8]) -> Res<Branchless<'a>> {
-        let word =
-            |off: usize| -> Res<u64> { Ok(u64::from_le_bytes(file[off..off + 8].try_into()?)) };
-        if u32::from_le_bytes(file[20..24].try_into()?) & 1 != 0 {
-            return Err("the prototype reads only the compact directory".into());
-        }
-        let count = u32::from_le_bytes(file[16..20].try_into()?) as usize;
-        let mut sections = [0..0, 0..0];
-        for e in file[256..256 + count * 32].chunks_exact(32) {
-            let kind = u32::from_le_bytes(e[0..4].try_into()?);
-            let offset = u64::from_le_bytes(e[8..16].try_into()?) as usize;
-            let length = u64::from_le_bytes(e[16..24].try_into()?) as usize;
-            match kind {
-                5 => sections[0] = offset..offset + length,
-                6 => sections[1] = offset..offset + length,
-                _ => {}
-            }
-        }
-        let [dir, persons] = sections;
-        Ok(Branchless {
-            dir: &file[dir],
-            persons: &file[persons],
-            count: word(32)?,
-            buckets: word(56)?,
-            seed: word(64)?,
-        })
-    }
-
-    #[inline(always)]
-    fn w0(&self, slot: u64) -> u64 {
-        let off = slot as usize * 24;
-        first_word(&self.persons[off..off + 8])
-    }
-
-    #[inline(always)]
-    fn bucket(&self, nik: u64) -> u64 {
-        use tepat::snapshot::format::{bucket_of, hash_nik};
-        bucket_of(hash_nik(nik, self.seed), self.buckets)
-    }
-
-    #[inline(always)]
-    fn dir_offset(b: u64) -> usize {
-        use tepat::snapshot::format::{BLOCK_BUCKETS, BLOCK_LEN};
-        (b / BLOCK_BUCKETS) as usize * BLOCK_LEN
-    }
-
-    /// Records `[start, end)` of bucket `b`.
-    #[inline(always)]
-    fn range(&self, b: u64) -> (u64, u64) {
-        use tepat::snapshot::format::{BLOCK_BUCKETS, BLOCK_LEN};
-        let off = Self::dir_offset(b);
-        let i = (b % BLOCK_BUCKETS) as usize;
-        let line = &self.dir[off..off + BLOCK_LEN];
-        let base = u64::from(u32::from_le_bytes([line[0], line[1], line[2], line[3]]));
-        (base + u64::from(line[4 + i]), base + u64::from(line[5 + i]))
-    }
-
-    /// The first record's NIK word for `nik`, or 0.
-    #[inline(always)]
-    fn get(&self, nik: u64) -> u64 {
-        let (start, end) = self.range(self.bucket(nik));
-        self.scan(start, end, nik)
-    }
-
-    /// Batch lookup like `Snapshot::find_many`, but prefetching every line
-    /// of the bucket (a 3-record bucket is 72 bytes: two lines) and scanning
-    /// without branches; `out[i]` is the NIK word found, or 0.
-    fn find_many(&self, niks: &[u64], out: &mut [u64]) {
-        const D: usize = 16;
-        let n = niks.len().min(out.len());
-        let mut ring = [0u64; 4 * D];
-        for i in 0..n + 2 * D {
-            if i < n {
-                let b = self.bucket(niks[i]);
-                ring[i % (4 * D)] = b;
-                prefetch(self.dir, Self::dir_offset(b));
-            }
-            if i >= D && i - D < n {
-                let (start, end) = self.range(ring[(i - D) % (4 * D)]);
-                prefetch(self.persons, start as usize * 24);
-                prefetch(self.persons, (end as usize * 24).saturating_sub(1));
-            }
-            if i >= 2 * D && i - 2 * D < n {
-                let j = i - 2 * D;
-                let (start, end) = self.range(ring[j % (4 * D)]);
-                out[j] = self.scan(start, end, niks[j]);
-            }
-        }
-    }
-
-    #[inline(always)]
-    fn scan(&self, start: u64, end: u64, nik: u64) -> u64 {
-        let mut found = u64::MAX;
-        if end - start <= WINDOW && start + WINDOW <= self.count {
-            // Every comparison is data, not control: the scan's outcome
-            // never steers the front end, so later lookups are not flushed.
-            for j in (0..WINDOW).rev() {
-                let slot = start + j;
-                let hit = (self.w0(slot) & NIK_MASK == nik) & (slot < end);
-                found = if hit { slot } else { found };
-            }
-        } else {
-            for slot in (start..end).rev() {
-                if self.w0(slot) & NIK_MASK == nik {
-                    found = slot;
-                }
-            }
-        }
-        if found == u64::MAX { 0 } else { self.w0(found) }
-    }
 }
 
 /// Prints the rows not printed yet (stdout is flushed per line, so a crash
@@ -703,16 +543,25 @@ fn main() -> Res<()> {
     };
     let peers = a.engines.iter().any(|e| e != "tepat");
 
-    // --- the records, one per distinct NIK, in NIK order (for the peers).
+    // --- the values, one per distinct NIK, in NIK order (for the peers):
+    // built through the public API from each person (the file's records
+    // are packed, not 24-byte words; see `peer_value`). A stable sort keeps
+    // a duplicated NIK's records in slot order, so its first record wins,
+    // as in `Snapshot::find`.
     let mut pairs: Vec<(u64, [u8; 24])> = Vec::new();
     if peers {
-        let records = person_records(&snap_path)?;
-        pairs = records
-            .chunks_exact(24)
-            .map(|r| (first_word(r) & NIK_MASK, r.try_into().unwrap_or([0; 24])))
+        pairs = snap
+            .persons()
+            .map(|p| (p.nik().get(), peer_value(&p)))
             .collect();
-        drop(records);
-        pairs.sort_unstable_by_key(|p| p.0);
+        if pairs.len() as u64 != persons {
+            return Err(format!(
+                "persons() gave {} records, the header says {persons}",
+                pairs.len()
+            )
+            .into());
+        }
+        pairs.sort_by_key(|p| p.0);
         pairs.dedup_by_key(|p| p.0);
     }
     let keys = if peers { pairs.len() } else { persons as usize };
@@ -727,13 +576,21 @@ fn main() -> Res<()> {
 
     // Random existing keys: 2·reps runs of `lookups` for the latency
     // measurements, and the batch list. Without peers, the NIKs of random
-    // records (a duplicate identity's NIK may come up; it is found too).
+    // records: random slots, the empty ones skipped (a duplicate
+    // identity's NIK may come up; it is found too).
+    let slots = snap.slot_count();
+    if persons == 0 || slots == 0 {
+        return Err("the snapshot holds no persons".into());
+    }
     let random_key = |rng: &mut Rng| -> u64 {
         if peers {
             pairs[rng.below(keys as u64) as usize].0
         } else {
-            snap.person_at(rng.below(persons) as u32)
-                .map_or(0, |p| p.nik().get())
+            loop {
+                if let Some(p) = snap.person_at(rng.below(slots) as u32) {
+                    break p.nik().get();
+                }
+            }
         }
     };
     let sample: Vec<u64> = (0..2 * reps * a.lookups)
@@ -856,7 +713,7 @@ fn main() -> Res<()> {
                 // Every page of the persons (a mapped file's page tables
                 // fill on first touch), then the whole batch list.
                 let mut acc = 0u64;
-                snap.for_each_person_word(0..persons as usize, |w0, w2| acc ^= w0 ^ w2);
+                snap.for_each_person_word(0..slots as usize, |w0, w2| acc ^= w0 ^ w2);
                 black_box(acc);
                 let mut out = vec![None; batch.len()];
                 snap.find_many(&batch, &mut out);
@@ -879,7 +736,7 @@ fn main() -> Res<()> {
                 bytes_per_key: Some(snap_bytes as f64 / persons as f64),
                 dependent_ns: dep,
                 independent_ns: ind,
-                note: "find + person_at, answer = the record's NIK word".into(),
+                note: "find + person_at, answer = the NIK".into(),
             });
             let find_slot = |k: u64| snap.find(k).map_or(0, u64::from);
             let (dep, ind) = measure(&sample, reps, a.lookups, find_slot);
@@ -917,63 +774,6 @@ fn main() -> Res<()> {
                 independent_ns: ind,
                 note: "also reads eligible/enrolled (profile record)".into(),
             });
-
-            // The branch-free prototype over the same file (see `Branchless`).
-            if a.prototype && mode == "mapped" {
-                let file = std::fs::File::open(&snap_path)?;
-                // SAFETY: the snapshot file is not modified while mapped (it is
-                // only deleted at the end of the run, after this map is gone).
-                let map = unsafe { memmap2::Mmap::map(&file)? };
-                let proto = Branchless::new(&map)?;
-                for &k in sample.iter().take(100_000) {
-                    assert_eq!(proto.get(k) & NIK_MASK, k, "the prototype finds every key");
-                }
-                // Warm this mapping's page tables.
-                let mut touch = 0u64;
-                for page in map.chunks(4096) {
-                    touch = touch.wrapping_add(u64::from(page[0]));
-                }
-                black_box(touch);
-                let (dep, ind) = measure(&sample, reps, a.lookups, |k| proto.get(k));
-                log(format!(
-                    "branch-free prototype: {dep:.1} ns dependent, {ind:.1} ns independent"
-                ));
-                let mut out = vec![0u64; batch.len()];
-                for threads in [1usize, 2] {
-                    let mut rates = Vec::new();
-                    for _ in 0..reps.min(3) {
-                        let t = Instant::now();
-                        let per = batch.len().div_ceil(threads);
-                        std::thread::scope(|s| {
-                            for (niks, out) in batch.chunks(per).zip(out.chunks_mut(per)) {
-                                let proto = &proto;
-                                s.spawn(move || proto.find_many(niks, out));
-                            }
-                        });
-                        rates.push(batch.len() as f64 / secs(t.elapsed()));
-                    }
-                    assert!(out.iter().zip(&batch).all(|(o, k)| o & NIK_MASK == *k));
-                    let rate = median(rates);
-                    log(format!(
-                        "prototype find_many, {threads} thread(s): {:.1} M NIKs/s",
-                        rate / 1e6
-                    ));
-                    notes.push(format!(
-                        "prototype find_many (both bucket lines prefetched, branch-free scan), {threads} thread(s): {:.1} M NIKs/s",
-                        rate / 1e6
-                    ));
-                }
-                rows.push(Row {
-                    engine: "prototype: branch-free scan (mapped)".into(),
-                    n,
-                    build: None,
-                    open: None,
-                    bytes_per_key: None,
-                    dependent_ns: dep,
-                    independent_ns: ind,
-                    note: "same file, own mmap; not the library's code".into(),
-                });
-            }
 
             // find_many on 1 and 2 threads.
             let mut out = vec![None; batch.len()];
