@@ -279,7 +279,7 @@ fn version_advice(got: &u16, expected: &u16) -> &'static str {
     if got > expected {
         "upgrade tepat"
     } else {
-        "rebuild the store from the register with `tepat build` (older formats are not read)"
+        "build a new store from the register with `tepat build` (older formats are not read)"
     }
 }
 

@@ -202,27 +202,29 @@ fn finding_f1_verify_accepts_an_invalid_family_kk() {
 
 /// F2 (found in format 1, where it was a directory bucket ending past the
 /// last record): `Snapshot::verify` must refuse a file in which a record is
-/// not found by its own NIK. Format 2's analogue: a record pushed out of
-/// its home line, whose home line no longer lists the line it is in (its
-/// extent cut to 0), so `find` stops at the home line and misses it.
+/// not found by its own NIK. Format 2's analogue: a record displaced from
+/// its home line, whose home line no longer says where its displaced
+/// records are (the offset in its header cut to 0), so `find` stops at the
+/// home line and misses it.
 #[test]
-fn finding_f2_verify_refuses_a_record_beyond_its_home_lines_extent() {
-    use tepat::snapshot::format::{LINE_HEADER_AT, LINE_LEN};
+fn finding_f2_verify_refuses_a_record_a_lookup_does_not_reach() {
+    use tepat::snapshot::format::{LINE_DISPLACED_SHIFT, LINE_HEADER_AT, LINE_LEN};
     let mut bytes = fuzz::fixture::snapshot_bytes().to_vec();
     let (persons, len) = section(&bytes, 6);
     let lines = u64::from_le_bytes(bytes[56..64].try_into().unwrap()) as usize;
     assert!(len / LINE_LEN >= lines);
+    let header = |l: usize| persons + l * LINE_LEN + LINE_HEADER_AT;
     let home = (0..lines)
-        .find(|l| bytes[persons + l * LINE_LEN + LINE_HEADER_AT] >> 2 & 3 != 0)
-        .expect("the fixture has a line whose records spill into the next");
-    bytes[persons + home * LINE_LEN + LINE_HEADER_AT] &= !(3 << 2);
+        .find(|&l| bytes[header(l)] >> LINE_DISPLACED_SHIFT != 0)
+        .expect("the fixture has a line with displaced records");
+    bytes[header(home)] &= (1 << LINE_DISPLACED_SHIFT) - 1;
     fuzz::snapshot::fix_checksums(&mut bytes);
     let snap = tepat::snapshot::Snapshot::from_bytes(bytes).unwrap();
     let unfound = snap
         .persons()
         .filter(|p| snap.find(p.nik().get()).is_none())
         .count();
-    assert!(unfound > 0, "cutting the extent hid no record");
+    assert!(unfound > 0, "cutting the offset hid no record");
     assert!(
         snap.verify().is_err(),
         "verify accepted a file in which {unfound} records are not found by their NIK"

@@ -514,17 +514,17 @@ impl RecordLayout {
     }
 
     /// Unpacks a record whose NIK hashes to `h` into its memory form.
-    pub fn decode(&self, rec: &[u8], h: u64) -> PersonRaw {
-        let word = |at: usize, len: usize| {
-            let mut b = [0u8; 16];
-            if let Some(src) = rec.get(at..at + len) {
-                b[..len].copy_from_slice(src);
-            }
-            u128::from_le_bytes(b)
+    #[inline]
+    pub fn decode(&self, rec: &[u8; RECORD_LEN], h: u64) -> PersonRaw {
+        let le64 = |at: usize| {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(&rec[at..at + 8]);
+            u64::from_le_bytes(b)
         };
-        let a = word(0, 8) as u64;
-        let next = word(REC_NEXT_AT, 4) as u64;
-        let tail = word(REC_TAIL_AT, RECORD_LEN - REC_TAIL_AT);
+        let a = le64(0);
+        let next = le64(REC_NEXT_AT) & 0xFFFF_FFFF;
+        // Tail bits 0-63 and 64-71.
+        let tail = u128::from(le64(REC_TAIL_AT)) | u128::from(rec[RECORD_LEN - 1]) << 64;
         let family = (tail >> self.rem_bits) as u64 & self.family_mask();
         let nik = unhash_nik(h, self.seed) & NIK_MASK;
         let w0 = nik

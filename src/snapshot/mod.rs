@@ -15,9 +15,9 @@
 //! ```
 //!
 //! [`Snapshot::open`] checks the header and the section table in constant
-//! time; [`Snapshot::verify`] reads every byte. A lookup hashes the NIK,
-//! reads one directory line and the NIK's bucket — in place, without
-//! decoding or allocating.
+//! time; [`Snapshot::verify`] reads every byte. A lookup hashes the NIK and
+//! reads the NIK's home line — one cache line for 82 % of NIKs, a second
+//! nearby line for the rest — in place, without allocating.
 
 mod build;
 pub mod format;

@@ -688,7 +688,7 @@ impl Snapshot {
         if at >= usize::from(line[LINE_HEADER_AT] & LINE_COUNT_MASK) {
             return None;
         }
-        let rec = &line[at * RECORD_LEN..(at + 1) * RECORD_LEN];
+        let rec = record_in(line, at)?;
         let h = if (index as u64) < self.layout.lines {
             let home = (index as u64).checked_sub(RecordLayout::disp_of(rec))?;
             self.layout.hash_of(home, self.layout.rem_of(rec))
@@ -928,8 +928,7 @@ impl Snapshot {
     fn person_with_hash(&self, slot: u32, h: u64) -> Option<Person<'_>> {
         let (index, at) = (slot as usize / LINE_SLOTS, slot as usize % LINE_SLOTS);
         let line = line_in(self.section(SectionKind::Persons), index)?;
-        let rec = line.get(at * RECORD_LEN..(at + 1) * RECORD_LEN)?;
-        self.person_of(slot, self.layout.decode(rec, h))
+        self.person_of(slot, self.layout.decode(record_in(line, at)?, h))
     }
 
     #[inline(always)]
@@ -1036,6 +1035,12 @@ impl Snapshot {
             raw,
         })
     }
+}
+
+/// Record `at` (0-2) of a line.
+#[inline(always)]
+fn record_in(line: &[u8; LINE_LEN], at: usize) -> Option<&[u8; RECORD_LEN]> {
+    line.get(at * RECORD_LEN..)?.first_chunk::<RECORD_LEN>()
 }
 
 /// Line `index` of the persons section.
