@@ -499,6 +499,73 @@ impl RecordLayout {
         rec
     }
 
+    /// Word A of a record.
+    #[inline(always)]
+    fn word_a(rec: &[u8; RECORD_LEN]) -> u64 {
+        let mut b = [0u8; 8];
+        b.copy_from_slice(&rec[..8]);
+        u64::from_le_bytes(b)
+    }
+
+    /// The sex bit (1 = female).
+    #[inline(always)]
+    pub fn sex_of(rec: &[u8; RECORD_LEN]) -> u8 {
+        (Self::word_a(rec) >> A_SEX_SHIFT & 1) as u8
+    }
+
+    /// The relation code.
+    #[inline(always)]
+    pub fn relation_of(rec: &[u8; RECORD_LEN]) -> u8 {
+        (Self::word_a(rec) >> A_RELATION_SHIFT & 3) as u8
+    }
+
+    /// Whether the record is its family's first member.
+    #[inline(always)]
+    pub fn is_first_member(rec: &[u8; RECORD_LEN]) -> bool {
+        Self::word_a(rec) >> A_FIRST_SHIFT & 1 == 1
+    }
+
+    /// The stored birth date (days since 1900-01-01).
+    #[inline(always)]
+    pub fn birth_of(rec: &[u8; RECORD_LEN]) -> u16 {
+        (Self::word_a(rec) >> A_BIRTH_SHIFT) as u16
+    }
+
+    /// The village index.
+    #[inline(always)]
+    pub fn village_of(rec: &[u8; RECORD_LEN]) -> u32 {
+        (Self::word_a(rec) >> A_VILLAGE_SHIFT & VILLAGE_MASK) as u32
+    }
+
+    /// The profile index.
+    #[inline(always)]
+    pub fn profile_of(rec: &[u8; RECORD_LEN]) -> u32 {
+        (Self::word_a(rec) >> A_PROFILE_SHIFT) as u32
+    }
+
+    /// The next member's slot.
+    #[inline(always)]
+    pub fn next_of(rec: &[u8; RECORD_LEN]) -> u32 {
+        let mut b = [0u8; 4];
+        b.copy_from_slice(&rec[REC_NEXT_AT..REC_TAIL_AT]);
+        u32::from_le_bytes(b)
+    }
+
+    /// The family index.
+    #[inline(always)]
+    pub fn family_of(&self, rec: &[u8; RECORD_LEN]) -> u32 {
+        let tail = u128::from(self.tail_lo(rec)) | u128::from(rec[RECORD_LEN - 1]) << 64;
+        ((tail >> self.rem_bits) as u64 & self.family_mask()) as u32
+    }
+
+    /// Tail bits 0-63.
+    #[inline(always)]
+    fn tail_lo(&self, rec: &[u8; RECORD_LEN]) -> u64 {
+        let mut b = [0u8; 8];
+        b.copy_from_slice(&rec[REC_TAIL_AT..REC_TAIL_AT + 8]);
+        u64::from_le_bytes(b)
+    }
+
     /// The displacement stored in a record: lines from its home line.
     #[inline(always)]
     pub fn disp_of(rec: &[u8]) -> u64 {
@@ -516,31 +583,23 @@ impl RecordLayout {
     /// Unpacks a record whose NIK hashes to `h` into its memory form.
     #[inline]
     pub fn decode(&self, rec: &[u8; RECORD_LEN], h: u64) -> PersonRaw {
-        let le64 = |at: usize| {
-            let mut b = [0u8; 8];
-            b.copy_from_slice(&rec[at..at + 8]);
-            u64::from_le_bytes(b)
-        };
-        let a = le64(0);
-        let next = le64(REC_NEXT_AT) & 0xFFFF_FFFF;
-        // Tail bits 0-63 and 64-71.
-        let tail = u128::from(le64(REC_TAIL_AT)) | u128::from(rec[RECORD_LEN - 1]) << 64;
-        let family = (tail >> self.rem_bits) as u64 & self.family_mask();
         let nik = unhash_nik(h, self.seed) & NIK_MASK;
+        let first = if Self::is_first_member(rec) {
+            FIRST_MEMBER_BIT
+        } else {
+            0
+        };
         let w0 = nik
-            | (a >> A_SEX_SHIFT & 1) << SEX_SHIFT
-            | (a >> A_RELATION_SHIFT & 3) << RELATION_SHIFT
-            | if a >> A_FIRST_SHIFT & 1 == 1 {
-                FIRST_MEMBER_BIT
-            } else {
-                0
-            };
-        let w2 = (a >> A_PROFILE_SHIFT)
-            | (a >> A_VILLAGE_SHIFT & VILLAGE_MASK) << VILLAGE_SHIFT
-            | (a >> A_BIRTH_SHIFT & 0xFFFF) << BIRTH_SHIFT;
+            | u64::from(Self::sex_of(rec)) << SEX_SHIFT
+            | u64::from(Self::relation_of(rec)) << RELATION_SHIFT
+            | first;
+        let w1 = u64::from(self.family_of(rec)) | u64::from(Self::next_of(rec)) << 32;
+        let w2 = u64::from(Self::profile_of(rec))
+            | u64::from(Self::village_of(rec)) << VILLAGE_SHIFT
+            | u64::from(Self::birth_of(rec)) << BIRTH_SHIFT;
         PersonRaw {
             w0: U64::new(w0),
-            w1: U64::new(family | next << 32),
+            w1: U64::new(w1),
             w2: U64::new(w2),
         }
     }

@@ -333,6 +333,14 @@ impl Snapshot {
                 }
             }
         }
+        let keys = self.section(SectionKind::Overflow);
+        if keys
+            .chunks_exact(8)
+            .zip(keys.chunks_exact(8).skip(1))
+            .any(|(a, b)| read_u64(a, 0) > read_u64(b, 0))
+        {
+            return Err("overflow hashes are not in ascending order".into());
+        }
         if records != self.header.persons || overflowed != self.header.overflow {
             return Err(format!(
                 "{records} records ({overflowed} in the overflow), the header says {} ({})",
@@ -683,6 +691,14 @@ impl Snapshot {
     /// empty or missing slot.
     #[inline]
     fn raw_person_hashed(&self, slot: usize) -> Option<(PersonRaw, u64)> {
+        let (rec, h) = self.record_hashed(slot)?;
+        Some((self.layout.decode(rec, h), h))
+    }
+
+    /// The bytes of the record in a slot and its NIK's hash; `None` for an
+    /// empty or missing slot.
+    #[inline]
+    fn record_hashed(&self, slot: usize) -> Option<(&[u8; RECORD_LEN], u64)> {
         let (index, at) = (slot / LINE_SLOTS, slot % LINE_SLOTS);
         let line = line_in(self.section(SectionKind::Persons), index)?;
         if at >= usize::from(line[LINE_HEADER_AT] & LINE_COUNT_MASK) {
@@ -695,7 +711,7 @@ impl Snapshot {
         } else {
             self.overflow_hash(slot - self.layout.lines as usize * LINE_SLOTS)?
         };
-        Some((self.layout.decode(rec, h), h))
+        Some((rec, h))
     }
 
     /// The record in a slot, decoded.
@@ -918,8 +934,8 @@ impl Snapshot {
     /// `None` for an empty slot.
     #[inline]
     pub fn person_at(&self, slot: u32) -> Option<Person<'_>> {
-        let (raw, _) = self.raw_person_hashed(slot as usize)?;
-        self.person_of(slot, raw)
+        let (rec, h) = self.record_hashed(slot as usize)?;
+        self.person_of(slot, rec, h)
     }
 
     /// The person at a slot whose NIK's hash is known (no need to rebuild
@@ -928,16 +944,20 @@ impl Snapshot {
     fn person_with_hash(&self, slot: u32, h: u64) -> Option<Person<'_>> {
         let (index, at) = (slot as usize / LINE_SLOTS, slot as usize % LINE_SLOTS);
         let line = line_in(self.section(SectionKind::Persons), index)?;
-        self.person_of(slot, self.layout.decode(record_in(line, at)?, h))
+        self.person_of(slot, record_in(line, at)?, h)
     }
 
+    /// A person view of a record: its fields are read from the record's
+    /// bytes when asked for, so a lookup that wants two of them does not
+    /// pay for unpacking all of them.
     #[inline(always)]
-    fn person_of(&self, slot: u32, raw: PersonRaw) -> Option<Person<'_>> {
-        let profile = self.raw_profile((raw.w2.get() & PROFILE_MASK) as usize)?;
+    fn person_of<'s>(&'s self, slot: u32, rec: &'s [u8; RECORD_LEN], h: u64) -> Option<Person<'s>> {
+        let profile = self.raw_profile(RecordLayout::profile_of(rec) as usize)?;
         Some(Person {
             snapshot: self,
             slot,
-            raw,
+            rec,
+            h,
             profile,
         })
     }
@@ -1168,7 +1188,9 @@ fn section_ranges(
 pub struct Person<'a> {
     snapshot: &'a Snapshot,
     slot: u32,
-    raw: PersonRaw,
+    rec: &'a [u8; RECORD_LEN],
+    /// The NIK's hash (the record keeps only its remainder).
+    h: u64,
     profile: &'a ProfileRaw,
 }
 
@@ -1182,12 +1204,12 @@ impl<'a> Person<'a> {
     #[inline]
     pub fn nik(&self) -> Nik {
         // Checked when built (and by `verify`): read as stored.
-        Nik::from_stored(self.raw.w0.get() & NIK_MASK)
+        Nik::from_stored(unhash_nik(self.h, self.snapshot.layout.seed) & NIK_MASK)
     }
 
     /// Sex as registered.
     pub fn sex(&self) -> Sex {
-        if self.raw.w0.get() >> SEX_SHIFT & 1 == 1 {
+        if RecordLayout::sex_of(self.rec) == 1 {
             Sex::Female
         } else {
             Sex::Male
@@ -1196,18 +1218,18 @@ impl<'a> Person<'a> {
 
     /// Place in the family.
     pub fn relation(&self) -> Relation {
-        Relation::from_code((self.raw.w0.get() >> RELATION_SHIFT) as u8)
+        Relation::from_code(RecordLayout::relation_of(self.rec))
     }
 
     /// Whether this record is its family's first member (exactly one per
     /// family: scans count families through it).
     pub fn is_first_member(&self) -> bool {
-        self.raw.w0.get() & FIRST_MEMBER_BIT != 0
+        RecordLayout::is_first_member(self.rec)
     }
 
     /// The family's index in the snapshot.
     pub fn family_index(&self) -> u32 {
-        self.raw.w1.get() as u32
+        self.snapshot.layout.family_of(self.rec)
     }
 
     /// The family card number (reads the family record).
@@ -1224,12 +1246,12 @@ impl<'a> Person<'a> {
     /// The village code where the family lives.
     pub fn village_code(&self) -> Option<u64> {
         self.snapshot
-            .village_code(((self.raw.w2.get() >> VILLAGE_SHIFT) & VILLAGE_MASK) as u32)
+            .village_code(RecordLayout::village_of(self.rec))
     }
 
     /// Birth date as registered.
     pub fn birth_date(&self) -> Date {
-        birth_date((self.raw.w2.get() >> BIRTH_SHIFT) as u16)
+        birth_date(RecordLayout::birth_of(self.rec))
     }
 
     /// The family's welfare decile (1 = poorest).
@@ -1271,7 +1293,7 @@ impl<'a> Person<'a> {
 
     /// The index of the person's profile.
     pub fn profile_index(&self) -> u32 {
-        (self.raw.w2.get() & PROFILE_MASK) as u32
+        RecordLayout::profile_of(self.rec)
     }
 }
 
@@ -1324,7 +1346,7 @@ impl<'a> Family<'a> {
             }
             steps += 1;
             let p = snapshot.person_at(next)?;
-            next = (p.raw.w1.get() >> 32) as u32;
+            next = RecordLayout::next_of(p.rec);
             Some(p)
         })
     }
