@@ -162,7 +162,9 @@ impl ClaimCache {
 impl Store {
     /// Verifies a list of rows on `threads` threads (0: all cores); `out[i]`
     /// gets the verdict of `items[i]`. The same verdict as
-    /// [`Store::check`], reason for reason (without the details).
+    /// [`Store::check`], reason for reason (without the details), as of
+    /// the call: a change applied while the list is being verified may or
+    /// may not be seen by its rows.
     pub fn verify_batch(
         &self,
         items: &[BatchItem],
@@ -215,15 +217,12 @@ impl Store {
     ) -> Result<()> {
         let n = items.len().min(out.len());
         // Which rows' NIKs may have a pending change, asked in a pass of
-        // their own: each question loads the change filter through an
-        // `ArcSwap` (an atomic exchange, a full fence on x86), kept away
-        // from the loops that have misses in flight.
+        // their own, of the filter loaded once (an `ArcSwap` load per row
+        // costs an atomic exchange, a full fence on x86).
         let mut changed = vec![0u64; n.div_ceil(64)];
+        let filter = self.changed.view();
         for (i, item) in items[..n].iter().enumerate() {
-            if item
-                .nik
-                .is_some_and(|nik| self.changed.may_contain(nik.get()))
-            {
+            if item.nik.is_some_and(|nik| filter.may_contain(nik.get())) {
                 changed[i / 64] |= 1 << (i % 64);
             }
         }

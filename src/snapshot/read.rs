@@ -934,8 +934,12 @@ impl Snapshot {
     /// `None` for an empty slot.
     #[inline]
     pub fn person_at(&self, slot: u32) -> Option<Person<'_>> {
-        let (rec, h) = self.record_hashed(slot as usize)?;
-        self.person_of(slot, rec, h)
+        let (index, at) = (slot as usize / LINE_SLOTS, slot as usize % LINE_SLOTS);
+        let line = line_in(self.section(SectionKind::Persons), index)?;
+        if at >= usize::from(line[LINE_HEADER_AT] & LINE_COUNT_MASK) {
+            return None;
+        }
+        self.person_of(slot, record_in(line, at)?, None)
     }
 
     /// The person at a slot whose NIK's hash is known (no need to rebuild
@@ -944,14 +948,19 @@ impl Snapshot {
     fn person_with_hash(&self, slot: u32, h: u64) -> Option<Person<'_>> {
         let (index, at) = (slot as usize / LINE_SLOTS, slot as usize % LINE_SLOTS);
         let line = line_in(self.section(SectionKind::Persons), index)?;
-        self.person_of(slot, record_in(line, at)?, h)
+        self.person_of(slot, record_in(line, at)?, Some(h))
     }
 
     /// A person view of a record: its fields are read from the record's
     /// bytes when asked for, so a lookup that wants two of them does not
     /// pay for unpacking all of them.
     #[inline(always)]
-    fn person_of<'s>(&'s self, slot: u32, rec: &'s [u8; RECORD_LEN], h: u64) -> Option<Person<'s>> {
+    fn person_of<'s>(
+        &'s self,
+        slot: u32,
+        rec: &'s [u8; RECORD_LEN],
+        h: Option<u64>,
+    ) -> Option<Person<'s>> {
         let profile = self.raw_profile(RecordLayout::profile_of(rec) as usize)?;
         Some(Person {
             snapshot: self,
@@ -1189,8 +1198,9 @@ pub struct Person<'a> {
     snapshot: &'a Snapshot,
     slot: u32,
     rec: &'a [u8; RECORD_LEN],
-    /// The NIK's hash (the record keeps only its remainder).
-    h: u64,
+    /// The NIK's hash when the caller knew it (a lookup by NIK); else it
+    /// is rebuilt from the record when the NIK is asked for.
+    h: Option<u64>,
     profile: &'a ProfileRaw,
 }
 
@@ -1204,7 +1214,12 @@ impl<'a> Person<'a> {
     #[inline]
     pub fn nik(&self) -> Nik {
         // Checked when built (and by `verify`): read as stored.
-        Nik::from_stored(unhash_nik(self.h, self.snapshot.layout.seed) & NIK_MASK)
+        let h = self.h.or_else(|| {
+            self.snapshot
+                .record_hashed(self.slot as usize)
+                .map(|(_, h)| h)
+        });
+        Nik::from_stored(h.map_or(0, |h| unhash_nik(h, self.snapshot.layout.seed)) & NIK_MASK)
     }
 
     /// Sex as registered.
