@@ -432,7 +432,16 @@ impl Snapshot {
         let home = self.layout.home(h) as usize;
         if (index as u64) < self.layout.lines {
             // A displaced record must be where a lookup walks.
-            if disp > 0 && !self.slots_of_hash(h).contains(&(slot as u32)) {
+            let home_header =
+                line_in(self.section(SectionKind::Persons), home).map_or(0, |l| l[LINE_HEADER_AT]);
+            let mut reached = false;
+            if disp > 0 {
+                self.walk_displaced(home, home_header, h & self.layout.rem_mask(), |s| {
+                    reached = s as usize == slot;
+                    reached
+                });
+            }
+            if disp > 0 && !reached {
                 return Err(format!(
                     "person {slot} lies {disp} lines from its home line {home}, where a lookup does not reach"
                 ));
