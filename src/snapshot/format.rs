@@ -94,7 +94,8 @@ pub enum SectionKind {
     Profiles = 4,
     /// The hashes of the overflow records (`u64`), ascending.
     Overflow = 5,
-    /// Person records in cache-line buckets, in hash order.
+    /// Person records in cache-line buckets (the home lines, then the
+    /// overflow lines).
     Persons = 6,
     /// Family records by KK.
     Families = 7,

@@ -273,7 +273,8 @@ impl Snapshot {
     }
 
     /// Recomputes every section's checksum and checks the structure lookups
-    /// rely on (hash order, directory, links and indices in range).
+    /// rely on (every record reached by its own lookup, line headers,
+    /// overflow order, member lists, indices in range).
     pub fn verify(&self) -> Result<()> {
         for kind in SectionKind::ALL {
             let i = kind as usize - 1;
@@ -789,7 +790,7 @@ impl Snapshot {
         by
     }
 
-    /// Every person, in slot order (hash order, then the overflow).
+    /// Every person, in slot order (the home lines, then the overflow).
     pub fn persons(&self) -> impl Iterator<Item = Person<'_>> + '_ {
         (0..self.slot_count() as u32).filter_map(|slot| self.person_at(slot))
     }
