@@ -122,12 +122,24 @@ type ClaimKey = (u8, u32);
 struct ClaimCache {
     entries: Vec<(ClaimKey, Option<Arc<Claimed>>)>,
     index: HashMap<ClaimKey, usize>,
-    last: usize,
+    /// A direct-mapped front: `recent[slot(key)]` = 1 + the entry last
+    /// used for a key of that slot. Rows of a list mix a few pairs; one
+    /// compare finds the pair almost always.
+    recent: [u32; ClaimCache::RECENT],
 }
 
 impl ClaimCache {
     /// Pairs searched linearly.
     const LINEAR: usize = 16;
+    /// Slots of the direct-mapped front.
+    const RECENT: usize = 32;
+
+    /// A key's slot in the front.
+    #[inline(always)]
+    fn recent_slot(key: ClaimKey) -> usize {
+        let h = (u32::from(key.0) << 24 ^ key.1).wrapping_mul(0x9E37_79B1);
+        (h >> 27) as usize % Self::RECENT
+    }
 
     /// The pair's bitmaps; `Err(Stale)` when `snap` is an older generation
     /// than the store's current one.
@@ -138,8 +150,10 @@ impl ClaimCache {
         snap: &Snapshot,
         key: (u8, u32),
     ) -> std::result::Result<Option<&Claimed>, Stale> {
-        let hit = match self.entries.get(self.last) {
-            Some((k, _)) if *k == key => Some(self.last),
+        let front = Self::recent_slot(key);
+        let recent = (self.recent[front] as usize).wrapping_sub(1);
+        let hit = match self.entries.get(recent) {
+            Some((k, _)) if *k == key => Some(recent),
             _ if self.entries.len() <= Self::LINEAR => {
                 self.entries.iter().position(|(k, _)| *k == key)
             }
@@ -154,7 +168,7 @@ impl ClaimCache {
                 self.entries.len() - 1
             }
         };
-        self.last = i;
+        self.recent[front] = i as u32 + 1;
         Ok(self.entries.get(i).and_then(|(_, c)| c.as_deref()))
     }
 }
@@ -274,26 +288,22 @@ impl Store {
         let Some(p) = slot.and_then(|s| snap.person_at(s)) else {
             return Ok(rules.verdict(single(ReasonCode::UnknownNik)));
         };
-        let mut r = ReasonSet::default();
-        if p.deceased() {
-            r.insert(ReasonCode::Deceased);
-        }
-        if p.duplicate() {
-            r.insert(ReasonCode::DuplicateIdentity);
-        }
+        // Each reason is a bit set from a condition, without a branch: the
+        // conditions differ row to row, and mispredicted branches cost more
+        // than the whole verdict.
         let enrolled = p.enrolled();
-        if !enrolled.contains(item.program) {
-            r.insert(ReasonCode::NotEnrolled);
-        }
-        if !p.eligible().contains(item.program) {
-            r.insert(ReasonCode::NotEligible);
-        }
-        if p.civil_servant() {
-            r.insert(ReasonCode::CivilServant);
-        }
-        if enrolled.0 & rule.excluded_by != 0 {
-            r.insert(ReasonCode::ExcludedBy);
-        }
+        let flag = |cond: bool, code: ReasonCode| u16::from(cond) << code as u8;
+        let mut r = ReasonSet(
+            flag(p.deceased(), ReasonCode::Deceased)
+                | flag(p.duplicate(), ReasonCode::DuplicateIdentity)
+                | flag(!enrolled.contains(item.program), ReasonCode::NotEnrolled)
+                | flag(
+                    !p.eligible().contains(item.program),
+                    ReasonCode::NotEligible,
+                )
+                | flag(p.civil_servant(), ReasonCode::CivilServant)
+                | flag(enrolled.0 & rule.excluded_by != 0, ReasonCode::ExcludedBy),
+        );
         if item.period.kind() != rule.period {
             r.insert(ReasonCode::WrongPeriodKind);
         } else {
