@@ -230,32 +230,20 @@ impl Store {
         out: &mut [BatchVerdict],
     ) -> Result<()> {
         let n = items.len().min(out.len());
-        // Which rows' NIKs may have a pending change, asked in a pass of
-        // their own, of the filter loaded once (an `ArcSwap` load per row
-        // costs an atomic exchange, a full fence on x86).
-        let mut changed = vec![0u64; n.div_ceil(64)];
+        // The change filter, loaded once (an `ArcSwap` load per row costs
+        // an atomic exchange, a full fence on x86).
         let filter = self.changed.view();
-        for (i, item) in items[..n].iter().enumerate() {
-            if item.nik.is_some_and(|nik| filter.may_contain(nik.get())) {
-                changed[i / 64] |= 1 << (i % 64);
-            }
-        }
         let mut claimed = ClaimCache::default();
         let mut slots = [None; WINDOW];
-        for (w, (items, out)) in items[..n]
-            .chunks(WINDOW)
-            .zip(out[..n].chunks_mut(WINDOW))
-            .enumerate()
-        {
+        for (items, out) in items[..n].chunks(WINDOW).zip(out[..n].chunks_mut(WINDOW)) {
             let slots = &mut slots[..items.len()];
             snap.find_each(
                 items.len(),
                 |i| items[i].nik.map_or(0, Nik::get),
                 |i, slot| slots[i] = slot,
             );
-            for (i, ((item, slot), o)) in items.iter().zip(slots.iter()).zip(out).enumerate() {
-                let row = w * WINDOW + i;
-                let changed = changed[row / 64] >> (row % 64) & 1 == 1;
+            for ((item, slot), o) in items.iter().zip(slots.iter()).zip(out) {
+                let changed = item.nik.is_some_and(|nik| filter.may_contain(nik.get()));
                 *o = self.verdict_of(snap, rules, &mut claimed, item, *slot, changed)?;
             }
         }
