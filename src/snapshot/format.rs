@@ -410,8 +410,8 @@ const REC_NEXT_AT: usize = 8;
 pub(crate) const REC_TAIL_AT: usize = 12;
 /// The displacement: the top 5 bits of the tail, bits 3-7 of the last byte.
 const TAIL_DISP_SHIFT: u32 = TAIL_BITS - 5;
-const REC_DISP_AT: usize = RECORD_LEN - 1;
-const REC_DISP_SHIFT: u32 = 3;
+pub(crate) const REC_DISP_AT: usize = RECORD_LEN - 1;
+pub(crate) const REC_DISP_SHIFT: u32 = 3;
 
 impl RecordLayout {
     /// The layout of a file with these counts; `None` when `lines` is 0 or
@@ -569,16 +569,14 @@ impl RecordLayout {
 
     /// The displacement stored in a record: lines from its home line.
     #[inline(always)]
-    pub fn disp_of(rec: &[u8]) -> u64 {
-        u64::from(rec.get(REC_DISP_AT).map_or(0, |b| b >> REC_DISP_SHIFT))
+    pub fn disp_of(rec: &[u8; RECORD_LEN]) -> u64 {
+        u64::from(rec[REC_DISP_AT] >> REC_DISP_SHIFT)
     }
 
     /// The hash remainder stored in a record.
     #[inline(always)]
-    pub fn rem_of(&self, rec: &[u8]) -> u64 {
-        rec.get(REC_TAIL_AT..REC_TAIL_AT + 8)
-            .map_or(0, |b| u64::from_le_bytes(b.try_into().unwrap_or([0; 8])))
-            & self.rem_mask()
+    pub fn rem_of(&self, rec: &[u8; RECORD_LEN]) -> u64 {
+        self.tail_lo(rec) & self.rem_mask()
     }
 
     /// Unpacks a record whose NIK hashes to `h` into its memory form.

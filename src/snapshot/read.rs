@@ -425,7 +425,7 @@ impl Snapshot {
         line: &[u8; LINE_LEN],
     ) -> std::result::Result<PersonRaw, String> {
         let index = slot / LINE_SLOTS;
-        let rec = &line[slot % LINE_SLOTS * RECORD_LEN..][..RECORD_LEN];
+        let rec = record_in(line, slot % LINE_SLOTS).ok_or("a record outside its line")?;
         let disp = RecordLayout::disp_of(rec);
         let (p, h) = self
             .raw_person_hashed(slot)
@@ -715,13 +715,20 @@ impl Snapshot {
             return None;
         }
         let rec = record_in(line, at)?;
-        let h = if (index as u64) < self.layout.lines {
-            let home = (index as u64).checked_sub(RecordLayout::disp_of(rec))?;
-            self.layout.hash_of(home, self.layout.rem_of(rec))
+        Some((rec, self.hash_in(slot, rec)?))
+    }
+
+    /// The NIK hash of the record `rec` in `slot`: from its home line and
+    /// remainder, or for an overflow record from the overflow section.
+    #[inline]
+    fn hash_in(&self, slot: usize, rec: &[u8; RECORD_LEN]) -> Option<u64> {
+        let index = (slot / LINE_SLOTS) as u64;
+        if index < self.layout.lines {
+            let home = index.checked_sub(RecordLayout::disp_of(rec))?;
+            Some(self.layout.hash_of(home, self.layout.rem_of(rec)))
         } else {
-            self.overflow_hash(slot - self.layout.lines as usize * LINE_SLOTS)?
-        };
-        Some((rec, h))
+            self.overflow_hash(slot - self.layout.lines as usize * LINE_SLOTS)
+        }
     }
 
     /// The record in a slot, decoded.
@@ -783,8 +790,9 @@ impl Snapshot {
             };
             let count = usize::from(line[LINE_HEADER_AT] & LINE_COUNT_MASK);
             for at in 0..count.min(LINE_SLOTS) {
-                let rec = &line[at * RECORD_LEN..(at + 1) * RECORD_LEN];
-                by[RecordLayout::disp_of(rec) as usize] += 1;
+                if let Some(rec) = record_in(line, at) {
+                    by[RecordLayout::disp_of(rec) as usize] += 1;
+                }
             }
         }
         by
@@ -824,7 +832,7 @@ impl Snapshot {
         let home = self.layout.home(h) as usize;
         let rem = h & self.layout.rem_mask();
         let line = line_in(self.section(SectionKind::Persons), home)?;
-        let found = scan_line(line, home, 0, rem, self.layout.rem_mask());
+        let found = scan_home_line(line, home, rem, self.layout.rem_mask());
         if found != NONE {
             return Some(found);
         }
@@ -877,7 +885,9 @@ impl Snapshot {
             let count = usize::from(line[LINE_HEADER_AT] & LINE_COUNT_MASK).min(LINE_SLOTS);
             let mut later_home = false;
             for at in 0..count {
-                let rec = &line[at * RECORD_LEN..(at + 1) * RECORD_LEN];
+                let Some(rec) = record_in(line, at) else {
+                    return;
+                };
                 let disp = RecordLayout::disp_of(rec) as usize;
                 if disp == k
                     && self.layout.rem_of(rec) == rem
@@ -923,7 +933,9 @@ impl Snapshot {
         };
         let count = usize::from(line[LINE_HEADER_AT] & LINE_COUNT_MASK).min(LINE_SLOTS);
         for at in 0..count {
-            let rec = &line[at * RECORD_LEN..(at + 1) * RECORD_LEN];
+            let Some(rec) = record_in(line, at) else {
+                break;
+            };
             if RecordLayout::disp_of(rec) == 0 && self.layout.rem_of(rec) == rem {
                 slots.push((home * LINE_SLOTS + at) as u32);
             }
@@ -1024,7 +1036,7 @@ impl Snapshot {
                 let home = layout.home(hashes[j]) as usize;
                 early[j] = match line_in(persons, home) {
                     Some(line) => {
-                        let f = scan_line(line, home, 0, hashes[j] & mask, mask);
+                        let f = scan_home_line(line, home, hashes[j] & mask, mask);
                         let first = usize::from(line[LINE_HEADER_AT] >> LINE_DISPLACED_SHIFT);
                         if f == NONE && first != 0 {
                             mmap::prefetch(persons, (home + first) * LINE_LEN);
@@ -1090,22 +1102,23 @@ fn line_in(persons: &[u8], index: usize) -> Option<&[u8; LINE_LEN]> {
         .first_chunk::<LINE_LEN>()
 }
 
-/// The slot of the record in `line` (line number `index`) that lies `disp`
-/// lines from its home and holds hash remainder `rem`, or [`NONE`].
+/// The slot of the record in home line `line` (line number `index`) that is
+/// its own (displacement 0) and holds hash remainder `rem`, or [`NONE`].
 ///
 /// No branch depends on the records: which record matches is data the
 /// CPU learns only when the line arrives from memory, and a branch on it
 /// would be mispredicted often and throw away the lookups started after
 /// it. All three slots are compared and the answer kept with selects.
 #[inline(always)]
-fn scan_line(line: &[u8; LINE_LEN], index: usize, disp: u64, rem: u64, mask: u64) -> u32 {
+fn scan_home_line(line: &[u8; LINE_LEN], index: usize, rem: u64, mask: u64) -> u32 {
     let count = usize::from(line[LINE_HEADER_AT] & LINE_COUNT_MASK);
     let mut found = NONE;
+    // Fixed offsets into the line, no `Option`: this loop is the lookup.
     for at in (0..LINE_SLOTS).rev() {
         let rec = at * RECORD_LEN;
-        let d = RecordLayout::disp_of(&line[rec..rec + RECORD_LEN]);
+        let disp = line[rec + REC_DISP_AT] >> REC_DISP_SHIFT;
         let r = read_u64(line, rec + REC_TAIL_AT) & mask;
-        let hit = (at < count) & (d == disp) & (r == rem);
+        let hit = (at < count) & (disp == 0) & (r == rem);
         found = std::hint::select_unpredictable(hit, (index * LINE_SLOTS + at) as u32, found);
     }
     found
@@ -1224,11 +1237,9 @@ impl<'a> Person<'a> {
     #[inline]
     pub fn nik(&self) -> Nik {
         // Checked when built (and by `verify`): read as stored.
-        let h = self.h.or_else(|| {
-            self.snapshot
-                .record_hashed(self.slot as usize)
-                .map(|(_, h)| h)
-        });
+        let h = self
+            .h
+            .or_else(|| self.snapshot.hash_in(self.slot as usize, self.rec));
         Nik::from_stored(h.map_or(0, |h| unhash_nik(h, self.snapshot.layout.seed)) & NIK_MASK)
     }
 
