@@ -68,7 +68,37 @@ fn every_record_reads_back() {
             assert_eq!(p.enrolled(), r.programs);
         }
         assert_eq!(snap.get(nik).map(|p| p.nik()), Some(nik));
+        // `get` and `find` agree with the first of `get_all`, field for
+        // field (`get` keeps the record it found instead of re-reading it).
+        let fields = |p: tepat::snapshot::Person<'_>| {
+            (
+                p.slot(),
+                p.family_index(),
+                p.profile_index(),
+                p.birth_date(),
+            )
+        };
+        let first = found.first().map(|p| fields(*p));
+        assert_eq!(snap.get(nik).map(fields), first, "{nik}");
+        assert_eq!(snap.find(nik.get()), first.map(|f| f.0), "{nik}");
     }
+}
+
+/// `Person::home_distance` says where each record lies the way the
+/// placement statistics (`Snapshot::displacements`) count them, and the
+/// fixture has records both in and out of their home line.
+#[test]
+fn home_distance_agrees_with_the_placement_counts() {
+    let (_, bytes) = fixture();
+    let snap = Snapshot::from_bytes(bytes).unwrap();
+    let (lines, _) = snap.lines_and_overflow();
+    let by = snap.displacements();
+    let mut counted = vec![0u64; by.len()];
+    for p in snap.persons().filter(|p| u64::from(p.slot()) < 3 * lines) {
+        counted[usize::from(p.home_distance())] += 1;
+    }
+    assert_eq!(counted, by.to_vec());
+    assert!(by[0] > 0 && by[1..].iter().sum::<u64>() > 0, "{by:?}");
 }
 
 /// A NIK registered in many rows fills its home line and the free slots

@@ -89,18 +89,21 @@ struct Header {
     duplicates: u64,
 }
 
+#[inline]
 fn read_u16(b: &[u8], off: usize) -> u16 {
     let mut a = [0u8; 2];
     a.copy_from_slice(&b[off..off + 2]);
     u16::from_le_bytes(a)
 }
 
+#[inline]
 fn read_u32(b: &[u8], off: usize) -> u32 {
     let mut a = [0u8; 4];
     a.copy_from_slice(&b[off..off + 4]);
     u32::from_le_bytes(a)
 }
 
+#[inline]
 fn read_u64(b: &[u8], off: usize) -> u64 {
     let mut a = [0u8; 8];
     a.copy_from_slice(&b[off..off + 8]);
@@ -437,7 +440,7 @@ impl Snapshot {
                 line_in(self.section(SectionKind::Persons), home).map_or(0, |l| l[LINE_HEADER_AT]);
             let mut reached = false;
             if disp > 0 {
-                self.walk_displaced(home, home_header, h & self.layout.rem_mask(), |s| {
+                self.walk_displaced(home, home_header, h & self.layout.rem_mask(), |s, _| {
                     reached = s as usize == slot;
                     reached
                 });
@@ -528,6 +531,7 @@ impl Snapshot {
         Ok(())
     }
 
+    #[inline]
     fn section(&self, kind: SectionKind) -> &[u8] {
         // Ranges were checked against the file's length in `open`.
         self.bytes
@@ -691,6 +695,7 @@ impl Snapshot {
     }
 
     /// The 10-digit code of village `index`.
+    #[inline]
     pub fn village_code(&self, index: u32) -> Option<u64> {
         let off = index as usize * 8;
         let b = self.section(SectionKind::Villages).get(off..off + 8)?;
@@ -803,6 +808,7 @@ impl Snapshot {
         (0..self.slot_count() as u32).filter_map(|slot| self.person_at(slot))
     }
 
+    #[inline]
     fn raw_profile(&self, index: usize) -> Option<&ProfileRaw> {
         let off = index.checked_mul(size_of::<ProfileRaw>())?;
         let bytes = self
@@ -811,6 +817,7 @@ impl Snapshot {
         ProfileRaw::ref_from_bytes(bytes).ok()
     }
 
+    #[inline]
     fn raw_family(&self, index: usize) -> Option<&FamilyRaw> {
         let off = index.checked_mul(size_of::<FamilyRaw>())?;
         let bytes = self
@@ -842,19 +849,35 @@ impl Snapshot {
     /// The rest of [`Snapshot::find_hashed`]: the home's displaced
     /// records, then the overflow.
     fn find_beyond_home(&self, home: usize, header: u8, h: u64) -> Option<u32> {
+        self.locate_beyond_home(home, header, h)
+            .map(|(slot, _)| slot)
+    }
+
+    /// [`Snapshot::find_beyond_home`] with the record found.
+    fn locate_beyond_home(
+        &self,
+        home: usize,
+        header: u8,
+        h: u64,
+    ) -> Option<(u32, &[u8; RECORD_LEN])> {
         let mut found = None;
-        self.walk_displaced(home, header, h & self.layout.rem_mask(), |slot| {
-            found = Some(slot);
+        self.walk_displaced(home, header, h & self.layout.rem_mask(), |slot, rec| {
+            found = Some((slot, rec));
             true
         });
         if found.is_some() || header & LINE_OVERFLOW_BIT == 0 {
             return found;
         }
         let r = self.overflow_range(h);
-        (r.start < r.end).then(|| (self.layout.lines as usize * LINE_SLOTS + r.start) as u32)
+        if r.start == r.end {
+            return None;
+        }
+        let slot = self.layout.lines as usize * LINE_SLOTS + r.start;
+        let line = line_in(self.section(SectionKind::Persons), slot / LINE_SLOTS)?;
+        Some((slot as u32, record_in(line, slot % LINE_SLOTS)?))
     }
 
-    /// Calls `visit(slot)` for each displaced record of home line `home`
+    /// Calls `visit(slot, record)` for each displaced record of home line `home`
     /// (whose header is `header`) with hash remainder `rem`, in slot order,
     /// until `visit` returns true.
     ///
@@ -862,12 +885,12 @@ impl Snapshot {
     /// its header says and ends at the first line that is not full or holds
     /// a record of a later home (docs/FORMAT.md): the builder fills free
     /// slots nearest first, in hash order.
-    fn walk_displaced(
-        &self,
+    fn walk_displaced<'s>(
+        &'s self,
         home: usize,
         header: u8,
         rem: u64,
-        mut visit: impl FnMut(u32) -> bool,
+        mut visit: impl FnMut(u32, &'s [u8; RECORD_LEN]) -> bool,
     ) {
         let first = usize::from(header >> LINE_DISPLACED_SHIFT);
         if first == 0 {
@@ -891,7 +914,7 @@ impl Snapshot {
                 let disp = RecordLayout::disp_of(rec) as usize;
                 if disp == k
                     && self.layout.rem_of(rec) == rem
-                    && visit((index * LINE_SLOTS + at) as u32)
+                    && visit((index * LINE_SLOTS + at) as u32, rec)
                 {
                     return;
                 }
@@ -908,8 +931,24 @@ impl Snapshot {
     #[inline]
     pub fn get(&self, nik: Nik) -> Option<Person<'_>> {
         let h = hash_nik(nik.get(), self.layout.seed);
-        let slot = self.find_hashed(h)?;
-        self.person_with_hash(slot, h)
+        let (slot, rec) = self.locate(h)?;
+        self.person_of(slot, rec, Some(h))
+    }
+
+    /// The slot and bytes of the first record whose NIK hashes to `h`:
+    /// [`Snapshot::find_hashed`] that keeps the record it found, so that
+    /// [`Snapshot::get`] does not locate it a second time from the slot.
+    #[inline(always)]
+    fn locate(&self, h: u64) -> Option<(u32, &[u8; RECORD_LEN])> {
+        let persons = self.section(SectionKind::Persons);
+        let home = self.layout.home(h) as usize;
+        let mask = self.layout.rem_mask();
+        let line = line_in(persons, home)?;
+        let found = scan_home_line(line, home, h & mask, mask);
+        if found != NONE {
+            return Some((found, record_in(line, found as usize - home * LINE_SLOTS)?));
+        }
+        self.locate_beyond_home(home, line[LINE_HEADER_AT], h)
     }
 
     /// Every record with this NIK (more than one for a duplicate identity),
@@ -941,7 +980,7 @@ impl Snapshot {
             }
         }
         let header = line[LINE_HEADER_AT];
-        self.walk_displaced(home, header, rem, |slot| {
+        self.walk_displaced(home, header, rem, |slot, _| {
             slots.push(slot);
             false
         });
@@ -1061,6 +1100,7 @@ impl Snapshot {
     }
 
     /// The family with this KK, with its members.
+    #[inline]
     pub fn family(&self, kk: Kk) -> Option<Family<'_>> {
         let families = self.section(SectionKind::Families);
         let count = families.len() / size_of::<FamilyRaw>();
@@ -1078,6 +1118,7 @@ impl Snapshot {
     }
 
     /// The family at an index (from [`Person::family_index`]).
+    #[inline]
     pub fn family_at(&self, index: u32) -> Option<Family<'_>> {
         let raw = self.raw_family(index as usize)?;
         Some(Family {
@@ -1111,17 +1152,19 @@ fn line_in(persons: &[u8], index: usize) -> Option<&[u8; LINE_LEN]> {
 /// it. All three slots are compared and the answer kept with selects.
 #[inline(always)]
 fn scan_home_line(line: &[u8; LINE_LEN], index: usize, rem: u64, mask: u64) -> u32 {
-    let count = usize::from(line[LINE_HEADER_AT] & LINE_COUNT_MASK);
-    let mut found = NONE;
+    let mut first = LINE_SLOTS;
     // Fixed offsets into the line, no `Option`: this loop is the lookup.
     for at in (0..LINE_SLOTS).rev() {
         let rec = at * RECORD_LEN;
         let disp = line[rec + REC_DISP_AT] >> REC_DISP_SHIFT;
-        let r = read_u64(line, rec + REC_TAIL_AT) & mask;
-        let hit = (at < count) & (disp == 0) & (r == rem);
-        found = std::hint::select_unpredictable(hit, (index * LINE_SLOTS + at) as u32, found);
+        let r = read_u64(line, rec + REC_TAIL_AT) ^ rem;
+        first = std::hint::select_unpredictable((disp == 0) & (r & mask == 0), at, first);
     }
-    found
+    // An unused slot is all zero, so it matches a remainder of 0; but the
+    // line's records fill its first `count` slots, so a match past them
+    // is the first match and one comparison settles it.
+    let count = usize::from(line[LINE_HEADER_AT] & LINE_COUNT_MASK);
+    std::hint::select_unpredictable(first < count, (index * LINE_SLOTS + first) as u32, NONE)
 }
 
 /// Each kind's byte range, checksum and presence, indexed by `kind - 1`.
@@ -1229,6 +1272,7 @@ pub struct Person<'a> {
 
 impl<'a> Person<'a> {
     /// The record's slot in the snapshot.
+    #[inline]
     pub fn slot(&self) -> u32 {
         self.slot
     }
@@ -1244,6 +1288,7 @@ impl<'a> Person<'a> {
     }
 
     /// Sex as registered.
+    #[inline]
     pub fn sex(&self) -> Sex {
         if RecordLayout::sex_of(self.rec) == 1 {
             Sex::Female
@@ -1253,64 +1298,76 @@ impl<'a> Person<'a> {
     }
 
     /// Place in the family.
+    #[inline]
     pub fn relation(&self) -> Relation {
         Relation::from_code(RecordLayout::relation_of(self.rec))
     }
 
     /// Whether this record is its family's first member (exactly one per
     /// family: scans count families through it).
+    #[inline]
     pub fn is_first_member(&self) -> bool {
         RecordLayout::is_first_member(self.rec)
     }
 
     /// The family's index in the snapshot.
+    #[inline]
     pub fn family_index(&self) -> u32 {
         self.snapshot.layout.family_of(self.rec)
     }
 
     /// The family card number (reads the family record).
+    #[inline]
     pub fn kk(&self) -> Option<Kk> {
         self.family()
             .and_then(|f| Kk::from_u64(f.raw.kk.get()).ok())
     }
 
     /// The person's family.
+    #[inline]
     pub fn family(&self) -> Option<Family<'a>> {
         self.snapshot.family_at(self.family_index())
     }
 
     /// The village code where the family lives.
+    #[inline]
     pub fn village_code(&self) -> Option<u64> {
         self.snapshot
             .village_code(RecordLayout::village_of(self.rec))
     }
 
     /// Birth date as registered.
+    #[inline]
     pub fn birth_date(&self) -> Date {
         birth_date(RecordLayout::birth_of(self.rec))
     }
 
     /// The family's welfare decile (1 = poorest).
+    #[inline]
     pub fn decile(&self) -> u8 {
         self.profile.decile
     }
 
     /// Recorded as deceased.
+    #[inline]
     pub fn deceased(&self) -> bool {
         self.profile.flags & FLAG_DECEASED != 0
     }
 
     /// Civil servant, police or military.
+    #[inline]
     pub fn civil_servant(&self) -> bool {
         self.profile.flags & FLAG_CIVIL_SERVANT != 0
     }
 
     /// The NIK appears in more than one record.
+    #[inline]
     pub fn duplicate(&self) -> bool {
         self.profile.flags & FLAG_DUPLICATE != 0
     }
 
     /// Recorded eligibility components.
+    #[inline]
     pub fn components(&self) -> ComponentSet {
         ComponentSet(self.profile.components.get())
     }
@@ -1328,8 +1385,19 @@ impl<'a> Person<'a> {
     }
 
     /// The index of the person's profile.
+    #[inline]
     pub fn profile_index(&self) -> u32 {
         RecordLayout::profile_of(self.rec)
+    }
+
+    /// Lines between the record and its NIK's home line: 0 for a record
+    /// in its home line (82 % of persons at the builder's load), where a
+    /// lookup reads one cache line; more for a record pushed out of it,
+    /// whose lookup reads its home line, then walks on from there (see
+    /// docs/FORMAT.md). 0 also for a record in the overflow area.
+    #[inline]
+    pub fn home_distance(&self) -> u8 {
+        RecordLayout::disp_of(self.rec) as u8
     }
 }
 
@@ -1355,21 +1423,25 @@ pub struct Family<'a> {
 
 impl<'a> Family<'a> {
     /// The family's index.
+    #[inline]
     pub fn index(&self) -> u32 {
         self.index
     }
 
     /// The family card number.
+    #[inline]
     pub fn kk(&self) -> u64 {
         self.raw.kk.get()
     }
 
     /// Family-unit programs any member is enrolled in.
+    #[inline]
     pub fn enrolled(&self) -> ProgramSet {
         ProgramSet(self.raw.enrolled.get())
     }
 
     /// The members, in snapshot order.
+    #[inline]
     pub fn members(&self) -> impl Iterator<Item = Person<'a>> + 'a {
         let snapshot = self.snapshot;
         let mut next = self.raw.first_member.get();

@@ -31,7 +31,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use tepat::snapshot::{Person, Snapshot, SnapshotBuilder};
-use tepat::{Date, RegionTable};
+use tepat::{Date, Nik, RegionTable};
 use tepat_gen::{Config, Generator};
 
 type Res<T> = Result<T, Box<dyn std::error::Error>>;
@@ -178,15 +178,19 @@ struct Row {
     note: String,
 }
 
-/// Times `lookups.len()` dependent lookups: the key of lookup `i` is
-/// `keys[i] ^ (previous answer & mask)`, `mask` being an opaque zero.
+/// Times `keys.len()` dependent lookups: lookup `i` reads the key at index
+/// `i ^ (previous answer & mask)`, `mask` being an opaque zero, so each
+/// lookup starts only once the previous answer's bytes are loaded (the
+/// same one L1 load on every engine's chain); the key array is read in
+/// order and stays ahead in cache.
 #[inline(never)]
-fn dependent(keys: &[u64], mut look: impl FnMut(u64) -> u64) -> f64 {
+fn dependent<K: Copy>(keys: &[K], mut look: impl FnMut(K) -> u64) -> f64 {
     let mask = black_box(0u64);
     let t = Instant::now();
     let mut prev = 0u64;
-    for &k in keys {
-        prev = look(k ^ (prev & mask));
+    for i in 0..keys.len() {
+        let j = i ^ (prev & mask) as usize;
+        prev = keys.get(j).map_or(0, |&k| look(k));
     }
     let ns = secs(t.elapsed()) * 1e9 / keys.len() as f64;
     black_box(prev);
@@ -195,7 +199,7 @@ fn dependent(keys: &[u64], mut look: impl FnMut(u64) -> u64) -> f64 {
 
 /// Times a plain loop of lookups over `keys`.
 #[inline(never)]
-fn independent(keys: &[u64], mut look: impl FnMut(u64) -> u64) -> f64 {
+fn independent<K: Copy>(keys: &[K], mut look: impl FnMut(K) -> u64) -> f64 {
     let t = Instant::now();
     let mut acc = 0u64;
     for &k in keys {
@@ -208,11 +212,11 @@ fn independent(keys: &[u64], mut look: impl FnMut(u64) -> u64) -> f64 {
 
 /// Medians of `reps` dependent and independent runs, each over its own
 /// `per_rep` keys of `sample`.
-fn measure(
-    sample: &[u64],
+fn measure<K: Copy>(
+    sample: &[K],
     reps: usize,
     per_rep: usize,
-    mut look: impl FnMut(u64) -> u64,
+    mut look: impl FnMut(K) -> u64,
 ) -> (f64, f64) {
     // Warm the code path and the sample's first keys.
     independent(&sample[..per_rep.min(sample.len()).min(10_000)], &mut look);
@@ -227,11 +231,12 @@ fn measure(
     (median(dep), median(ind))
 }
 
-/// A peer's answer: the NIK, the value's first 8 bytes (little-endian).
-fn first_word(bytes: &[u8]) -> u64 {
-    let mut w = [0u8; 8];
-    w.copy_from_slice(&bytes[..8]);
-    u64::from_le_bytes(w)
+/// A peer's answer: the person's family index, bytes 8-11 of its value
+/// (what tepat's `get` row answers too, from its record).
+fn family_word(value: &[u8]) -> u64 {
+    let mut w = [0u8; 4];
+    w.copy_from_slice(&value[8..12]);
+    u64::from(u32::from_le_bytes(w))
 }
 
 /// A peer's value for a person: NIK (u64 LE), family index, slot and
@@ -596,6 +601,10 @@ fn main() -> Res<()> {
     let sample: Vec<u64> = (0..2 * reps * a.lookups)
         .map(|_| random_key(&mut rng))
         .collect();
+    let sample_niks = sample
+        .iter()
+        .map(|&k| Nik::from_u64(k))
+        .collect::<Result<Vec<Nik>, _>>()?;
     let batch: Vec<u64> = (0..a.batch).map(|_| random_key(&mut rng)).collect();
 
     // --- the physical reference, over 4 KiB and over 2 MiB pages.
@@ -719,61 +728,77 @@ fn main() -> Res<()> {
                 snap.find_many(&batch, &mut out);
                 assert!(out.iter().all(Option::is_some), "every key is found");
             }
-            let find_nik = |k: u64| {
+            let mut tepat_row = |what: &str, note: &str, (dep, ind): (f64, f64), first: bool| {
+                log(format!(
+                    "tepat {what} ({mode}): {dep:.1} ns dependent, {ind:.1} ns independent"
+                ));
+                rows.push(Row {
+                    engine: format!("tepat {what} ({mode})"),
+                    n,
+                    build: build_secs.filter(|_| first && mode == "mapped"),
+                    open: first.then_some(open),
+                    bytes_per_key: first.then_some(snap_bytes as f64 / persons as f64),
+                    dependent_ns: dep,
+                    independent_ns: ind,
+                    note: note.into(),
+                });
+            };
+            let get = |nik: Nik| snap.get(nik).map_or(0, |p| u64::from(p.family_index()));
+            tepat_row(
+                "get",
+                "get(nik), answer = the family index read from the record",
+                measure(&sample_niks, reps, a.lookups, get),
+                true,
+            );
+            let find_slot = |k: u64| snap.find(k).map_or(0, u64::from);
+            tepat_row(
+                "find",
+                "find alone, answer = the slot",
+                measure(&sample, reps, a.lookups, find_slot),
+                false,
+            );
+            let check = |nik: Nik| {
+                snap.get(nik)
+                    .map_or(0, |p| u64::from(p.eligible().0 & !p.enrolled().0))
+            };
+            tepat_row(
+                "get + profile bits",
+                "get(nik), answer = eligible and not enrolled (reads the profile record too)",
+                measure(&sample_niks, reps, a.lookups, check),
+                false,
+            );
+            // The same `get` over NIKs whose record is in its home line
+            // (one line read) and over those pushed out of it (the home
+            // line, then the line the walk finds them in).
+            let (home, pushed): (Vec<Nik>, Vec<Nik>) = sample_niks
+                .iter()
+                .partition(|&&nik| snap.get(nik).is_some_and(|p| p.home_distance() == 0));
+            for (what, keys) in [
+                ("get, NIK in its home line", &home),
+                ("get, NIK pushed out of it", &pushed),
+            ] {
+                let per = (keys.len() / (2 * reps)).min(a.lookups);
+                if per > 0 {
+                    let share = 100.0 * keys.len() as f64 / sample_niks.len() as f64;
+                    tepat_row(
+                        what,
+                        &format!("{share:.1} % of the sample; answer = the family index"),
+                        measure(keys, reps, per, get),
+                        false,
+                    );
+                }
+            }
+            let rebuilt = |k: u64| {
                 snap.find(k)
                     .and_then(|slot| snap.person_at(slot))
                     .map_or(0, |p| p.nik().get())
             };
-            let (dep, ind) = measure(&sample, reps, a.lookups, find_nik);
-            log(format!(
-                "tepat get ({mode}): {dep:.1} ns dependent, {ind:.1} ns independent"
-            ));
-            rows.push(Row {
-                engine: format!("tepat get ({mode})"),
-                n,
-                build: build_secs.filter(|_| mode == "mapped"),
-                open: Some(open),
-                bytes_per_key: Some(snap_bytes as f64 / persons as f64),
-                dependent_ns: dep,
-                independent_ns: ind,
-                note: "find + person_at, answer = the NIK".into(),
-            });
-            let find_slot = |k: u64| snap.find(k).map_or(0, u64::from);
-            let (dep, ind) = measure(&sample, reps, a.lookups, find_slot);
-            log(format!(
-                "tepat find ({mode}): {dep:.1} ns dependent, {ind:.1} ns independent"
-            ));
-            rows.push(Row {
-                engine: format!("tepat find ({mode})"),
-                n,
-                build: None,
-                open: None,
-                bytes_per_key: None,
-                dependent_ns: dep,
-                independent_ns: ind,
-                note: "find alone, answer = the slot".into(),
-            });
-            let check = |k: u64| {
-                snap.find(k)
-                    .and_then(|slot| snap.person_at(slot))
-                    .map_or(0, |p| {
-                        u64::from(p.eligible().0 & !p.enrolled().0) ^ p.nik().get()
-                    })
-            };
-            let (dep, ind) = measure(&sample, reps, a.lookups, check);
-            log(format!(
-                "tepat check bits ({mode}): {dep:.1} ns dependent, {ind:.1} ns independent"
-            ));
-            rows.push(Row {
-                engine: format!("tepat get + profile bits ({mode})"),
-                n,
-                build: None,
-                open: None,
-                bytes_per_key: None,
-                dependent_ns: dep,
-                independent_ns: ind,
-                note: "also reads eligible/enrolled (profile record)".into(),
-            });
+            tepat_row(
+                "find + person_at",
+                "answer = the NIK rebuilt from the record (session 3's get row)",
+                measure(&sample, reps, a.lookups, rebuilt),
+                false,
+            );
 
             // find_many on 1 and 2 threads.
             let mut out = vec![None; batch.len()];
@@ -857,7 +882,7 @@ fn main() -> Res<()> {
         }
         assert_eq!(count, keys * 8);
         let look = |k: u64| match db.get(&rtxn, &k.to_be_bytes()) {
-            Ok(Some(v)) => first_word(v),
+            Ok(Some(v)) => family_word(v),
             _ => 0,
         };
         let (dep, ind) = measure(&sample, reps, per(4), look);
@@ -920,7 +945,7 @@ fn main() -> Res<()> {
         }
         assert_eq!(count, keys * 8);
         let look = |k: u64| match table.get(&k.to_be_bytes()) {
-            Ok(Some(v)) => first_word(v.value()),
+            Ok(Some(v)) => family_word(v.value()),
             _ => 0,
         };
         let (dep, ind) = measure(&sample, reps, per(4), look);
@@ -961,7 +986,7 @@ fn main() -> Res<()> {
         for (k, v) in &map {
             black_box((k, v));
         }
-        let look = |k: u64| map.get(&k).map_or(0, |v| first_word(v));
+        let look = |k: u64| map.get(&k).map_or(0, |v| family_word(v));
         let (dep, ind) = measure(&sample, reps, a.lookups, look);
         log(format!(
             "hashmap: {dep:.1} ns dependent, {ind:.1} ns independent"
@@ -1013,7 +1038,7 @@ fn main() -> Res<()> {
         }
         assert_eq!(count, keys * 8);
         let look = |k: u64| match db.get(k.to_be_bytes()) {
-            Ok(Some(v)) => first_word(&v),
+            Ok(Some(v)) => family_word(&v),
             _ => 0,
         };
         let (dep, ind) = measure(&sample, reps, per(10), look);
