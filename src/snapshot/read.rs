@@ -57,6 +57,17 @@ pub enum Residence {
 /// pushed out of their home line) in [`Snapshot::find_each`].
 pub const PREFETCH_DISTANCE: usize = 16;
 
+/// What [`Person`]'s profile fields read when the record's profile index
+/// is out of range (only in a damaged file).
+static EMPTY_PROFILE: ProfileRaw = ProfileRaw {
+    eligible: zerocopy::little_endian::U32::ZERO,
+    enrolled: zerocopy::little_endian::U32::ZERO,
+    components: zerocopy::little_endian::U16::ZERO,
+    decile: 0,
+    flags: 0,
+    reserved: zerocopy::little_endian::U32::ZERO,
+};
+
 /// "No slot" in the branch-free scans.
 const NONE: u32 = u32::MAX;
 
@@ -1022,13 +1033,11 @@ impl Snapshot {
         rec: &'s [u8; RECORD_LEN],
         h: Option<u64>,
     ) -> Option<Person<'s>> {
-        let profile = self.raw_profile(RecordLayout::profile_of(rec) as usize)?;
         Some(Person {
             snapshot: self,
             slot,
             rec,
             h,
-            profile,
         })
     }
 
@@ -1267,7 +1276,6 @@ pub struct Person<'a> {
     /// The NIK's hash when the caller knew it (a lookup by NIK); else it
     /// is rebuilt from the record when the NIK is asked for.
     h: Option<u64>,
-    profile: &'a ProfileRaw,
 }
 
 impl<'a> Person<'a> {
@@ -1345,43 +1353,54 @@ impl<'a> Person<'a> {
     /// The family's welfare decile (1 = poorest).
     #[inline]
     pub fn decile(&self) -> u8 {
-        self.profile.decile
+        self.profile().decile
     }
 
     /// Recorded as deceased.
     #[inline]
     pub fn deceased(&self) -> bool {
-        self.profile.flags & FLAG_DECEASED != 0
+        self.profile().flags & FLAG_DECEASED != 0
     }
 
     /// Civil servant, police or military.
     #[inline]
     pub fn civil_servant(&self) -> bool {
-        self.profile.flags & FLAG_CIVIL_SERVANT != 0
+        self.profile().flags & FLAG_CIVIL_SERVANT != 0
     }
 
     /// The NIK appears in more than one record.
     #[inline]
     pub fn duplicate(&self) -> bool {
-        self.profile.flags & FLAG_DUPLICATE != 0
+        self.profile().flags & FLAG_DUPLICATE != 0
     }
 
     /// Recorded eligibility components.
     #[inline]
     pub fn components(&self) -> ComponentSet {
-        ComponentSet(self.profile.components.get())
+        ComponentSet(self.profile().components.get())
     }
 
     /// Programs the person is eligible for (on the snapshot's as-of date).
     #[inline]
     pub fn eligible(&self) -> ProgramSet {
-        ProgramSet(self.profile.eligible.get())
+        ProgramSet(self.profile().eligible.get())
     }
 
     /// Programs the person is enrolled in.
     #[inline]
     pub fn enrolled(&self) -> ProgramSet {
-        ProgramSet(self.profile.enrolled.get())
+        ProgramSet(self.profile().enrolled.get())
+    }
+
+    /// The person's profile record, read when a field of it is asked for
+    /// (a lookup that wants the family alone does not pay for it). An
+    /// index past the profiles (a damaged file that `verify` refuses)
+    /// reads as the empty profile.
+    #[inline]
+    fn profile(&self) -> &'a ProfileRaw {
+        self.snapshot
+            .raw_profile(RecordLayout::profile_of(self.rec) as usize)
+            .unwrap_or(&EMPTY_PROFILE)
     }
 
     /// The index of the person's profile.
