@@ -955,9 +955,9 @@ impl Snapshot {
         let home = self.layout.home(h) as usize;
         let mask = self.layout.rem_mask();
         let line = line_in(persons, home)?;
-        let found = scan_home_line(line, home, h & mask, mask);
-        if found != NONE {
-            return Some((found, record_in(line, found as usize - home * LINE_SLOTS)?));
+        let at = home_line_match(line, h & mask, mask);
+        if at < LINE_SLOTS {
+            return Some(((home * LINE_SLOTS + at) as u32, record_in(line, at)?));
         }
         self.locate_beyond_home(home, line[LINE_HEADER_AT], h)
     }
@@ -1161,6 +1161,15 @@ fn line_in(persons: &[u8], index: usize) -> Option<&[u8; LINE_LEN]> {
 /// it. All three slots are compared and the answer kept with selects.
 #[inline(always)]
 fn scan_home_line(line: &[u8; LINE_LEN], index: usize, rem: u64, mask: u64) -> u32 {
+    let at = home_line_match(line, rem, mask);
+    std::hint::select_unpredictable(at < LINE_SLOTS, (index * LINE_SLOTS + at) as u32, NONE)
+}
+
+/// [`scan_home_line`]'s answer as the record's place in the line (0-2), or
+/// [`LINE_SLOTS`] for none: what a lookup that goes on to read the record
+/// needs, without dividing the slot by three.
+#[inline(always)]
+fn home_line_match(line: &[u8; LINE_LEN], rem: u64, mask: u64) -> usize {
     let mut first = LINE_SLOTS;
     // Fixed offsets into the line, no `Option`: this loop is the lookup.
     for at in (0..LINE_SLOTS).rev() {
@@ -1173,7 +1182,7 @@ fn scan_home_line(line: &[u8; LINE_LEN], index: usize, rem: u64, mask: u64) -> u
     // line's records fill its first `count` slots, so a match past them
     // is the first match and one comparison settles it.
     let count = usize::from(line[LINE_HEADER_AT] & LINE_COUNT_MASK);
-    std::hint::select_unpredictable(first < count, (index * LINE_SLOTS + first) as u32, NONE)
+    std::hint::select_unpredictable(first < count, first, LINE_SLOTS)
 }
 
 /// Each kind's byte range, checksum and presence, indexed by `kind - 1`.
