@@ -446,13 +446,11 @@ impl RecordLayout {
         u64::MAX >> (64 - self.rem_bits)
     }
 
-    /// The mask of a family index.
+    /// The mask of a family index (`family_bits` is at most 34: `new`
+    /// keeps it and the remainder, at least 33 bits, within 67).
     #[inline(always)]
     fn family_mask(&self) -> u64 {
-        match self.family_bits {
-            0 => 0,
-            b => u64::MAX >> (64 - b.min(64)),
-        }
+        (1u64 << self.family_bits.min(63)) - 1
     }
 
     /// A hash's home line: monotone in `h`.
@@ -553,10 +551,16 @@ impl RecordLayout {
     }
 
     /// The family index.
+    ///
+    /// One 64-bit read from the tail's second byte on (tail bits 8-71):
+    /// the family index lies in tail bits `rem_bits` (at least 33) to
+    /// `rem_bits + family_bits` (at most 67, below the displacement), so
+    /// it is in that word, whatever the counts.
     #[inline(always)]
     pub fn family_of(&self, rec: &[u8; RECORD_LEN]) -> u32 {
-        let tail = u128::from(self.tail_lo(rec)) | u128::from(rec[RECORD_LEN - 1]) << 64;
-        ((tail >> self.rem_bits) as u64 & self.family_mask()) as u32
+        let mut b = [0u8; 8];
+        b.copy_from_slice(&rec[REC_TAIL_AT + 1..RECORD_LEN]);
+        ((u64::from_le_bytes(b) >> (self.rem_bits - 8)) & self.family_mask()) as u32
     }
 
     /// Tail bits 0-63.
