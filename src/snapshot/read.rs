@@ -888,9 +888,9 @@ impl Snapshot {
         Some((slot as u32, record_in(line, slot % LINE_SLOTS)?))
     }
 
-    /// Calls `visit(slot, record)` for each displaced record of home line `home`
-    /// (whose header is `header`) with hash remainder `rem`, in slot order,
-    /// until `visit` returns true.
+    /// Calls `visit(slot, record)` for each displaced record of home line
+    /// `home` (whose header is `header`) with hash remainder `rem`, in slot
+    /// order, until `visit` returns true.
     ///
     /// A home's displaced records lie in a run of lines that starts where
     /// its header says and ends at the first line that is not full or holds
@@ -943,7 +943,7 @@ impl Snapshot {
     pub fn get(&self, nik: Nik) -> Option<Person<'_>> {
         let h = hash_nik(nik.get(), self.layout.seed);
         let (slot, rec) = self.locate(h)?;
-        self.person_of(slot, rec, Some(h))
+        Some(self.person_of(slot, rec, Some(h)))
     }
 
     /// The slot and bytes of the first record whose NIK hashes to `h`:
@@ -1011,7 +1011,7 @@ impl Snapshot {
         if at >= usize::from(line[LINE_HEADER_AT] & LINE_COUNT_MASK) {
             return None;
         }
-        self.person_of(slot, record_in(line, at)?, None)
+        Some(self.person_of(slot, record_in(line, at)?, None))
     }
 
     /// The person at a slot whose NIK's hash is known (no need to rebuild
@@ -1020,25 +1020,20 @@ impl Snapshot {
     fn person_with_hash(&self, slot: u32, h: u64) -> Option<Person<'_>> {
         let (index, at) = (slot as usize / LINE_SLOTS, slot as usize % LINE_SLOTS);
         let line = line_in(self.section(SectionKind::Persons), index)?;
-        self.person_of(slot, record_in(line, at)?, Some(h))
+        Some(self.person_of(slot, record_in(line, at)?, Some(h)))
     }
 
     /// A person view of a record: its fields are read from the record's
     /// bytes when asked for, so a lookup that wants two of them does not
     /// pay for unpacking all of them.
     #[inline(always)]
-    fn person_of<'s>(
-        &'s self,
-        slot: u32,
-        rec: &'s [u8; RECORD_LEN],
-        h: Option<u64>,
-    ) -> Option<Person<'s>> {
-        Some(Person {
+    fn person_of<'s>(&'s self, slot: u32, rec: &'s [u8; RECORD_LEN], h: Option<u64>) -> Person<'s> {
+        Person {
             snapshot: self,
             slot,
             rec,
             h,
-        })
+        }
     }
 
     /// Looks up many NIKs at once, keeping many memory accesses in flight
