@@ -41,7 +41,11 @@ fn resident_answers_as_mapped() {
     let resident = Snapshot::open_resident(&path).unwrap();
     assert_eq!(mapped.residence(), Residence::Mapped);
     assert_eq!(resident.residence(), Residence::Resident);
-    assert_eq!(mapped.huge_page_bytes(), Some(0));
+    // A map is in huge pages only where the filesystem keeps the file in
+    // 2 MiB folios (ext4 and XFS on Linux 6.16 and later): not asserted,
+    // only that Linux reports it.
+    #[cfg(target_os = "linux")]
+    assert!(mapped.huge_page_bytes().is_some());
     resident.verify().unwrap();
     assert_eq!(resident.byte_len(), mapped.byte_len());
     assert_eq!(resident.person_count(), records.len() as u64);

@@ -209,14 +209,12 @@ impl<'a> SnapshotBuilder<'a> {
         let result = (|| {
             let file = std::fs::File::create(&tmp).map_err(|e| Error::io(&tmp, e))?;
             fault_point("snapshot.tmp_created");
-            let mut out = std::io::BufWriter::with_capacity(1 << 20, file);
+            let mut out = super::page_writer::PageAlignedWriter::new(file);
             let summary = self.write(&mut out).map_err(|e| match e {
                 Error::Io { source, .. } => Error::io(&tmp, source),
                 other => other,
             })?;
-            let file = out
-                .into_inner()
-                .map_err(|e| Error::io(&tmp, e.into_error()))?;
+            let file = out.into_inner().map_err(|e| Error::io(&tmp, e))?;
             fault_point("snapshot.written");
             file.sync_all().map_err(|e| Error::io(&tmp, e))?;
             drop(file);

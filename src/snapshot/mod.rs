@@ -22,6 +22,7 @@
 mod build;
 pub mod format;
 mod mmap;
+mod page_writer;
 mod read;
 pub mod store_dir;
 

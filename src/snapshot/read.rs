@@ -42,8 +42,9 @@ impl Bytes {
 /// Where a snapshot's bytes live (see [`Snapshot::residence`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Residence {
-    /// The file is memory-mapped: pages come from the page cache, 4 KiB
-    /// each (`Snapshot::open`).
+    /// The file is memory-mapped: pages come from the page cache
+    /// (`Snapshot::open`), in 2 MiB folios where the filesystem and kernel
+    /// keep them so, else 4 KiB each.
     Mapped,
     /// The file was copied into this process's anonymous memory, advised
     /// for transparent huge pages (`Snapshot::open_resident`).
@@ -126,6 +127,10 @@ impl Snapshot {
     /// section table's bounds, and that every section's length agrees with
     /// the header. Constant time; see [`Snapshot::verify`] for the full check.
     ///
+    /// The map is advised `MADV_HUGEPAGE` on Linux: where the page cache
+    /// holds the file in 2 MiB folios, lookups then walk 2 MiB pages, as in
+    /// [`Snapshot::open_resident`]'s copy, without copying anything.
+    ///
     /// The file must not be modified while it is open (tepat never modifies
     /// a snapshot; see docs/FORMAT.md).
     pub fn open(path: &Path) -> Result<Snapshot> {
@@ -140,11 +145,13 @@ impl Snapshot {
     /// The trade-off against [`Snapshot::open`]: opening costs a full read
     /// of the file (seconds at national scale, not constant time), and the
     /// copy takes as much memory as the file, on top of the page cache
-    /// that held it. In exchange, lookups walk 2 MiB pages instead of
-    /// 4 KiB ones: on a machine whose transparent huge pages are on
-    /// `madvise` (a file map never gets them), a random access misses the
-    /// TLB far less often, which is most of a lookup's cost over gigabytes
-    /// (docs/BENCHMARKS.md gives the figures). If the kernel cannot give
+    /// that held it. In exchange, lookups walk 2 MiB pages for certain: a
+    /// random access misses the TLB far less often than over 4 KiB pages,
+    /// which is most of a lookup's cost over gigabytes (docs/BENCHMARKS.md
+    /// gives the figures). A map gets 2 MiB pages too, but only where the
+    /// filesystem keeps the file's page cache in 2 MiB folios (ext4 and
+    /// XFS on Linux 6.16 and later) and only for the folios it holds so;
+    /// the copy does not depend on that. If the kernel cannot give
     /// huge pages (THP disabled, memory fragmented, another OS), the copy
     /// stays in 4 KiB pages: still correct, about as fast as a map;
     /// [`Snapshot::huge_page_bytes`] tells which happened.
@@ -174,14 +181,15 @@ impl Snapshot {
     }
 
     /// Bytes of this snapshot held in transparent huge pages, as the kernel
-    /// reports them now (`AnonHugePages` in `/proc/self/smaps`): about the
-    /// file's size when [`Snapshot::open_resident`] got huge pages, 0 when
-    /// it did not, and 0 for a mapped file. `None` where the kernel does
-    /// not report it (not Linux) or for [`Snapshot::from_bytes`].
+    /// reports them now (`AnonHugePages` and `FilePmdMapped` in
+    /// `/proc/self/smaps`): about the file's size when
+    /// [`Snapshot::open_resident`] got huge pages, 0 when it did not. For a
+    /// map ([`Snapshot::open`]) it counts the pages touched so far that the
+    /// page cache holds in 2 MiB folios. `None` where the kernel does not
+    /// report it (not Linux) or for [`Snapshot::from_bytes`].
     pub fn huge_page_bytes(&self) -> Option<u64> {
         match &self.bytes {
-            Bytes::Map(_) => Some(0),
-            Bytes::Resident(map) => mmap::huge_page_bytes(map),
+            Bytes::Map(map) | Bytes::Resident(map) => mmap::huge_page_bytes(map),
             Bytes::Owned(_) => None,
         }
     }
