@@ -42,7 +42,7 @@ fn resident_answers_as_mapped() {
     assert_eq!(mapped.residence(), Residence::Mapped);
     assert_eq!(resident.residence(), Residence::Resident);
     // A map is in huge pages only where the filesystem keeps the file in
-    // 2 MiB folios (ext4 and XFS on Linux 6.16 and later): not asserted,
+    // 2 MiB folios (XFS since Linux 5.18, ext4 since 6.16): not asserted,
     // only that Linux reports it.
     #[cfg(target_os = "linux")]
     assert!(mapped.huge_page_bytes().is_some());

@@ -25,7 +25,7 @@ pub(crate) fn map_file(path: &Path) -> Result<Mmap> {
     // read-only, so tepat itself cannot write through it.
     let map = unsafe { Mmap::map(&file) }.map_err(|e| Error::io(path, e))?;
     // Where the filesystem keeps the file in the page cache as 2 MiB
-    // folios (ext4 and XFS on Linux 6.16 and later, see `PageAlignedWriter`),
+    // folios (XFS since Linux 5.18, ext4 since 6.16, see `PageAlignedWriter`),
     // this advice lets a fault map a whole folio with one page-table entry,
     // and makes readahead of a file not yet cached fetch 2 MiB folios. A
     // lookup then misses the TLB as rarely as in `read_resident`'s copy, at
@@ -108,7 +108,8 @@ const READ_CHUNK: usize = 8 << 20;
 
 /// Bytes of `bytes` backed by transparent huge pages, from the
 /// `AnonHugePages` (a resident copy) and `FilePmdMapped` (a file map)
-/// lines of `/proc/self/smaps` of the mappings that overlap it. `None` where that file cannot be read (not Linux).
+/// lines of `/proc/self/smaps` of the mappings that overlap it. `None`
+/// where that file cannot be read (not Linux).
 pub(crate) fn huge_page_bytes(bytes: &[u8]) -> Option<u64> {
     let smaps = std::fs::read_to_string("/proc/self/smaps").ok()?;
     let start = bytes.as_ptr() as usize;

@@ -149,8 +149,8 @@ impl Snapshot {
     /// random access misses the TLB far less often than over 4 KiB pages,
     /// which is most of a lookup's cost over gigabytes (docs/BENCHMARKS.md
     /// gives the figures). A map gets 2 MiB pages too, but only where the
-    /// filesystem keeps the file's page cache in 2 MiB folios (ext4 and
-    /// XFS on Linux 6.16 and later) and only for the folios it holds so;
+    /// filesystem keeps the file's page cache in 2 MiB folios (XFS since
+    /// Linux 5.18, ext4 since 6.16) and only for the folios it holds so;
     /// the copy does not depend on that. If the kernel cannot give
     /// huge pages (THP disabled, memory fragmented, another OS), the copy
     /// stays in 4 KiB pages: still correct, about as fast as a map;

@@ -348,7 +348,10 @@ fn batch(a: &Args) -> Res<()> {
     // Warm: one pass over the whole list.
     store.verify_batch(&items, &mut out, 2)?;
     let payable = out.iter().filter(|v| v.payable).count();
-    log(format!("warm pass: {payable} of {rows} payable"));
+    log(format!(
+        "warm pass: {payable} of {rows} payable; {} MiB of the snapshot in huge pages now",
+        store.snapshot().huge_page_bytes().unwrap_or(0) >> 20
+    ));
     for threads in [1usize, 2] {
         let mut times = Vec::new();
         for _ in 0..reps {
