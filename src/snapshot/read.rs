@@ -855,18 +855,11 @@ impl Snapshot {
     /// home line, for all but the records pushed out of it.
     #[inline(always)]
     fn find_hashed(&self, h: u64) -> Option<u32> {
-        let home = self.layout.home(h) as usize;
-        let rem = h & self.layout.rem_mask();
-        let line = line_in(self.section(SectionKind::Persons), home)?;
-        let found = scan_home_line(line, home, rem, self.layout.rem_mask());
-        if found != NONE {
-            return Some(found);
-        }
-        self.find_beyond_home(home, line[LINE_HEADER_AT], h)
+        self.locate(h).map(|(slot, _)| slot)
     }
 
-    /// The rest of [`Snapshot::find_hashed`]: the home's displaced
-    /// records, then the overflow.
+    /// The home's displaced records, then the overflow: what a lookup reads
+    /// when its home line does not hold the NIK.
     fn find_beyond_home(&self, home: usize, header: u8, h: u64) -> Option<u32> {
         self.locate_beyond_home(home, header, h)
             .map(|(slot, _)| slot)
@@ -954,9 +947,8 @@ impl Snapshot {
         Some(self.person_of(slot, rec, Some(h)))
     }
 
-    /// The slot and bytes of the first record whose NIK hashes to `h`:
-    /// [`Snapshot::find_hashed`] that keeps the record it found, so that
-    /// [`Snapshot::get`] does not locate it a second time from the slot.
+    /// The slot and bytes of the first record whose NIK hashes to `h`
+    /// ([`Snapshot::get`] keeps the record; [`Snapshot::find`] the slot).
     #[inline(always)]
     fn locate(&self, h: u64) -> Option<(u32, &[u8; RECORD_LEN])> {
         let persons = self.section(SectionKind::Persons);
