@@ -51,7 +51,8 @@
 //!   feature; otherwise load them with [`RegionTable::add_list`].
 //! - NIKs exceed 2^53: never put one in a JSON number.
 
-// Only `snapshot::mmap` maps files and prefetches; everything else is safe.
+// Only `snapshot::mmap` maps files and prefetches, and `snapshot::scan`
+// loads a line into a vector register; everything else is safe.
 #![deny(unsafe_code)]
 #![deny(missing_docs)]
 // Input must never reach a panic: library code returns errors instead.

@@ -24,7 +24,9 @@ pub mod format;
 mod mmap;
 mod page_writer;
 mod read;
+mod scan;
 pub mod store_dir;
 
 pub use build::{BuildSummary, IngestReport, REJECTS_HEADER, SnapshotBuilder};
 pub use read::{Family, PREFETCH_DISTANCE, Person, Residence, Snapshot};
+pub use scan::VECTOR_SCAN;

@@ -11,6 +11,7 @@ use zerocopy::FromBytes;
 use super::build::{birth_date, header_checksum};
 use super::format::*;
 use super::mmap;
+use super::scan::home_line_match;
 use crate::date::Date;
 use crate::error::{Error, Result};
 use crate::kk::Kk;
@@ -178,6 +179,14 @@ impl Snapshot {
             Bytes::Resident(_) => Residence::Resident,
             Bytes::Owned(_) => Residence::Owned,
         }
+    }
+
+    /// Whether lookups in this snapshot scan a home line with vector
+    /// instructions: in a build with [`VECTOR_SCAN`](super::VECTOR_SCAN),
+    /// for a file of at least 256 home lines. The answers are the same
+    /// either way; the vector scan lets more independent lookups overlap.
+    pub fn vector_scan(&self) -> bool {
+        super::VECTOR_SCAN && self.layout.rem_mask() <= super::scan::VECTOR_MAX_MASK
     }
 
     /// Bytes of this snapshot held in transparent huge pages, as the kernel
@@ -1148,36 +1157,12 @@ fn line_in(persons: &[u8], index: usize) -> Option<&[u8; LINE_LEN]> {
 }
 
 /// The slot of the record in home line `line` (line number `index`) that is
-/// its own (displacement 0) and holds hash remainder `rem`, or [`NONE`].
-///
-/// No branch depends on the records: which record matches is data the
-/// CPU learns only when the line arrives from memory, and a branch on it
-/// would be mispredicted often and throw away the lookups started after
-/// it. All three slots are compared and the answer kept with selects.
+/// its own (displacement 0) and holds hash remainder `rem`, or [`NONE`]
+/// (see [`home_line_match`]: no branch depends on the records).
 #[inline(always)]
 fn scan_home_line(line: &[u8; LINE_LEN], index: usize, rem: u64, mask: u64) -> u32 {
     let at = home_line_match(line, rem, mask);
     std::hint::select_unpredictable(at < LINE_SLOTS, (index * LINE_SLOTS + at) as u32, NONE)
-}
-
-/// [`scan_home_line`]'s answer as the record's place in the line (0-2), or
-/// [`LINE_SLOTS`] for none: what a lookup that goes on to read the record
-/// needs, without dividing the slot by three.
-#[inline(always)]
-fn home_line_match(line: &[u8; LINE_LEN], rem: u64, mask: u64) -> usize {
-    let mut first = LINE_SLOTS;
-    // Fixed offsets into the line, no `Option`: this loop is the lookup.
-    for at in (0..LINE_SLOTS).rev() {
-        let rec = at * RECORD_LEN;
-        let disp = line[rec + REC_DISP_AT] >> REC_DISP_SHIFT;
-        let r = read_u64(line, rec + REC_TAIL_AT) ^ rem;
-        first = std::hint::select_unpredictable((disp == 0) & (r & mask == 0), at, first);
-    }
-    // An unused slot is all zero, so it matches a remainder of 0; but the
-    // line's records fill its first `count` slots, so a match past them
-    // is the first match and one comparison settles it.
-    let count = usize::from(line[LINE_HEADER_AT] & LINE_COUNT_MASK);
-    std::hint::select_unpredictable(first < count, first, LINE_SLOTS)
 }
 
 /// Each kind's byte range, checksum and presence, indexed by `kind - 1`.

@@ -725,9 +725,14 @@ fn main() -> Res<()> {
             let huge = snap.huge_page_bytes().unwrap_or(0);
             let huge_share = huge as f64 / snap.byte_len().max(1) as f64;
             let msg = format!(
-                "tepat {mode}: {} of {} MiB in huge pages (AnonHugePages + FilePmdMapped, /proc/self/smaps)",
+                "tepat {mode}: {} of {} MiB in huge pages (AnonHugePages + FilePmdMapped, /proc/self/smaps); home-line scan {}",
                 huge >> 20,
-                snap.byte_len() >> 20
+                snap.byte_len() >> 20,
+                if snap.vector_scan() {
+                    "vector (AVX-512 VBMI)"
+                } else {
+                    "scalar"
+                }
             );
             log(&msg);
             notes.push(msg);

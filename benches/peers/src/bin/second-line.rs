@@ -56,10 +56,15 @@ fn main() -> Res<()> {
         .filter(|&k| snap.get(k).is_some_and(|p| p.home_distance() == 0))
         .collect();
     println!(
-        "{} persons, {} MiB; {} MiB of the snapshot in huge pages",
+        "{} persons, {} MiB; {} MiB of the snapshot in huge pages; home-line scan {}",
         snap.person_count(),
         len >> 20,
-        snap.huge_page_bytes().unwrap_or(0) >> 20
+        snap.huge_page_bytes().unwrap_or(0) >> 20,
+        if snap.vector_scan() {
+            "vector"
+        } else {
+            "scalar"
+        }
     );
     let far_line = |k: Nik| (hash_nik(k.get(), 0x1234) % far_lines) as usize * 64;
     let get = |k: Nik, second: bool| {
