@@ -416,7 +416,7 @@ pub(crate) const REC_DISP_SHIFT: u32 = 3;
 impl RecordLayout {
     /// The layout of a file with these counts; `None` when `lines` is 0 or
     /// above 2^31, or the family index and the remainder do not fit the
-    /// 67 bits the tail leaves them (they always do when `families <= 5 *
+    /// 67 bits the tail leaves them (they always do when `families <= 4 *
     /// lines`).
     pub fn new(lines: u64, families: u64, seed: u64) -> Option<RecordLayout> {
         if lines == 0 || lines > 1 << 31 {

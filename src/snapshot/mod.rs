@@ -16,8 +16,9 @@
 //!
 //! [`Snapshot::open`] checks the header and the section table in constant
 //! time; [`Snapshot::verify`] reads every byte. A lookup hashes the NIK and
-//! reads the NIK's home line — one cache line for 82 % of NIKs, a second
-//! nearby line for the rest — in place, without allocating.
+//! reads the NIK's home line — one cache line for 82 % of NIKs; for the
+//! rest, usually one nearby line more (docs/FORMAT.md, "Lookup") — in
+//! place, without allocating.
 
 mod build;
 pub mod format;
