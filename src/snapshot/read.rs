@@ -11,7 +11,7 @@ use zerocopy::FromBytes;
 use super::build::{birth_date, header_checksum};
 use super::format::*;
 use super::mmap;
-use super::scan::{home_line_match, line_matches};
+use super::scan::home_line_match;
 use crate::date::Date;
 use crate::error::{Error, Result};
 use crate::kk::Kk;
@@ -918,7 +918,6 @@ impl Snapshot {
             return;
         }
         let persons = self.section(SectionKind::Persons);
-        let mask = self.layout.rem_mask();
         for k in first..=MAX_DISPLACEMENT as usize {
             let index = home + k;
             if index as u64 >= self.layout.lines {
@@ -927,22 +926,21 @@ impl Snapshot {
             let Some(line) = line_in(persons, index) else {
                 return;
             };
-            let mut hits = line_matches(line, rem, k as u8, mask);
-            while hits != 0 {
-                let at = hits.trailing_zeros() as usize;
+            let count = usize::from(line[LINE_HEADER_AT] & LINE_COUNT_MASK).min(LINE_SLOTS);
+            let mut later_home = false;
+            for at in 0..count {
                 let Some(rec) = record_in(line, at) else {
                     return;
                 };
-                if visit((index * LINE_SLOTS + at) as u32, rec) {
+                let disp = RecordLayout::disp_of(rec) as usize;
+                if disp == k
+                    && self.layout.rem_of(rec) == rem
+                    && visit((index * LINE_SLOTS + at) as u32, rec)
+                {
                     return;
                 }
-                hits &= hits - 1;
+                later_home |= disp > 0 && disp < k;
             }
-            let count = usize::from(line[LINE_HEADER_AT] & LINE_COUNT_MASK);
-            let later_home = (0..count.min(LINE_SLOTS)).fold(false, |later, at| {
-                let disp = usize::from(line[at * RECORD_LEN + REC_DISP_AT] >> REC_DISP_SHIFT);
-                later | (disp > 0 && disp < k)
-            });
             if count < LINE_SLOTS || later_home {
                 return;
             }

@@ -54,45 +54,9 @@ pub(crate) fn home_line_match(line: &[u8; LINE_LEN], rem: u64, mask: u64) -> usi
         // SAFETY: the function needs AVX-512 F, BW, VBMI and BMI2, and this
         // code is compiled only when the build targets a CPU that has them.
         #[allow(unsafe_code)]
-        let hits = unsafe { vector::line_matches(line, rem, 0, mask) };
-        return hits.trailing_zeros() as usize;
+        return unsafe { vector::home_line_match(line, rem, mask) };
     }
     scalar_home_line_match(line, rem, mask)
-}
-
-/// The records of `line` with displacement `disp` and remainder `rem`
-/// under `mask`, as a bit set (bit `at` for record `at`): what a lookup
-/// looks for in the lines after the home line, where it finds the NIK's
-/// displaced records (docs/FORMAT.md, "Lookup").
-#[inline(always)]
-pub(crate) fn line_matches(line: &[u8; LINE_LEN], rem: u64, disp: u8, mask: u64) -> u32 {
-    #[cfg(all(
-        target_arch = "x86_64",
-        target_feature = "avx512f",
-        target_feature = "avx512bw",
-        target_feature = "avx512vbmi",
-        target_feature = "bmi2"
-    ))]
-    if mask <= VECTOR_MAX_MASK {
-        // SAFETY: as in `home_line_match`.
-        #[allow(unsafe_code)]
-        return unsafe { vector::line_matches(line, rem, disp, mask) };
-    }
-    scalar_line_matches(line, rem, disp, mask)
-}
-
-/// [`line_matches`] one record at a time, without a branch on the records.
-#[inline(always)]
-fn scalar_line_matches(line: &[u8; LINE_LEN], rem: u64, disp: u8, mask: u64) -> u32 {
-    let mut hits = 0;
-    for at in 0..LINE_SLOTS {
-        let rec = at * RECORD_LEN;
-        let d = line[rec + REC_DISP_AT] >> REC_DISP_SHIFT;
-        let r = tail_word(line, rec) ^ rem;
-        hits |= u32::from((d == disp) & (r & mask == 0)) << at;
-    }
-    let count = u32::from(line[LINE_HEADER_AT] & LINE_COUNT_MASK);
-    hits & !(u32::MAX << count)
 }
 
 /// [`home_line_match`] one record at a time.
@@ -163,12 +127,12 @@ mod vector {
     /// them all zero.
     const DISP_IN_LANE: u64 = (0xFF_u64 >> REC_DISP_SHIFT << REC_DISP_SHIFT) << 56;
 
-    /// [`super::line_matches`] for remainder masks of at most 56 bits, all
-    /// three records at once. (Inlined into its caller, which the build
+    /// [`super::home_line_match`] for remainder masks of at most 56 bits,
+    /// all three records at once. (Inlined into its caller, which the build
     /// compiles with the same features.)
     #[inline]
     #[target_feature(enable = "avx512f,avx512bw,avx512vbmi,bmi2")]
-    pub(super) fn line_matches(line: &[u8; LINE_LEN], rem: u64, disp: u8, mask: u64) -> u32 {
+    pub(super) fn home_line_match(line: &[u8; LINE_LEN], rem: u64, mask: u64) -> usize {
         // SAFETY: `line` is 64 readable bytes, and `GATHER` is 64 bytes;
         // an unaligned 512-bit load needs nothing more.
         #[allow(unsafe_code)]
@@ -179,18 +143,17 @@ mod vector {
             )
         };
         let lanes = _mm512_permutexvar_epi8(gather, bytes);
-        let want = rem | u64::from(disp) << (56 + REC_DISP_SHIFT);
-        // (lane ^ want) & (mask | displacement): 0x28 is the truth table
-        // of (a ^ b) & c.
+        // (lane ^ rem) & (mask | displacement): 0x28 is the truth table of
+        // (a ^ b) & c.
         let differ = _mm512_ternarylogic_epi64::<0x28>(
             lanes,
-            _mm512_set1_epi64(want as i64),
+            _mm512_set1_epi64(rem as i64),
             _mm512_set1_epi64((mask | DISP_IN_LANE) as i64),
         );
         let hits = u32::from(_mm512_testn_epi64_mask(differ, differ));
         // Only the first `count` slots hold records (see the scalar scan).
         let count = u32::from(line[LINE_HEADER_AT] & LINE_COUNT_MASK);
-        _bzhi_u32(hits, count)
+        _bzhi_u32(hits, count).trailing_zeros() as usize
     }
 }
 
@@ -231,21 +194,15 @@ mod tests {
         line
     }
 
-    /// The rule of docs/FORMAT.md, written plainly: which of the line's
-    /// `count` records have this displacement and this remainder.
-    fn model(line: &[u8; 64], rem: u64, disp: u8, mask: u64) -> Vec<usize> {
+    /// The rule of docs/FORMAT.md, written plainly: the first of the
+    /// line's `count` records with displacement 0 and this remainder.
+    fn model(line: &[u8; 64], rem: u64, mask: u64) -> Option<usize> {
         let count = usize::from(line[LINE_HEADER_AT] & LINE_COUNT_MASK);
-        (0..count)
-            .filter(|&at| {
-                let rec = at * RECORD_LEN;
-                line[rec + REC_DISP_AT] >> REC_DISP_SHIFT == disp
-                    && tail_word(line, rec) & mask == rem & mask
-            })
-            .collect()
-    }
-
-    fn bits(set: u32) -> Vec<usize> {
-        (0..32).filter(|at| set >> at & 1 == 1).collect()
+        (0..count).find(|&at| {
+            let rec = at * RECORD_LEN;
+            line[rec + REC_DISP_AT] >> REC_DISP_SHIFT == 0
+                && tail_word(line, rec) & mask == rem & mask
+        })
     }
 
     #[test]
@@ -273,16 +230,11 @@ mod tests {
                 // random one.
                 for rem in [rems[0], rems[1], 0, mix.next()] {
                     let rem = rem & mask;
-                    let own = model(&l, rem, 0, mask).first().copied();
+                    let want = model(&l, rem, mask);
                     let got = home_line_match(&l, rem, mask);
                     let scalar = scalar_home_line_match(&l, rem, mask);
-                    assert_eq!(own, (got < LINE_SLOTS).then_some(got), "{l:?} {rem:#x}");
-                    assert_eq!(own, (scalar < LINE_SLOTS).then_some(scalar));
-                    for disp in [0, disps[0], disps[1], disps[2], 31] {
-                        let want = model(&l, rem, disp, mask);
-                        assert_eq!(want, bits(line_matches(&l, rem, disp, mask)), "{disp}");
-                        assert_eq!(want, bits(scalar_line_matches(&l, rem, disp, mask)));
-                    }
+                    assert_eq!(want, (got < LINE_SLOTS).then_some(got), "{l:?} {rem:#x}");
+                    assert_eq!(want, (scalar < LINE_SLOTS).then_some(scalar));
                     compared += 1;
                 }
             }
