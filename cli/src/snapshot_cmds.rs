@@ -277,7 +277,14 @@ pub fn info(args: StoreArgs) -> CmdResult {
     println!("families    {}", snap.family_count());
     println!("profiles    {}", snap.profile_count());
     let (lines, overflow) = snap.lines_and_overflow();
-    println!("index       {lines} home lines of 3 slots, {overflow} records in the overflow");
+    println!(
+        "index       {lines} home lines of 3 slots, {overflow} records in the overflow; {} line scan",
+        if snap.vector_scan() {
+            "vector (AVX-512 VBMI)"
+        } else {
+            "scalar"
+        }
+    );
     println!(
         "size        {} bytes, {:.2} B/person; opened in {open_ms:.2} ms",
         snap.byte_len(),

@@ -9,9 +9,18 @@
 //! The scalar scan waits with about 30 instructions; the vector scan, with
 //! AVX-512 VBMI, with about ten: one byte permutation gathers the three
 //! records' remainders and displacements, one ternary-logic operation and
-//! one test compare them. Independent lookups of home-line NIKs measured
-//! 55-62 → 33-38 ns at 10 M persons and 126-142 → 71-83 ns at 280 M
-//! (docs/BENCHMARKS.md, sixth session); a dependent chain does not change.
+//! one test compare them. In alternating runs of the peer benchmark
+//! (docs/BENCHMARKS.md, sixth session), independent `get` of the NIKs in
+//! their home line took 63-66 ns scalar and 52-56 vector at 10 M persons,
+//! 111-131 and 98-101 at 280 M; a dependent chain did not change beyond
+//! the runs' spread.
+//!
+//! The walk over the lines after the home line (`Snapshot::walk_displaced`)
+//! keeps its scalar scan with a branch per record. Matched with the vector
+//! scan, pushed-out NIKs' independent `get` went 198-203 → 172-174 ns but
+//! their dependent chain 370-376 → 380-398 ns: there the branch, mostly
+//! predicted, lets the next lookup start before the compare resolves, and
+//! the dependent figure is the one short of its goal (measured at 10 M).
 //!
 //! The vector scan is compiled in when the build targets a CPU with
 //! AVX-512 F, BW, VBMI and BMI2 (this repository's `.cargo/config.toml`
