@@ -47,9 +47,9 @@ pub const VECTOR_SCAN: bool = cfg!(all(
 /// scanned by the scalar scan.
 pub(crate) const VECTOR_MAX_MASK: u64 = (1 << 56) - 1;
 
-/// Record `at` of `line` (0-2) is the NIK's own record (displacement 0)
-/// with remainder `rem` under `mask`: the first such record's place in the
-/// line, or a value of at least [`LINE_SLOTS`] when there is none.
+/// The place (0-2) in `line` of the first record that is the NIK's own
+/// (displacement 0) and holds remainder `rem` under `mask`, or a value of
+/// at least [`LINE_SLOTS`] when there is none.
 #[inline(always)]
 pub(crate) fn home_line_match(line: &[u8; LINE_LEN], rem: u64, mask: u64) -> usize {
     #[cfg(all(
