@@ -3,6 +3,7 @@
 use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use memmap2::Mmap;
 use xxhash_rust::xxh3::xxh3_64;
@@ -72,6 +73,42 @@ static EMPTY_PROFILE: ProfileRaw = ProfileRaw {
 
 /// "No slot" in the branch-free scans.
 const NONE: u32 = u32::MAX;
+
+/// Runs `check` over `0..n` cut into one run per core, each run a multiple
+/// of `align` long, and returns the runs' results in order, or the error
+/// of the first run that failed: `verify` at national scale is hundreds of
+/// millions of random reads, and the cores fetch them side by side.
+fn in_runs<T: Send>(
+    n: usize,
+    align: usize,
+    check: impl Fn(Range<usize>) -> std::result::Result<T, String> + Sync,
+) -> std::result::Result<Vec<T>, String> {
+    let cores = std::thread::available_parallelism().map_or(1, |c| c.get());
+    let run = n.div_ceil(cores).next_multiple_of(align).max(align);
+    std::thread::scope(|s| {
+        let workers: Vec<_> = (0..n.div_ceil(run))
+            .map(|i| {
+                let check = &check;
+                s.spawn(move || check(i * run..((i + 1) * run).min(n)))
+            })
+            .collect();
+        workers
+            .into_iter()
+            .map(|w| {
+                w.join()
+                    .unwrap_or_else(|_| Err("a verify thread failed".into()))
+            })
+            .collect()
+    })
+}
+
+/// What `Snapshot::verify_lines` counted in its lines.
+#[derive(Default)]
+struct LineCounts {
+    records: u64,
+    overflowed: u64,
+    marked: u64,
+}
 
 /// An open snapshot. Cheap to share between threads (`&Snapshot` is all a
 /// reader needs); lookups take no lock and allocate nothing.
@@ -307,6 +344,27 @@ impl Snapshot {
     /// rely on (every record reached by its own lookup, line headers,
     /// overflow order, member lists, indices in range).
     pub fn verify(&self) -> Result<()> {
+        // The checksums (one pass over the bytes) run beside the structure
+        // checks (random reads); a damaged section is reported as such.
+        let (sums, structure) = std::thread::scope(|s| {
+            let sums = s.spawn(|| self.verify_checksums());
+            let structure = self.verify_structure();
+            (sums.join(), structure)
+        });
+        sums.unwrap_or_else(|_| {
+            Err(Error::Format {
+                file: self.file.clone(),
+                message: "the checksum thread failed".into(),
+            })
+        })?;
+        structure.map_err(|message| Error::Format {
+            file: self.file.clone(),
+            message,
+        })
+    }
+
+    /// Recomputes every section's checksum.
+    fn verify_checksums(&self) -> Result<()> {
         for kind in SectionKind::ALL {
             let i = kind as usize - 1;
             if !self.present[i] {
@@ -322,10 +380,7 @@ impl Snapshot {
                 });
             }
         }
-        self.verify_structure().map_err(|message| Error::Format {
-            file: self.file.clone(),
-            message,
-        })
+        Ok(())
     }
 
     fn verify_structure(&self) -> std::result::Result<(), String> {
@@ -333,38 +388,20 @@ impl Snapshot {
         // Occupied slots, and slots some member link points at: with the
         // first members, every record must be reached exactly once, or a
         // family's member list would leave someone out.
-        let mut occupied = vec![0u64; slots.div_ceil(64)];
-        let mut linked = vec![0u64; slots.div_ceil(64)];
+        let linked: Vec<AtomicU64> = (0..slots.div_ceil(64)).map(|_| AtomicU64::new(0)).collect();
+        // Runs of 64 lines fill whole words of `occupied`.
+        let runs = in_runs(slots / LINE_SLOTS, 64, |lines| {
+            self.verify_lines(lines, &linked)
+        })?;
         let (mut records, mut overflowed, mut marked) = (0u64, 0u64, 0u64);
-        let persons = self.section(SectionKind::Persons);
-        for index in 0..slots / LINE_SLOTS {
-            let line = line_in(persons, index).ok_or("persons section shorter than its lines")?;
-            let count = self.verify_line(index, line)?;
-            for at in 0..count {
-                let slot = index * LINE_SLOTS + at;
-                let p = self.verify_record(slot, line)?;
-                overflowed += u64::from(index as u64 >= self.layout.lines);
-                occupied[slot / 64] |= 1 << (slot % 64);
-                records += 1;
-                marked += u64::from(p.w0.get() & FIRST_MEMBER_BIT != 0);
-                let next = (p.w1.get() >> 32) as u32;
-                if next != NO_NEXT {
-                    let q = self
-                        .raw_person(next as usize)
-                        .ok_or(format!("person {slot}: next member {next} is not a record"))?;
-                    if next as usize <= slot || q.w1.get() as u32 != p.w1.get() as u32 {
-                        return Err(format!(
-                            "person {slot}: next member {next} is not a later member of the same family"
-                        ));
-                    }
-                    let (word, bit) = (next as usize / 64, 1u64 << (next % 64));
-                    match linked.get_mut(word) {
-                        Some(w) if *w & bit == 0 => *w |= bit,
-                        _ => return Err(format!("person {next} is linked to twice")),
-                    }
-                }
-            }
+        let mut occupied = Vec::with_capacity(slots.div_ceil(64));
+        for (counts, words) in runs {
+            records += counts.records;
+            overflowed += counts.overflowed;
+            marked += counts.marked;
+            occupied.extend(words);
         }
+        let linked: Vec<u64> = linked.into_iter().map(AtomicU64::into_inner).collect();
         let keys = self.section(SectionKind::Overflow);
         if keys
             .chunks_exact(8)
@@ -379,28 +416,31 @@ impl Snapshot {
                 self.header.persons, self.header.overflow
             ));
         }
-        for slot in 0..slots {
-            let bit = |set: &[u64]| {
-                set.get(slot / 64)
-                    .is_some_and(|w| w >> (slot % 64) & 1 == 1)
-            };
-            if !bit(&occupied) {
-                continue;
+        in_runs(slots, 64, |run| {
+            for slot in run {
+                let bit = |set: &[u64]| {
+                    set.get(slot / 64)
+                        .is_some_and(|w| w >> (slot % 64) & 1 == 1)
+                };
+                if !bit(&occupied) {
+                    continue;
+                }
+                let first = self
+                    .raw_person(slot)
+                    .is_some_and(|p| p.w0.get() & FIRST_MEMBER_BIT != 0);
+                if first == bit(&linked) {
+                    return Err(format!(
+                        "person {slot} is {} its family's member list",
+                        if first {
+                            "linked into the middle of"
+                        } else {
+                            "not reached by"
+                        }
+                    ));
+                }
             }
-            let first = self
-                .raw_person(slot)
-                .is_some_and(|p| p.w0.get() & FIRST_MEMBER_BIT != 0);
-            if first == bit(&linked) {
-                return Err(format!(
-                    "person {slot} is {} its family's member list",
-                    if first {
-                        "linked into the middle of"
-                    } else {
-                        "not reached by"
-                    }
-                ));
-            }
-        }
+            Ok(())
+        })?;
         if marked != self.header.families {
             return Err(format!(
                 "{marked} persons marked first member, {} families",
@@ -410,6 +450,51 @@ impl Snapshot {
         self.verify_families()?;
         self.verify_region_counts()?;
         self.region_names_table().map(|_| ())
+    }
+
+    /// Checks lines `lines` and their records (see `verify_structure`):
+    /// returns what it counted and the words of an occupied-slot bit set
+    /// over these lines' slots, and marks each member link's target in
+    /// `linked`.
+    fn verify_lines(
+        &self,
+        lines: Range<usize>,
+        linked: &[AtomicU64],
+    ) -> std::result::Result<(LineCounts, Vec<u64>), String> {
+        let mut counts = LineCounts::default();
+        let mut occupied = vec![0u64; (lines.len() * LINE_SLOTS).div_ceil(64)];
+        let persons = self.section(SectionKind::Persons);
+        let first_slot = lines.start * LINE_SLOTS;
+        for index in lines {
+            let line = line_in(persons, index).ok_or("persons section shorter than its lines")?;
+            let count = self.verify_line(index, line)?;
+            for at in 0..count {
+                let slot = index * LINE_SLOTS + at;
+                let p = self.verify_record(slot, line)?;
+                counts.overflowed += u64::from(index as u64 >= self.layout.lines);
+                let own = slot - first_slot;
+                occupied[own / 64] |= 1 << (own % 64);
+                counts.records += 1;
+                counts.marked += u64::from(p.w0.get() & FIRST_MEMBER_BIT != 0);
+                let next = (p.w1.get() >> 32) as u32;
+                if next != NO_NEXT {
+                    let q = self
+                        .raw_person(next as usize)
+                        .ok_or(format!("person {slot}: next member {next} is not a record"))?;
+                    if next as usize <= slot || q.w1.get() as u32 != p.w1.get() as u32 {
+                        return Err(format!(
+                            "person {slot}: next member {next} is not a later member of the same family"
+                        ));
+                    }
+                    let bit = 1u64 << (next % 64);
+                    match linked.get(next as usize / 64) {
+                        Some(w) if w.fetch_or(bit, Ordering::Relaxed) & bit == 0 => {}
+                        _ => return Err(format!("person {next} is linked to twice")),
+                    }
+                }
+            }
+        }
+        Ok((counts, occupied))
     }
 
     /// A line's header: its count, and for an overflow line no flags and
@@ -508,30 +593,36 @@ impl Snapshot {
 
     /// Families in KK order, each pointing at a marked member of its own.
     fn verify_families(&self) -> std::result::Result<(), String> {
-        let mut prev_kk = 0;
-        for index in 0..self.header.families as usize {
-            let f = self
-                .raw_family(index)
-                .ok_or("families section shorter than its count")?;
-            if f.kk.get() <= prev_kk {
-                return Err(format!("family {index} is out of KK order"));
-            }
-            crate::kk::Kk::from_u64(f.kk.get())
-                .map_err(|e| format!("family {index}: stored KK {} is invalid: {e}", f.kk.get()))?;
-            prev_kk = f.kk.get();
-            let first = f.first_member.get() as usize;
-            match self.raw_person(first) {
-                Some(p)
-                    if p.w1.get() as u32 as usize == index
-                        && p.w0.get() & FIRST_MEMBER_BIT != 0 => {}
-                _ => {
-                    return Err(format!(
-                        "family {index}: first member {first} is not a marked member"
-                    ));
+        in_runs(self.header.families as usize, 1, |run| {
+            for index in run {
+                let f = self
+                    .raw_family(index)
+                    .ok_or("families section shorter than its count")?;
+                let prev_kk = match index.checked_sub(1) {
+                    Some(prev) => self.raw_family(prev).map_or(0, |p| p.kk.get()),
+                    None => 0,
+                };
+                if f.kk.get() <= prev_kk {
+                    return Err(format!("family {index} is out of KK order"));
+                }
+                crate::kk::Kk::from_u64(f.kk.get()).map_err(|e| {
+                    format!("family {index}: stored KK {} is invalid: {e}", f.kk.get())
+                })?;
+                let first = f.first_member.get() as usize;
+                match self.raw_person(first) {
+                    Some(p)
+                        if p.w1.get() as u32 as usize == index
+                            && p.w0.get() & FIRST_MEMBER_BIT != 0 => {}
+                    _ => {
+                        return Err(format!(
+                            "family {index}: first member {first} is not a marked member"
+                        ));
+                    }
                 }
             }
-        }
-        Ok(())
+            Ok(())
+        })
+        .map(|_| ())
     }
 
     /// The region counts add up to the header's persons and families.
