@@ -1558,3 +1558,40 @@ impl<'a> Family<'a> {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::in_runs;
+
+    #[test]
+    fn runs_cover_every_item_once_in_order_and_aligned() {
+        for n in [0, 1, 63, 64, 65, 1000, 4097] {
+            for align in [1, 3, 64] {
+                let runs = in_runs(n, align, |r| {
+                    assert_eq!(r.start % align, 0, "run {r:?} not aligned to {align}");
+                    Ok(r)
+                })
+                .unwrap();
+                let items: Vec<usize> = runs.into_iter().flatten().collect();
+                assert_eq!(
+                    items,
+                    (0..n).collect::<Vec<_>>(),
+                    "n = {n}, align = {align}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn the_first_failing_run_is_the_error() {
+        // Items 10 and 900 fail; whatever the number of cores, the run
+        // holding item 10 comes first.
+        let got = in_runs(1000, 1, |r| {
+            match r.clone().find(|i| *i == 10 || *i == 900) {
+                Some(i) => Err(format!("item {i}")),
+                None => Ok(()),
+            }
+        });
+        assert_eq!(got, Err("item 10".to_string()));
+    }
+}
