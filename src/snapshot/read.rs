@@ -343,6 +343,11 @@ impl Snapshot {
     /// Recomputes every section's checksum and checks the structure lookups
     /// rely on (every record reached by its own lookup, line headers,
     /// overflow order, member lists, indices in range).
+    ///
+    /// It runs on every core the process may use (scoped threads, gone when
+    /// it returns): at 280 M persons it reads the whole file and makes
+    /// hundreds of millions of random reads, about two minutes on two
+    /// cores (docs/BENCHMARKS-analytics.md).
     pub fn verify(&self) -> Result<()> {
         // The checksums (one pass over the bytes) run beside the structure
         // checks (random reads); a damaged section is reported as such.
