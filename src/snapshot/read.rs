@@ -83,8 +83,31 @@ fn in_runs<T: Send>(
     align: usize,
     check: impl Fn(Range<usize>) -> std::result::Result<T, String> + Sync,
 ) -> std::result::Result<Vec<T>, String> {
+    in_runs_of_at_least(n, align, MIN_RUN, check)
+}
+
+/// Items below which a run is not worth a thread of its own: a thread
+/// costs tens of microseconds, checking a line well under one. (Small
+/// files, the fuzzer's among them, are checked on the calling thread.)
+const MIN_RUN: usize = 1 << 16;
+
+/// [`in_runs`] with runs of at least `min_run` items; one run, on the
+/// calling thread, when there is no more.
+fn in_runs_of_at_least<T: Send>(
+    n: usize,
+    align: usize,
+    min_run: usize,
+    check: impl Fn(Range<usize>) -> std::result::Result<T, String> + Sync,
+) -> std::result::Result<Vec<T>, String> {
     let cores = std::thread::available_parallelism().map_or(1, |c| c.get());
-    let run = n.div_ceil(cores).next_multiple_of(align).max(align);
+    let run = n
+        .div_ceil(cores)
+        .max(min_run)
+        .next_multiple_of(align)
+        .max(align);
+    if run >= n {
+        return check(0..n).map(|t| vec![t]);
+    }
     std::thread::scope(|s| {
         let workers: Vec<_> = (0..n.div_ceil(run))
             .map(|i| {
@@ -101,6 +124,10 @@ fn in_runs<T: Send>(
             .collect()
     })
 }
+
+/// Files from which `verify` computes the checksums on a thread of their
+/// own: below it, a thread costs more than it saves.
+const PARALLEL_CHECKSUM_BYTES: u64 = 16 << 20;
 
 /// What `Snapshot::verify_lines` counted in its lines.
 #[derive(Default)]
@@ -351,17 +378,22 @@ impl Snapshot {
     pub fn verify(&self) -> Result<()> {
         // The checksums (one pass over the bytes) run beside the structure
         // checks (random reads); a damaged section is reported as such.
-        let (sums, structure) = std::thread::scope(|s| {
-            let sums = s.spawn(|| self.verify_checksums());
-            let structure = self.verify_structure();
-            (sums.join(), structure)
-        });
-        sums.unwrap_or_else(|_| {
-            Err(Error::Format {
-                file: self.file.clone(),
-                message: "the checksum thread failed".into(),
+        let (sums, structure) = if self.byte_len() < PARALLEL_CHECKSUM_BYTES {
+            (self.verify_checksums(), self.verify_structure())
+        } else {
+            std::thread::scope(|s| {
+                let sums = s.spawn(|| self.verify_checksums());
+                let structure = self.verify_structure();
+                let sums = sums.join().unwrap_or_else(|_| {
+                    Err(Error::Format {
+                        file: self.file.clone(),
+                        message: "the checksum thread failed".into(),
+                    })
+                });
+                (sums, structure)
             })
-        })?;
+        };
+        sums?;
         structure.map_err(|message| Error::Format {
             file: self.file.clone(),
             message,
@@ -1566,13 +1598,13 @@ impl<'a> Family<'a> {
 
 #[cfg(test)]
 mod tests {
-    use super::in_runs;
+    use super::in_runs_of_at_least as in_runs;
 
     #[test]
     fn runs_cover_every_item_once_in_order_and_aligned() {
         for n in [0, 1, 63, 64, 65, 1000, 4097] {
             for align in [1, 3, 64] {
-                let runs = in_runs(n, align, |r| {
+                let runs = in_runs(n, align, 1, |r| {
                     assert_eq!(r.start % align, 0, "run {r:?} not aligned to {align}");
                     Ok(r)
                 })
@@ -1591,7 +1623,7 @@ mod tests {
     fn the_first_failing_run_is_the_error() {
         // Items 10 and 900 fail; whatever the number of cores, the run
         // holding item 10 comes first.
-        let got = in_runs(1000, 1, |r| {
+        let got = in_runs(1000, 1, 1, |r| {
             match r.clone().find(|i| *i == 10 || *i == 900) {
                 Some(i) => Err(format!("item {i}")),
                 None => Ok(()),
