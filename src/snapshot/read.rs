@@ -102,9 +102,8 @@ fn in_runs_of_at_least<T: Send>(
     let cores = std::thread::available_parallelism().map_or(1, |c| c.get());
     let run = n
         .div_ceil(cores)
-        .max(min_run)
-        .next_multiple_of(align)
-        .max(align);
+        .max(min_run.max(1))
+        .next_multiple_of(align);
     if run >= n {
         return check(0..n).map(|t| vec![t]);
     }
