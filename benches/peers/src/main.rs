@@ -766,7 +766,7 @@ fn main() -> Res<()> {
             let find_slot = |k: u64| snap.find(k).map_or(0, u64::from);
             tepat_row(
                 "find",
-                "find alone, answer = the slot",
+                "find alone, answer = the slot (for a pushed-out NIK the walk's predicted branch gives it before the second line arrives)",
                 measure(&sample, reps, a.lookups, find_slot),
                 false,
             );
