@@ -36,14 +36,14 @@ pub(crate) fn map_file(path: &Path) -> Result<Mmap> {
     Ok(map)
 }
 
-/// Asks the CPU to start loading the cache line holding `bytes[index]`.
+/// Asks the CPU to start loading the cache line holding `items[index]`.
 #[inline(always)]
-pub(crate) fn prefetch(bytes: &[u8], index: usize) {
+pub(crate) fn prefetch<T>(items: &[T], index: usize) {
     #[cfg(target_arch = "x86_64")]
-    if let Some(byte) = bytes.get(index) {
-        let ptr = byte as *const u8 as *const i8;
+    if let Some(item) = items.get(index) {
+        let ptr = (item as *const T).cast::<i8>();
         // SAFETY: a prefetch is a hint: it never faults and does not change
-        // memory, and `ptr` points into `bytes`. SSE is part of the x86_64
+        // memory, and `ptr` points into `items`. SSE is part of the x86_64
         // baseline, so the instruction exists on every x86_64 CPU.
         #[allow(unsafe_code)]
         unsafe {
@@ -51,7 +51,7 @@ pub(crate) fn prefetch(bytes: &[u8], index: usize) {
         };
     }
     #[cfg(not(target_arch = "x86_64"))]
-    let _ = (bytes, index);
+    let _ = (items, index);
 }
 
 /// Reads the whole of `path` into anonymous memory advised

@@ -60,6 +60,12 @@ pub enum Residence {
 /// pushed out of their home line) in [`Snapshot::find_each`].
 pub const PREFETCH_DISTANCE: usize = 16;
 
+/// How many lines ahead `verify` prefetches the member links it will follow
+/// (generated registers have about 1.7 links a line, each two reads: a
+/// record and a word of the link set), and, times three, how many families
+/// ahead their first members.
+const VERIFY_AHEAD: usize = 8;
+
 /// What [`Person`]'s profile fields read when the record's profile index
 /// is out of range (only in a damaged file).
 static EMPTY_PROFILE: ProfileRaw = ProfileRaw {
@@ -372,8 +378,8 @@ impl Snapshot {
     ///
     /// It runs on every core the process may use (scoped threads, gone when
     /// it returns): at 280 M persons it reads the whole file and makes
-    /// hundreds of millions of random reads, about two minutes on two
-    /// cores (docs/BENCHMARKS-analytics.md).
+    /// hundreds of millions of random reads, prefetched some lines ahead,
+    /// in about 45 s on two cores (docs/BENCHMARKS-analytics.md).
     pub fn verify(&self) -> Result<()> {
         // The checksums (one pass over the bytes) run beside the structure
         // checks (random reads); a damaged section is reported as such.
@@ -501,7 +507,11 @@ impl Snapshot {
         let mut occupied = vec![0u64; (lines.len() * LINE_SLOTS).div_ceil(64)];
         let persons = self.section(SectionKind::Persons);
         let first_slot = lines.start * LINE_SLOTS;
+        let end = lines.end;
         for index in lines {
+            if index + VERIFY_AHEAD < end {
+                self.prefetch_links(index + VERIFY_AHEAD, linked);
+            }
             let line = line_in(persons, index).ok_or("persons section shorter than its lines")?;
             let count = self.verify_line(index, line)?;
             for at in 0..count {
@@ -531,6 +541,29 @@ impl Snapshot {
             }
         }
         Ok((counts, occupied))
+    }
+
+    /// Starts loading what checking line `index`'s member links reads: each
+    /// linked record's line and its word of `linked`, both somewhere in
+    /// gigabytes at national scale. Without this `verify` waits on one such
+    /// miss at a time.
+    #[inline]
+    fn prefetch_links(&self, index: usize, linked: &[AtomicU64]) {
+        let persons = self.section(SectionKind::Persons);
+        let Some(line) = line_in(persons, index) else {
+            return;
+        };
+        let count = usize::from(line[LINE_HEADER_AT] & LINE_COUNT_MASK).min(LINE_SLOTS);
+        for at in 0..count {
+            let Some(rec) = record_in(line, at) else {
+                return;
+            };
+            let next = RecordLayout::next_of(rec);
+            if next != NO_NEXT {
+                mmap::prefetch(persons, next as usize / LINE_SLOTS * LINE_LEN);
+                mmap::prefetch(linked, next as usize / 64);
+            }
+        }
     }
 
     /// A line's header: its count, and for an overflow line no flags and
@@ -629,8 +662,16 @@ impl Snapshot {
 
     /// Families in KK order, each pointing at a marked member of its own.
     fn verify_families(&self) -> std::result::Result<(), String> {
+        let persons = self.section(SectionKind::Persons);
         in_runs(self.header.families as usize, 1, |run| {
+            let end = run.end;
             for index in run {
+                // Its first member is a read somewhere in the persons.
+                let ahead = index + VERIFY_AHEAD * LINE_SLOTS;
+                if let Some(f) = self.raw_family(ahead).filter(|_| ahead < end) {
+                    let slot = f.first_member.get() as usize;
+                    mmap::prefetch(persons, slot / LINE_SLOTS * LINE_LEN);
+                }
                 let f = self
                     .raw_family(index)
                     .ok_or("families section shorter than its count")?;
