@@ -36,7 +36,8 @@ pub(crate) fn map_file(path: &Path) -> Result<Mmap> {
     Ok(map)
 }
 
-/// Asks the CPU to start loading the cache line holding `items[index]`.
+/// Asks the CPU to start loading the cache line holding `items[index]`;
+/// nothing if `index` is out of range.
 #[inline(always)]
 pub(crate) fn prefetch<T>(items: &[T], index: usize) {
     #[cfg(target_arch = "x86_64")]

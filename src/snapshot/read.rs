@@ -60,11 +60,14 @@ pub enum Residence {
 /// pushed out of their home line) in [`Snapshot::find_each`].
 pub const PREFETCH_DISTANCE: usize = 16;
 
-/// How many lines ahead `verify` prefetches the member links it will follow
-/// (generated registers have about 1.7 links a line, each two reads: a
-/// record and a word of the link set), and, times three, how many families
-/// ahead their first members.
-const VERIFY_AHEAD: usize = 8;
+/// How many lines ahead `verify` prefetches the member links it will follow.
+/// Generated registers have about 1.7 links a line, each two reads (a
+/// record and a word of the link set), so some 27 reads are in flight.
+const VERIFY_AHEAD_LINES: usize = 8;
+
+/// How many families ahead `verify` prefetches each family's first member
+/// (one read a family).
+const VERIFY_AHEAD_FAMILIES: usize = 24;
 
 /// What [`Person`]'s profile fields read when the record's profile index
 /// is out of range (only in a damaged file).
@@ -509,8 +512,8 @@ impl Snapshot {
         let first_slot = lines.start * LINE_SLOTS;
         let end = lines.end;
         for index in lines {
-            if index + VERIFY_AHEAD < end {
-                self.prefetch_links(index + VERIFY_AHEAD, linked);
+            if index + VERIFY_AHEAD_LINES < end {
+                self.prefetch_links(index + VERIFY_AHEAD_LINES, linked);
             }
             let line = line_in(persons, index).ok_or("persons section shorter than its lines")?;
             let count = self.verify_line(index, line)?;
@@ -560,9 +563,20 @@ impl Snapshot {
             };
             let next = RecordLayout::next_of(rec);
             if next != NO_NEXT {
-                mmap::prefetch(persons, next as usize / LINE_SLOTS * LINE_LEN);
+                prefetch_slot(persons, next as usize);
                 mmap::prefetch(linked, next as usize / 64);
             }
+        }
+    }
+
+    /// Starts loading the first member of family `index`, if there is one.
+    #[inline]
+    fn prefetch_first_member(&self, index: usize) {
+        if let Some(f) = self.raw_family(index) {
+            prefetch_slot(
+                self.section(SectionKind::Persons),
+                f.first_member.get() as usize,
+            );
         }
     }
 
@@ -662,15 +676,11 @@ impl Snapshot {
 
     /// Families in KK order, each pointing at a marked member of its own.
     fn verify_families(&self) -> std::result::Result<(), String> {
-        let persons = self.section(SectionKind::Persons);
         in_runs(self.header.families as usize, 1, |run| {
             let end = run.end;
             for index in run {
-                // Its first member is a read somewhere in the persons.
-                let ahead = index + VERIFY_AHEAD * LINE_SLOTS;
-                if let Some(f) = self.raw_family(ahead).filter(|_| ahead < end) {
-                    let slot = f.first_member.get() as usize;
-                    mmap::prefetch(persons, slot / LINE_SLOTS * LINE_LEN);
+                if index + VERIFY_AHEAD_FAMILIES < end {
+                    self.prefetch_first_member(index + VERIFY_AHEAD_FAMILIES);
                 }
                 let f = self
                     .raw_family(index)
@@ -1314,6 +1324,16 @@ impl Snapshot {
 #[inline(always)]
 fn record_in(line: &[u8; LINE_LEN], at: usize) -> Option<&[u8; RECORD_LEN]> {
     line.get(at * RECORD_LEN..)?.first_chunk::<RECORD_LEN>()
+}
+
+/// Starts loading the line of the persons section that holds `slot`
+/// (nothing for a slot past the section's end, which a damaged file may
+/// name).
+#[inline]
+fn prefetch_slot(persons: &[u8], slot: usize) {
+    if let Some(at) = (slot / LINE_SLOTS).checked_mul(LINE_LEN) {
+        mmap::prefetch(persons, at);
+    }
 }
 
 /// Line `index` of the persons section.
