@@ -268,6 +268,58 @@ fn finding_f3_verify_accepts_an_unlinked_member() {
     fuzz::snapshot::check_strict(&regression_file("snapshot_open", "F3-"));
 }
 
+/// `verify` refuses line flags and record bits the builder never writes,
+/// even where no answer depends on them: "first displaced" naming a line
+/// that holds none of the home's records, an overflow bit on a line none
+/// of whose records overflowed, a reserved bit of a record. Until the
+/// seventh session it accepted all three. Each case is one change to the
+/// fuzz fixture, with its checksums fixed so only the structure check can
+/// see it.
+#[test]
+fn verify_refuses_flags_and_bits_the_builder_never_writes() {
+    use tepat::snapshot::format::{
+        LINE_DISPLACED_SHIFT, LINE_HEADER_AT, LINE_LEN, LINE_OVERFLOW_BIT,
+    };
+    let clean = fuzz::fixture::snapshot_bytes().to_vec();
+    let snap = tepat::snapshot::Snapshot::from_bytes(clean.clone()).unwrap();
+    snap.verify().unwrap();
+    let (persons, _) = section(&clean, 6);
+    let lines = u64::from_le_bytes(clean[56..64].try_into().unwrap()) as usize;
+    let header = |l: usize| persons + l * LINE_LEN + LINE_HEADER_AT;
+    let verify_error = |change: &dyn Fn(&mut Vec<u8>)| {
+        let mut bytes = clean.clone();
+        change(&mut bytes);
+        fuzz::snapshot::fix_checksums(&mut bytes);
+        let snap = tepat::snapshot::Snapshot::from_bytes(bytes).unwrap();
+        snap.verify().err().map(|e| e.to_string())
+    };
+    // A line with no displaced records whose next line holds no record
+    // displaced by one line: say its first displaced record is there.
+    let displaced_by = |line: usize, d: u8| {
+        (0..3).any(|at| {
+            snap.person_at((line * 3 + at) as u32)
+                .is_some_and(|p| p.home_distance() == d)
+        })
+    };
+    let lonely = (0..lines - 1)
+        .find(|&l| clean[header(l)] >> LINE_DISPLACED_SHIFT == 0 && !displaced_by(l + 1, 1))
+        .expect("the fixture has a line with nothing displaced");
+    let error = verify_error(&|b| b[header(lonely)] |= 1 << LINE_DISPLACED_SHIFT)
+        .expect("verify accepted a first-displaced field naming an empty line");
+    assert!(error.contains("first displaced"), "{error}");
+    // The overflow bit on a line whose bit is clear: none of its records
+    // overflowed (verify checks that each overflow record's home has it).
+    let clear = (0..lines)
+        .find(|&l| clean[header(l)] & LINE_OVERFLOW_BIT == 0)
+        .unwrap();
+    let error = verify_error(&|b| b[header(clear)] |= LINE_OVERFLOW_BIT)
+        .expect("verify accepted an overflow bit with nothing overflowed");
+    assert!(error.contains("overflow bit"), "{error}");
+    // Bit 0 of word A of the first record, which the format reserves.
+    let error = verify_error(&|b| b[persons] |= 1).expect("verify accepted a reserved bit set");
+    assert!(error.contains("reserves"), "{error}");
+}
+
 /// O1: a store whose live state is gone opens as a fresh store. Removing
 /// everything but `CURRENT` and the snapshot files (a restore that forgot
 /// the live state, a wrong mount) makes `Store::open` create an empty live

@@ -377,7 +377,8 @@ impl Snapshot {
 
     /// Recomputes every section's checksum and checks the structure lookups
     /// rely on (every record reached by its own lookup, line headers,
-    /// overflow order, member lists, indices in range).
+    /// overflow order, member lists, indices in range), and that the file
+    /// is as the builder writes it (line flags exact, reserved bits zero).
     ///
     /// It runs on every core the process may use (scoped threads, gone when
     /// it returns): at 280 M persons it reads the whole file and makes
@@ -434,6 +435,15 @@ impl Snapshot {
         // first members, every record must be reached exactly once, or a
         // family's member list would leave someone out.
         let linked: Vec<AtomicU64> = (0..slots.div_ceil(64)).map(|_| AtomicU64::new(0)).collect();
+        // Before the lines: their overflow bits are checked by binary search.
+        let keys = self.section(SectionKind::Overflow);
+        if keys
+            .chunks_exact(8)
+            .zip(keys.chunks_exact(8).skip(1))
+            .any(|(a, b)| read_u64(a, 0) > read_u64(b, 0))
+        {
+            return Err("overflow hashes are not in ascending order".into());
+        }
         // Runs of 64 lines fill whole words of `occupied`.
         let runs = in_runs(slots / LINE_SLOTS, 64, |lines| {
             self.verify_lines(lines, &linked)
@@ -447,14 +457,6 @@ impl Snapshot {
             occupied.extend(words);
         }
         let linked: Vec<u64> = linked.into_iter().map(AtomicU64::into_inner).collect();
-        let keys = self.section(SectionKind::Overflow);
-        if keys
-            .chunks_exact(8)
-            .zip(keys.chunks_exact(8).skip(1))
-            .any(|(a, b)| read_u64(a, 0) > read_u64(b, 0))
-        {
-            return Err("overflow hashes are not in ascending order".into());
-        }
         if records != self.header.persons || overflowed != self.header.overflow {
             return Err(format!(
                 "{records} records ({overflowed} in the overflow), the header says {} ({})",
@@ -596,7 +598,9 @@ impl Snapshot {
             ));
         }
         let lines = self.layout.lines as usize;
-        if index >= lines {
+        if index < lines {
+            self.verify_line_flags(index, header)?;
+        } else {
             let before = (index - lines) * LINE_SLOTS;
             let want = (self.header.overflow as usize)
                 .saturating_sub(before)
@@ -616,8 +620,60 @@ impl Snapshot {
         Ok(count)
     }
 
+    /// A home line's flags say exactly what lies beyond it: "first
+    /// displaced" names the nearest line that holds one of its displaced
+    /// records, and the overflow bit is set only if one of its records is
+    /// in the overflow. (`verify_record` checks the other direction: each
+    /// displaced record is reached from `first`, each overflow record's
+    /// home has the bit.) A wrong flag never changes an answer, but it is
+    /// not what the builder writes, so the file is not what it claims.
+    fn verify_line_flags(&self, index: usize, header: u8) -> std::result::Result<(), String> {
+        let first = usize::from(header >> LINE_DISPLACED_SHIFT);
+        if first > 0 {
+            let at = index + first;
+            let holds = line_in(self.section(SectionKind::Persons), at)
+                .filter(|_| (at as u64) < self.layout.lines)
+                .is_some_and(|line| {
+                    let count = usize::from(line[LINE_HEADER_AT] & LINE_COUNT_MASK);
+                    (0..count.min(LINE_SLOTS)).any(|slot| {
+                        record_in(line, slot)
+                            .is_some_and(|rec| RecordLayout::disp_of(rec) == first as u64)
+                    })
+                });
+            if !holds {
+                return Err(format!(
+                    "line {index}: its header puts its first displaced record {first} lines on, but line {at} holds none"
+                ));
+            }
+        }
+        if header & LINE_OVERFLOW_BIT != 0 && !self.overflow_holds_home(index as u64) {
+            return Err(format!(
+                "line {index}: its overflow bit is set, but no overflow record has it as home"
+            ));
+        }
+        Ok(())
+    }
+
+    /// Whether some overflow record's home line is `home` (a binary
+    /// search: the overflow is in hash order, and a hash's home grows with
+    /// the hash).
+    fn overflow_holds_home(&self, home: u64) -> bool {
+        let keys = self.section(SectionKind::Overflow);
+        let key = |j: usize| read_u64(keys, j * 8);
+        let (mut lo, mut hi) = (0usize, keys.len() / 8);
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            if self.layout.home(key(mid)) < home {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        lo < keys.len() / 8 && self.layout.home(key(lo)) == home
+    }
+
     /// One record: where it lies against its home line, its NIK, its
-    /// indices in range.
+    /// indices in range, and no bit set that the format reserves.
     fn verify_record(
         &self,
         slot: usize,
@@ -670,6 +726,13 @@ impl Snapshot {
         }
         if ((p.w2.get() >> VILLAGE_SHIFT) & VILLAGE_MASK) as usize >= self.village_count() {
             return Err(format!("person {slot}: village index out of range"));
+        }
+        // Every field decoded and packed again gives the record back only
+        // if the bits no field covers are zero.
+        if self.layout.encode(&p, disp, h) != *rec {
+            return Err(format!(
+                "person {slot}: bits the format reserves are not zero"
+            ));
         }
         Ok(p)
     }
