@@ -658,18 +658,9 @@ impl Snapshot {
     /// search: the overflow is in hash order, and a hash's home grows with
     /// the hash).
     fn overflow_holds_home(&self, home: u64) -> bool {
-        let keys = self.section(SectionKind::Overflow);
-        let key = |j: usize| read_u64(keys, j * 8);
-        let (mut lo, mut hi) = (0usize, keys.len() / 8);
-        while lo < hi {
-            let mid = lo + (hi - lo) / 2;
-            if self.layout.home(key(mid)) < home {
-                lo = mid + 1;
-            } else {
-                hi = mid;
-            }
-        }
-        lo < keys.len() / 8 && self.layout.home(key(lo)) == home
+        let j = self.overflow_partition(|h| self.layout.home(h) < home);
+        self.overflow_hash(j)
+            .is_some_and(|h| self.layout.home(h) == home)
     }
 
     /// One record: where it lies against its home line, its NIK, its
@@ -1024,20 +1015,28 @@ impl Snapshot {
         let keys = self.section(SectionKind::Overflow);
         let n = keys.len() / 8;
         let key = |j: usize| read_u64(keys, j * 8);
-        let (mut lo, mut hi) = (0usize, n);
-        while lo < hi {
-            let mid = lo + (hi - lo) / 2;
-            if key(mid) < h {
-                lo = mid + 1;
-            } else {
-                hi = mid;
-            }
-        }
+        let lo = self.overflow_partition(|k| k < h);
         let mut end = lo;
         while end < n && key(end) == h {
             end += 1;
         }
         lo..end
+    }
+
+    /// The first overflow index whose hash is not `below` (a binary search:
+    /// the overflow is in hash order, and `below` must hold for a prefix).
+    fn overflow_partition(&self, below: impl Fn(u64) -> bool) -> usize {
+        let keys = self.section(SectionKind::Overflow);
+        let (mut lo, mut hi) = (0usize, keys.len() / 8);
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            if below(read_u64(keys, mid * 8)) {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        lo
     }
 
     /// Slots in the persons section: three per line, some empty (see
