@@ -17,15 +17,15 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use crate::accel::Claimed;
+use crate::domain::nik::Nik;
+use crate::domain::period::{Period, PeriodKind};
+use crate::domain::program::{ExclusionLevel, ProgramId, Registry, Unit};
 use crate::error::{Error, Result};
-use crate::nik::Nik;
-use crate::period::{Period, PeriodKind};
-use crate::program::{ExclusionLevel, ProgramId, Registry, Unit};
+use crate::store::accel::Claimed;
 
+use crate::domain::verdict::{ReasonCode, ReasonSet};
 use crate::snapshot::Snapshot;
 use crate::store::{Stale, Store};
-use crate::verdict::{ReasonCode, ReasonSet};
 
 /// One row to verify.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -206,11 +206,9 @@ impl Store {
             handles
                 .into_iter()
                 .map(|h| {
-                    h.join().unwrap_or_else(|_| {
-                        Err(Error::Live {
-                            message: "a verifier thread panicked".into(),
-                        })
-                    })
+                    h.join().unwrap_or(Err(Error::WorkerPanicked {
+                        task: "verify_batch",
+                    }))
                 })
                 .collect::<Result<Vec<()>>>()
         })?;

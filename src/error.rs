@@ -191,11 +191,50 @@ pub enum Error {
         message: String,
     },
 
+    /// A store directory that cannot be created or opened as a whole (its
+    /// parts missing, mismatched or already present).
+    #[error("store {}: {message}", dir.display())]
+    Store {
+        /// The store directory.
+        dir: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+
     /// The live-state database failed.
     #[error("live state: {message}")]
     Live {
         /// What failed.
         message: String,
+    },
+
+    /// A record that could not be encoded for storage.
+    #[error("cannot encode {what}: {source}")]
+    Encode {
+        /// What was being encoded.
+        what: &'static str,
+        /// The encoder's error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+
+    /// A flush (a claims-log sync or a live-state flush) that a waiting
+    /// write relied on failed: the write is not durable.
+    #[error("{what}: the flush covering this write failed: {source}")]
+    Flush {
+        /// What was being flushed.
+        what: &'static str,
+        /// The error the flushing thread saw.
+        #[source]
+        source: std::sync::Arc<Error>,
+    },
+
+    /// A worker thread of a parallel operation panicked (a bug, never an
+    /// input): the operation's result is incomplete, so none is returned.
+    #[error("a worker thread of {task} panicked")]
+    WorkerPanicked {
+        /// The operation.
+        task: &'static str,
     },
 
     /// A request id reused with different content.

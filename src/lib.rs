@@ -61,27 +61,26 @@
     deny(clippy::unwrap_used, clippy::expect_used, clippy::panic)
 )]
 
-mod accel;
+// Layers, each importing only those above it in this list: the leaves
+// (error, csv), the domain, text rows, durable-write primitives, the
+// snapshot file, the live state (sled), payouts (the claims log and its
+// ledger), the store that joins them, and batch and report over a store.
 pub mod batch;
-pub mod change;
-mod claims_log;
 mod csv;
-pub mod date;
+mod domain;
+mod durable;
 pub mod error;
-pub mod generations;
-mod group_commit;
-pub mod kk;
-mod ledger;
 pub mod live;
-pub mod nik;
-pub mod period;
-pub mod program;
-pub mod region;
-pub mod register;
+mod payouts;
 pub mod report;
+mod rows;
 pub mod snapshot;
 pub mod store;
-pub mod verdict;
+
+pub use domain::{date, kk, nik, period, program, region, verdict};
+pub use durable::FAULT_POINTS;
+pub use rows::{change, register};
+pub use store::generations;
 
 pub use date::Date;
 pub use error::{Error, KkError, NikError, Result};
@@ -90,5 +89,5 @@ pub use nik::{Nik, Sex};
 pub use period::{Period, PeriodKind};
 pub use program::{ComponentSet, Program, ProgramId, ProgramSet, Registry, Unit};
 pub use region::{Level, Region, RegionCode, RegionTable};
-pub use store::{ClaimOutcome, ClaimRequest, Store};
+pub use store::{ClaimOutcome, ClaimRequest, Options, Store};
 pub use verdict::{ReasonCode, Verdict};

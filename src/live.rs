@@ -14,35 +14,34 @@
 //! | `A` sequence | [`AuditEntry`] of an applied change |
 //!
 //! Integers in keys are big-endian so that keys sort by value. Values are
-//! postcard-encoded. The public record types of payouts ([`ClaimRecord`],
-//! [`RequestRecord`]) are defined here too, as the store's API returns them.
+//! postcard-encoded. Keys and encodings stay inside this module: the rest
+//! of the library reads typed records and writes a [`LiveWrite`].
 //!
 //! Durability: a write is acknowledged only after a flush covers it. Flushes
 //! are shared (group commit).
 
 use std::path::Path;
 
-use crate::group_commit::GroupCommit;
+use crate::durable::group_commit::GroupCommit;
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::verdict::{ReasonSet, Verdict};
 
 /// Prefix of person state records.
-pub(crate) const PERSON: u8 = b'P';
+const PERSON: u8 = b'P';
 /// Prefix of membership markers.
-pub(crate) const MEMBER: u8 = b'M';
+const MEMBER: u8 = b'M';
 /// Prefix of audit entries.
-pub(crate) const AUDIT: u8 = b'A';
+const AUDIT: u8 = b'A';
 
 /// A changed person's whole current state.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LivePerson {
     /// Family card.
     pub kk: u64,
-    /// Relation code (see [`crate::register::Relation::code`]).
+    /// Relation code (see [`crate::rows::register::Relation::code`]).
     pub relation: u8,
     /// Village code.
     pub village: u64,
@@ -68,38 +67,30 @@ pub struct LivePerson {
     pub new: bool,
 }
 
-/// A recorded payout.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ClaimRecord {
-    /// The request that paid.
-    pub request_id: String,
-    /// The NIK paid.
-    pub nik: u64,
-    /// The family card, for family programs.
-    pub kk: Option<u64>,
-    /// When, milliseconds since the epoch.
-    pub at_ms: u64,
-    /// Caller's metadata (payout point, amount, ...).
-    pub meta: String,
-    /// The request that reversed it, if any.
-    pub reversed_by: Option<String>,
-}
-
-/// What a request asked and what it got.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RequestRecord {
-    /// The operation and its inputs, in a canonical text form.
-    pub asked: String,
-    /// Whether it paid (claims) or took effect (reversals).
-    pub done: bool,
-    /// The reasons of the verdict.
-    pub reasons: ReasonSet,
-    /// The full verdict, for claims.
-    pub verdict: Option<Verdict>,
-    /// When, milliseconds since the epoch.
-    pub at_ms: u64,
-    /// The claim keys a paid claim wrote (so a reversal finds them).
-    pub keys: Vec<Vec<u8>>,
+impl LivePerson {
+    /// The fields in which this state differs from `before` (the
+    /// snapshot's record of the same person), by name: what a pending
+    /// change changed.
+    pub fn changed_fields(&self, before: &LivePerson) -> Vec<&'static str> {
+        let fields = [
+            ("kk", self.kk != before.kk),
+            ("relation", self.relation != before.relation),
+            ("village_code", self.village != before.village),
+            ("sex", self.female != before.female),
+            ("birth_date", self.birth_days != before.birth_days),
+            ("decile", self.decile != before.decile),
+            ("deceased", self.deceased != before.deceased),
+            ("civil_servant", self.civil_servant != before.civil_servant),
+            ("duplicate", self.duplicate != before.duplicate),
+            ("components", self.components != before.components),
+            ("enrolled", self.enrolled != before.enrolled),
+            ("eligible", self.eligible != before.eligible),
+        ];
+        fields
+            .into_iter()
+            .filter_map(|(name, differs)| differs.then_some(name))
+            .collect()
+    }
 }
 
 /// One audit log entry.
@@ -119,57 +110,97 @@ pub struct AuditEntry {
     pub outcome: String,
 }
 
-/// Milliseconds since the Unix epoch.
-pub(crate) fn now_ms() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
-}
-
 fn live_err(e: impl std::fmt::Display) -> Error {
     Error::Live {
         message: e.to_string(),
     }
 }
 
-pub(crate) fn encode<T: Serialize>(v: &T) -> Result<Vec<u8>> {
-    postcard::to_allocvec(v).map_err(live_err)
+fn encode<T: Serialize>(v: &T) -> Result<Vec<u8>> {
+    postcard::to_allocvec(v).map_err(|e| Error::Encode {
+        what: "a live-state record",
+        source: Box::new(e),
+    })
 }
 
-pub(crate) fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T> {
+fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T> {
     postcard::from_bytes(bytes).map_err(|e| Error::Live {
         message: format!("a stored record does not decode: {e}"),
     })
 }
 
-/// Key of a person's state.
 /// The big-endian `u64` at `at` in a key: the NIK of a `P` key (at 1), the
 /// KK (at 1) and NIK (at 9) of an `M` key, the sequence of an `A` key.
-pub(crate) fn key_u64(key: &[u8], at: usize) -> Option<u64> {
+fn key_u64(key: &[u8], at: usize) -> Option<u64> {
     key.get(at..at + 8)
         .and_then(|b| b.try_into().ok())
         .map(u64::from_be_bytes)
 }
 
-pub(crate) fn person_key(nik: u64) -> [u8; 9] {
+/// Key of a person's state.
+fn person_key(nik: u64) -> [u8; 9] {
     let mut k = [PERSON; 9];
     k[1..].copy_from_slice(&nik.to_be_bytes());
     k
 }
 
 /// Key of a membership marker.
-pub(crate) fn member_key(kk: u64, nik: u64) -> [u8; 17] {
+fn member_key(kk: u64, nik: u64) -> [u8; 17] {
     let mut k = [MEMBER; 17];
     k[1..9].copy_from_slice(&kk.to_be_bytes());
     k[9..].copy_from_slice(&nik.to_be_bytes());
     k
 }
 
-/// Key of a claim.
-pub(crate) fn audit_key(seq: u64) -> [u8; 9] {
+/// Key of an audit entry.
+fn audit_key(seq: u64) -> [u8; 9] {
     let mut k = [AUDIT; 9];
     k[1..].copy_from_slice(&seq.to_be_bytes());
     k
+}
+
+/// The big-endian `u64` at `at` in a key read back from the tree; a key
+/// too short for it is damage.
+fn key_at(key: &[u8], at: usize) -> Result<u64> {
+    key_u64(key, at).ok_or_else(|| Error::Live {
+        message: format!("a stored key of {} bytes is too short", key.len()),
+    })
+}
+
+/// Writes to the live state, applied together by [`Live::write`].
+#[derive(Default)]
+pub(crate) struct LiveWrite {
+    batch: sled::Batch,
+}
+
+impl LiveWrite {
+    /// Records a person's whole current state.
+    pub(crate) fn put_person(&mut self, nik: u64, state: &LivePerson) -> Result<()> {
+        self.batch.insert(&person_key(nik)[..], encode(state)?);
+        Ok(())
+    }
+
+    /// Forgets a person's pending state (the snapshot holds it now).
+    pub(crate) fn remove_person(&mut self, nik: u64) {
+        self.batch.remove(&person_key(nik)[..]);
+    }
+
+    /// Records that `nik` moved into (`true`) or out of a family card.
+    pub(crate) fn put_marker(&mut self, kk: u64, nik: u64, moved_in: bool) {
+        self.batch
+            .insert(&member_key(kk, nik)[..], vec![u8::from(moved_in)]);
+    }
+
+    /// Forgets a membership marker.
+    pub(crate) fn remove_marker(&mut self, kk: u64, nik: u64) {
+        self.batch.remove(&member_key(kk, nik)[..]);
+    }
+
+    /// Records an audit entry under its sequence number.
+    pub(crate) fn put_audit(&mut self, seq: u64, entry: &AuditEntry) -> Result<()> {
+        self.batch.insert(&audit_key(seq)[..], encode(entry)?);
+        Ok(())
+    }
 }
 
 /// The sled database of one store.
@@ -188,40 +219,78 @@ impl Live {
         let db = open_db(dir)?;
         let tree = db.open_tree("live").map_err(live_err)?;
         Ok(Live {
-            commit: GroupCommit::new(),
+            commit: GroupCommit::new("the live state"),
             db,
             tree,
             group_commit,
         })
     }
 
-    /// Reads and decodes one record.
-    pub(crate) fn get<T: DeserializeOwned>(&self, key: &[u8]) -> Result<Option<T>> {
-        match self.tree.get(key).map_err(live_err)? {
+    /// The pending state of a person, if the NIK has one.
+    pub(crate) fn person(&self, nik: u64) -> Result<Option<LivePerson>> {
+        match self.tree.get(person_key(nik)).map_err(live_err)? {
             Some(v) => decode(&v).map(Some),
             None => Ok(None),
         }
     }
 
-    /// Every record under a key prefix, decoded.
-    pub(crate) fn scan<T: DeserializeOwned>(
-        &self,
-        prefix: &[u8],
-    ) -> impl Iterator<Item = Result<(sled::IVec, T)>> + '_ {
-        self.tree.scan_prefix(prefix).map(|item| {
+    /// Every person with a pending state, by NIK.
+    pub(crate) fn persons(&self) -> impl Iterator<Item = Result<(u64, LivePerson)>> + '_ {
+        self.tree.scan_prefix([PERSON]).map(|item| {
             let (k, v) = item.map_err(live_err)?;
-            Ok((k, decode(&v)?))
+            Ok((key_at(&k, 1)?, decode(&v)?))
         })
     }
 
-    /// Every key under a prefix with its raw value.
-    pub(crate) fn scan_raw(
-        &self,
-        prefix: &[u8],
-    ) -> impl Iterator<Item = Result<(sled::IVec, sled::IVec)>> + '_ {
+    /// The NIKs with a pending state (keys only: nothing decoded).
+    pub(crate) fn changed_niks(&self) -> Result<Vec<u64>> {
         self.tree
-            .scan_prefix(prefix)
-            .map(|item| item.map_err(live_err))
+            .scan_prefix([PERSON])
+            .keys()
+            .map(|k| key_at(&k.map_err(live_err)?, 1))
+            .collect()
+    }
+
+    /// Every membership marker as (KK, NIK, moved in), in KK order.
+    pub(crate) fn markers(&self) -> impl Iterator<Item = Result<(u64, u64, bool)>> + '_ {
+        self.markers_under([MEMBER; 1])
+    }
+
+    /// The membership markers of one family card as (KK, NIK, moved in).
+    pub(crate) fn markers_of(
+        &self,
+        kk: u64,
+    ) -> impl Iterator<Item = Result<(u64, u64, bool)>> + '_ {
+        let mut prefix = [MEMBER; 9];
+        prefix[1..].copy_from_slice(&kk.to_be_bytes());
+        self.markers_under(prefix)
+    }
+
+    fn markers_under<const N: usize>(
+        &self,
+        prefix: [u8; N],
+    ) -> impl Iterator<Item = Result<(u64, u64, bool)>> + '_ {
+        self.tree.scan_prefix(prefix).map(|item| {
+            let (k, v) = item.map_err(live_err)?;
+            Ok((key_at(&k, 1)?, key_at(&k, 9)?, v.as_ref() == [1]))
+        })
+    }
+
+    /// Every audit entry of an applied change with its sequence number, in
+    /// order.
+    pub(crate) fn audit(&self) -> impl Iterator<Item = Result<(u64, AuditEntry)>> + '_ {
+        self.tree.scan_prefix([AUDIT]).map(|item| {
+            let (k, v) = item.map_err(live_err)?;
+            Ok((key_at(&k, 1)?, decode(&v)?))
+        })
+    }
+
+    /// The highest audit sequence number recorded, 0 if none.
+    pub(crate) fn last_audit_seq(&self) -> Result<u64> {
+        match self.tree.scan_prefix([AUDIT]).keys().next_back() {
+            Some(k) => key_at(&k.map_err(live_err)?, 1),
+            None => Ok(0),
+        }
     }
 
     /// Refuses a live state written before payouts moved to the claims log
@@ -240,15 +309,10 @@ impl Live {
         Ok(())
     }
 
-    /// A fresh, strictly increasing sequence number (audit keys).
-    pub(crate) fn next_seq(&self) -> Result<u64> {
-        self.db.generate_id().map_err(live_err)
-    }
-
-    /// Applies a batch atomically (all of it or none) and returns once it is
-    /// durable.
-    pub(crate) fn apply_durably(&self, batch: sled::Batch) -> Result<()> {
-        self.tree.apply_batch(batch).map_err(live_err)?;
+    /// Applies a write atomically (all of it or none) and returns once it
+    /// is durable.
+    pub(crate) fn write(&self, write: LiveWrite) -> Result<()> {
+        self.tree.apply_batch(write.batch).map_err(live_err)?;
         self.durable()
     }
 

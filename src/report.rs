@@ -16,10 +16,10 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use serde::Serialize;
 
+use crate::domain::program::{ExclusionLevel, ProgramId, ProgramSet, Registry, Unit};
+use crate::domain::region::{Level, RegionCode};
 use crate::error::Result;
 use crate::live::LivePerson;
-use crate::program::{ExclusionLevel, ProgramId, ProgramSet, Registry, Unit};
-use crate::region::{Level, RegionCode};
 use crate::snapshot::Snapshot;
 use crate::store::Store;
 
@@ -257,7 +257,7 @@ impl Store {
         }
         for kk in touched_families {
             // Out with the family as the snapshot counted it...
-            if let Some(f) = crate::kk::Kk::from_u64(kk)
+            if let Some(f) = crate::domain::kk::Kk::from_u64(kk)
                 .ok()
                 .and_then(|k| snap.family(k))
                 && let Some(first) = f.members().find(|m| m.is_first_member())
@@ -275,7 +275,7 @@ impl Store {
             // changed persons of this card are its members, with the
             // duplicate identities, which changes never rewrite.
             let mut members: Vec<(u64, LivePerson)> = by_kk.remove(&kk).unwrap_or_default();
-            if let Some(f) = crate::kk::Kk::from_u64(kk)
+            if let Some(f) = crate::domain::kk::Kk::from_u64(kk)
                 .ok()
                 .and_then(|k| snap.family(k))
             {

@@ -129,8 +129,7 @@ fn snapshot_fixup_reaches_past_the_checksums() {
 #[test]
 fn store_fixture_pays_once_per_family() {
     let dir = fuzz::fixture::temp_dir();
-    fuzz::fixture::write_store(dir.path());
-    let store = tepat::Store::open(dir.path()).unwrap();
+    let store = fuzz::fixture::create_store(dir.path());
     let niks = fuzz::fixture::nik_texts();
     let req = |id: &str, nik: &str| tepat::ClaimRequest {
         request_id: id.into(),
@@ -328,10 +327,9 @@ fn verify_refuses_flags_and_bits_the_builder_never_writes() {
 #[test]
 fn finding_o1_a_store_without_its_live_state_opens_empty() {
     let dir = fuzz::fixture::temp_dir();
-    fuzz::fixture::write_store(dir.path());
     let nik = fuzz::fixture::nik_texts()[0].clone();
     {
-        let store = tepat::Store::open(dir.path()).unwrap();
+        let store = fuzz::fixture::create_store(dir.path());
         let req = tepat::ClaimRequest {
             request_id: "paid-once".into(),
             nik: nik.clone(),

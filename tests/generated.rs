@@ -11,8 +11,8 @@ use std::path::Path;
 use std::sync::OnceLock;
 
 use tepat::register::{PersonRecord, RowParser};
-use tepat::snapshot::{SnapshotBuilder, store_dir};
-use tepat::{Nik, ReasonCode, Registry, Store};
+use tepat::snapshot::SnapshotBuilder;
+use tepat::{Nik, Options, ReasonCode, Registry, Store};
 use tepat_gen::{Config, Generator, output};
 
 const PERSONS: u64 = 1_000_000;
@@ -20,7 +20,6 @@ const PERSONS: u64 = 1_000_000;
 struct Fixture {
     _dir: tempfile::TempDir,
     data: std::path::PathBuf,
-    store_dir: std::path::PathBuf,
     /// One process opens a store once (sled locks its directory).
     store: Store,
 }
@@ -41,7 +40,6 @@ fn fixture() -> &'static Fixture {
         let as_of = config.as_of;
         let g = Generator::new(config).unwrap();
         output::write_all(&g, &data, |_| {}).unwrap();
-        std::fs::create_dir_all(&store_dir).unwrap();
         let mut b = SnapshotBuilder::new(
             Registry::builtin().clone(),
             tepat::RegionTable::builtin(),
@@ -54,14 +52,10 @@ fn fixture() -> &'static Fixture {
             .add_csv(BufReader::new(file), "register.csv", &mut rejects, |_| {})
             .unwrap();
         assert_eq!(report.rejected, 0, "{}", String::from_utf8_lossy(&rejects));
-        b.write_to_path(&store_dir.join(store_dir::snapshot_file_name(1)))
-            .unwrap();
-        store_dir::set_current(&store_dir, 1).unwrap();
-        let store = Store::open(&store_dir).unwrap();
+        let store = Store::create(&store_dir, b, Options::default()).unwrap();
         Fixture {
             _dir: dir,
             data,
-            store_dir,
             store,
         }
     })
@@ -170,10 +164,9 @@ fn every_payee_row_gets_the_expected_verdict() {
 /// changes), so changes leave the shared store as it is.
 fn store_copy(f: &Fixture) -> (tempfile::TempDir, Store) {
     let copy = tempfile::tempdir().unwrap();
-    let name = store_dir::snapshot_file_name(1);
-    std::fs::copy(f.store_dir.join(&name), copy.path().join(&name)).unwrap();
-    store_dir::set_current(copy.path(), 1).unwrap();
-    let store = Store::open(copy.path()).unwrap();
+    let snapshot = f.store.snapshot();
+    let store =
+        Store::create_from_snapshot(copy.path(), snapshot.path(), Options::default()).unwrap();
     (copy, store)
 }
 

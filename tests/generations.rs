@@ -9,8 +9,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use tepat::register::{PersonRecord, Relation};
-use tepat::snapshot::{SnapshotBuilder, store_dir};
-use tepat::{ClaimRequest, Date, Kk, Nik, Period, Registry, Sex, Store, Verdict};
+use tepat::snapshot::SnapshotBuilder;
+use tepat::{ClaimRequest, Date, Kk, Nik, Options, Period, Registry, Sex, Store, Verdict};
 use tepat_gen::{Config, Generator, output};
 
 const PERSONS: u64 = 30_000;
@@ -28,7 +28,6 @@ fn generated_store(dir: &Path) -> (Store, Date) {
     };
     let as_of = config.as_of;
     output::write_all(&Generator::new(config).unwrap(), &data, |_| {}).unwrap();
-    std::fs::create_dir_all(&store_path).unwrap();
     let mut b = SnapshotBuilder::new(
         Registry::builtin().clone(),
         tepat::RegionTable::builtin(),
@@ -43,10 +42,7 @@ fn generated_store(dir: &Path) -> (Store, Date) {
         |_| {},
     )
     .unwrap();
-    b.write_to_path(&store_path.join(store_dir::snapshot_file_name(1)))
-        .unwrap();
-    store_dir::set_current(&store_path, 1).unwrap();
-    let store = Store::open(&store_path).unwrap();
+    let store = Store::create(&store_path, b, Options::default()).unwrap();
     let changes = std::fs::read(data.join("changes.csv")).unwrap();
     let applied = store.apply_csv(&changes[..], "changes.csv").unwrap();
     assert!(applied > 100, "the generator makes a month of changes");
@@ -194,7 +190,7 @@ fn compaction_folds_every_change_and_changes_no_answer() {
     assert!(
         !dir.path()
             .join("store")
-            .join(store_dir::snapshot_file_name(1))
+            .join("snapshot-000001.tepat")
             .exists()
     );
 

@@ -10,8 +10,7 @@ use tepat::{ClaimRequest, Date, Error, ReasonCode, Registry, Store};
 
 /// A store built from the common fixture in a fresh directory.
 pub fn store_with(records: &[PersonRecord], dir: &Path) -> Store {
-    common::write_store(records, dir);
-    Store::open(dir).unwrap()
+    common::create_store(records, dir)
 }
 
 fn req(id: &str, nik: &str, program: &str, period: &str) -> ClaimRequest {

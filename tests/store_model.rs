@@ -216,8 +216,7 @@ impl StateMachineTest for StoreTest {
 
     fn init_test(model: &Model) -> Sut {
         let dir = tempfile::tempdir().unwrap();
-        common::write_store(&model.persons, dir.path());
-        let store = Store::open(dir.path()).unwrap();
+        let store = common::create_store(&model.persons, dir.path());
         Sut {
             dir,
             store: Some(store),

@@ -41,10 +41,7 @@ pub struct BatchArgs {
 /// complete.
 pub fn batch(args: BatchArgs) -> CmdResult {
     let started = Instant::now();
-    let options = Options {
-        resident: args.resident,
-        ..Options::default()
-    };
+    let options = Options::default().resident(args.resident);
     let store = Store::open_with(&args.store, options)?;
     let input =
         std::fs::File::open(&args.payees).map_err(|e| format!("{}: {e}", args.payees.display()))?;

@@ -9,8 +9,8 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use tepat::register::{PersonRecord, Relation, RowParser};
-use tepat::snapshot::{SnapshotBuilder, store_dir};
-use tepat::{ClaimRequest, RegionTable, Registry, Store};
+use tepat::snapshot::SnapshotBuilder;
+use tepat::{ClaimRequest, Options, RegionTable, Registry, Store};
 
 type CmdResult = Result<ExitCode, Box<dyn std::error::Error>>;
 
@@ -90,7 +90,7 @@ pub fn run(args: DemoArgs) -> CmdResult {
 
     step(2, "Build the store: a memory-mapped snapshot + live state");
     let t = Instant::now();
-    std::fs::create_dir_all(&store_path)?;
+    let reservation = Store::reserve(&store_path)?;
     let mut builder =
         SnapshotBuilder::new(Registry::builtin().clone(), RegionTable::builtin(), as_of)?;
     let file = std::fs::File::open(data.join("register.csv"))?;
@@ -104,8 +104,7 @@ pub fn run(args: DemoArgs) -> CmdResult {
         |_| {},
     )?;
     drop(rejects);
-    let built = builder.write_to_path(&store_path.join(store_dir::snapshot_file_name(1)))?;
-    store_dir::set_current(&store_path, 1)?;
+    let (store, built) = reservation.create(builder, Options::default())?;
     println!(
         "   {} rows read, {} rejected; {} persons, {} families, {} distinct profiles, {} in duplicate identities",
         report.rows,
@@ -121,6 +120,7 @@ pub fn run(args: DemoArgs) -> CmdResult {
         built.bytes as f64 / built.persons.max(1) as f64,
         t.elapsed().as_secs_f64()
     );
+    drop(store);
     let t = Instant::now();
     let store = Store::open(&store_path)?;
     println!("   opened in {:.1} ms", t.elapsed().as_secs_f64() * 1e3);
@@ -151,7 +151,7 @@ pub fn run(args: DemoArgs) -> CmdResult {
 
     step(3, "Look NIKs up (tepat get)");
     for r in [Some(head), dead, papua].into_iter().flatten() {
-        let v = crate::snapshot_cmds::describe(&snap, &r.nik.to_string());
+        let v = crate::snapshot_cmds::describe(&store, &r.nik.to_string())?;
         println!(
             "   {}",
             crate::snapshot_cmds::readable(&v).replace('\n', "\n   ")

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use tepat::generations::GenerationChange;
-use tepat::snapshot::{SnapshotBuilder, store_dir};
+use tepat::snapshot::SnapshotBuilder;
 use tepat::{RegionTable, Registry, Store};
 
 use crate::snapshot_cmds::{BuildArgs, as_of, stage_register};
@@ -25,7 +25,7 @@ pub struct CompactArgs {
 
 /// Whether `dir` already holds a store (a refresh, not a first build).
 pub fn is_store(dir: &std::path::Path) -> bool {
-    dir.join(store_dir::CURRENT).exists()
+    Store::exists(dir)
 }
 
 /// Folds the pending changes into the next generation.

@@ -6,8 +6,10 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use serde_json::{Value, json};
-use tepat::snapshot::{IngestReport, Snapshot, SnapshotBuilder, store_dir};
-use tepat::{Date, Nik, RegionTable, Registry};
+use tepat::register::Relation;
+use tepat::snapshot::{IngestReport, Snapshot, SnapshotBuilder};
+use tepat::store::PersonState;
+use tepat::{ComponentSet, Date, Nik, Options, ProgramSet, RegionTable, Registry, Store};
 
 type CmdResult = Result<ExitCode, Box<dyn std::error::Error>>;
 
@@ -76,7 +78,7 @@ pub(crate) fn stage_register(
     Ok((report, rejects_path))
 }
 
-/// Builds the next generation of a store from a register export.
+/// Builds a new store from a register export.
 pub fn build(args: BuildArgs) -> CmdResult {
     let started = Instant::now();
     let registry = match &args.programs {
@@ -84,15 +86,13 @@ pub fn build(args: BuildArgs) -> CmdResult {
         None => Registry::builtin().clone(),
     };
     let as_of = as_of(&args);
-    std::fs::create_dir_all(&args.store).map_err(|e| format!("{}: {e}", args.store.display()))?;
-    let generation = store_dir::current_generation(&args.store)? + 1;
-    let mut builder =
-        SnapshotBuilder::new(registry, RegionTable::builtin(), as_of)?.generation(generation);
+    // The directory is ours before anything (the rejects file) is written.
+    let reservation = Store::reserve(&args.store)?;
+    let generation = 1;
+    let mut builder = SnapshotBuilder::new(registry, RegionTable::builtin(), as_of)?;
     let (report, rejects_path) = stage_register(&args, &mut builder, generation)?;
     let read_secs = started.elapsed().as_secs_f64();
-    let path = args.store.join(store_dir::snapshot_file_name(generation));
-    let summary = builder.write_to_path(&path)?;
-    store_dir::set_current(&args.store, generation)?;
+    let (_store, summary) = reservation.create(builder, Options::default())?;
     let secs = started.elapsed().as_secs_f64();
     eprintln!(
         "built generation {generation}: {} persons, {} families, {} profiles, {} duplicate-identity records",
@@ -126,16 +126,19 @@ pub struct GetArgs {
     niks: Vec<String>,
 }
 
-/// Opens the current snapshot of a store.
+/// Opens the current snapshot of a store (alone: `info` and `verify` read
+/// the file, not the store).
 pub fn open_current(store: &std::path::Path) -> Result<Snapshot, Box<dyn std::error::Error>> {
-    let path = store_dir::current_snapshot(store)?;
+    let path = Store::current_snapshot_path(store)?;
     Ok(Snapshot::open(&path)?)
 }
 
-/// Prints what the snapshot holds for each NIK. Exit 0 when all are found,
-/// 1 when any is missing or invalid.
+/// Prints each NIK's current state — the snapshot's record, or the pending
+/// state when a change was applied since — through the store, so that
+/// `get` and `check` never disagree. Exit 0 when all are found, 1 when any
+/// is missing or invalid.
 pub fn get(args: GetArgs) -> CmdResult {
-    let snap = open_current(&args.store)?;
+    let store = Store::open(&args.store)?;
     let out = std::io::stdout();
     let mut out = BufWriter::new(out.lock());
     let mut all_found = true;
@@ -145,7 +148,7 @@ pub fn get(args: GetArgs) -> CmdResult {
         args.niks
     };
     for input in &inputs {
-        let v = describe(&snap, input);
+        let v = describe(&store, input)?;
         all_found &= v["found"] == Value::Bool(true);
         if args.json {
             writeln!(out, "{v}")?;
@@ -161,14 +164,27 @@ pub fn get(args: GetArgs) -> CmdResult {
     })
 }
 
-/// The JSON description of one looked-up NIK.
-pub fn describe(snap: &Snapshot, input: &str) -> Value {
+/// The JSON description of one looked-up NIK in its current state;
+/// `pending` says whether a change applied since the snapshot holds it,
+/// `changed` which fields that change altered (`new`: not in the snapshot).
+pub fn describe(store: &Store, input: &str) -> Result<Value, tepat::Error> {
     let nik = match Nik::parse(input) {
         Ok(n) => n,
-        Err(e) => return json!({ "nik": input, "found": false, "error": e.to_string() }),
+        Err(e) => return Ok(json!({ "nik": input, "found": false, "error": e.to_string() })),
     };
-    let Some(p) = snap.get(nik) else {
-        return json!({ "nik": input, "found": false });
+    let snap = store.snapshot();
+    let Some(state) = store.person(&snap, nik.get())? else {
+        return Ok(json!({ "nik": input, "found": false }));
+    };
+    let now = state.to_live();
+    let before = snap
+        .find(nik.get())
+        .and_then(|slot| snap.person_at(slot))
+        .map(|p| PersonState::Snapshot(p).to_live());
+    let pending = matches!(state, PersonState::Live(_));
+    let changed = match (&before, pending) {
+        (Some(before), true) => now.changed_fields(before),
+        _ => Vec::new(),
     };
     let registry = snap.registry();
     let codes = |set: tepat::ProgramSet| -> Vec<String> {
@@ -177,28 +193,27 @@ pub fn describe(snap: &Snapshot, input: &str) -> Value {
             .map(|p| p.code.clone())
             .collect()
     };
-    let village = p.village_code().map(|v| format!("{v:010}"));
-    let village_name = p
-        .village_code()
-        .and_then(|v| snap.regions().village(v))
-        .map(|r| r.name.clone());
-    json!({
+    let village_name = snap.regions().village(now.village).map(|r| r.name.clone());
+    Ok(json!({
         "nik": input,
         "found": true,
-        "kk": p.kk().map(|k| k.to_string()),
-        "relation": p.relation().name(),
-        "village_code": village,
+        "kk": format!("{:016}", now.kk),
+        "relation": Relation::from_code(now.relation).name(),
+        "village_code": format!("{:010}", now.village),
         "village": village_name,
-        "sex": p.sex().letter(),
-        "birth_date": p.birth_date().to_string(),
-        "decile": p.decile(),
-        "deceased": p.deceased(),
-        "civil_servant": p.civil_servant(),
-        "duplicate": p.duplicate(),
-        "components": p.components().to_string(),
-        "eligible": codes(p.eligible()),
-        "enrolled": codes(p.enrolled()),
-    })
+        "sex": if now.female { "F" } else { "M" },
+        "birth_date": Date::from_unix_days(now.birth_days).map(|d| d.to_string()),
+        "decile": now.decile,
+        "deceased": now.deceased,
+        "civil_servant": now.civil_servant,
+        "duplicate": now.duplicate,
+        "components": ComponentSet(now.components).to_string(),
+        "eligible": codes(ProgramSet(now.eligible)),
+        "enrolled": codes(ProgramSet(now.enrolled)),
+        "pending": pending,
+        "new": pending && before.is_none(),
+        "changed": changed,
+    }))
 }
 
 /// One readable block from [`describe`]'s JSON.
@@ -208,7 +223,7 @@ pub fn readable(v: &Value) -> String {
         return format!("{}  invalid: {e}", s("nik"));
     }
     if v["found"] != Value::Bool(true) {
-        return format!("{}  not in the snapshot", s("nik"));
+        return format!("{}  not in the register", s("nik"));
     }
     let list = |k: &str| {
         let items: Vec<&str> = v[k]
@@ -233,8 +248,18 @@ pub fn readable(v: &Value) -> String {
             flags.push(label);
         }
     }
+    let pending = if v["new"] == Value::Bool(true) {
+        "\n    pending change: new since the snapshot".to_owned()
+    } else if v["pending"] == Value::Bool(true) {
+        format!(
+            "\n    pending change: {} (differs from the snapshot)",
+            list("changed")
+        )
+    } else {
+        String::new()
+    };
     format!(
-        "{}  {} {} born {}, KK {}, village {} {}, decile {}{}\n    enrolled: {}\n    eligible: {}",
+        "{}  {} {} born {}, KK {}, village {} {}, decile {}{}\n    enrolled: {}\n    eligible: {}{pending}",
         s("nik"),
         s("sex"),
         s("relation"),

@@ -44,7 +44,7 @@ fn acknowledged_claims_survive_kill_9() {
         .unwrap_or(50);
     let dir = tempfile::tempdir().unwrap();
     let records = common::register(60, 11);
-    common::write_store(&records, dir.path());
+    drop(common::create_store(&records, dir.path()));
     let kk_of: HashMap<u64, u64> = records.iter().map(|r| (r.nik.get(), r.kk.get())).collect();
     let mut acked: BTreeMap<String, bool> = BTreeMap::new();
     let mut rng = common::Rng(99);

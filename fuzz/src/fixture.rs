@@ -7,7 +7,7 @@ use std::sync::OnceLock;
 
 use tepat::region::{Level, Region, Status};
 use tepat::register::{PersonRecord, Relation};
-use tepat::snapshot::{SnapshotBuilder, store_dir};
+use tepat::snapshot::SnapshotBuilder;
 use tepat::{ComponentSet, Date, Kk, Nik, ProgramSet, RegionCode, RegionTable, Registry, Sex};
 
 /// The villages of the tiny register (real codes of Kabupaten Bogor).
@@ -162,11 +162,17 @@ pub fn snapshot_bytes() -> &'static [u8] {
     })
 }
 
-/// Writes generation 1 of a fresh store into the empty directory `dir`.
-pub fn write_store(dir: &Path) {
-    let path = dir.join(store_dir::snapshot_file_name(1));
-    std::fs::write(&path, snapshot_bytes()).unwrap();
-    store_dir::set_current(dir, 1).unwrap();
+/// Creates a fresh store over the fixture in the empty directory `dir`
+/// (from the fixture snapshot, written once per process).
+pub fn create_store(dir: &Path) -> tepat::Store {
+    static TEMPLATE: OnceLock<tempfile::TempDir> = OnceLock::new();
+    let template = TEMPLATE.get_or_init(|| {
+        let t = temp_dir();
+        std::fs::write(t.path().join("fixture.tepat"), snapshot_bytes()).unwrap();
+        t
+    });
+    let snapshot = template.path().join("fixture.tepat");
+    tepat::Store::create_from_snapshot(dir, &snapshot, tepat::Options::default()).unwrap()
 }
 
 /// Where fuzz stores go: `TEPAT_FUZZ_TMP` if set (point it at a tmpfs such
@@ -208,8 +214,7 @@ pub fn shared_store() -> &'static tepat::Store {
         let dir = base.join(format!("{PREFIX}{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
-        write_store(&dir);
-        tepat::Store::open(&dir).unwrap()
+        create_store(&dir)
     })
 }
 

@@ -66,8 +66,7 @@ struct Sent {
 pub fn check(data: &[u8]) {
     let mut input = Input(data);
     let dir = fixture::temp_dir();
-    fixture::write_store(dir.path());
-    let mut store = Store::open(dir.path()).unwrap();
+    let mut store = fixture::create_store(dir.path());
     let registry = Registry::builtin();
     let mut niks = fixture::nik_texts();
     niks.push(

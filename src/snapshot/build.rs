@@ -16,19 +16,19 @@
 
 use std::collections::HashMap;
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use xxhash_rust::xxh3::xxh3_64;
 use zerocopy::IntoBytes;
 use zerocopy::little_endian::{U16, U32, U64};
 
 use super::format::*;
-use crate::date::Date;
+use crate::domain::date::Date;
+use crate::domain::program::{ComponentSet, PersonFacts, Registry};
+use crate::domain::region::{Level, RegionTable};
+use crate::durable::{fault_point, sync_dir, tmp_path};
 use crate::error::{Error, Result};
-use crate::generations::fault_point;
-use crate::program::{ComponentSet, PersonFacts, Registry};
-use crate::region::{Level, RegionTable};
-use crate::register::{PersonRecord, Relation, RowError};
+use crate::rows::register::{PersonRecord, Relation, RowError};
 
 /// A person as the builder holds it between the two sorts (32 bytes).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -176,7 +176,7 @@ impl<'a> SnapshotBuilder<'a> {
             })?;
         let packed = village as u32
             | u32::from(p.decile) << P_DECILE
-            | u32::from(matches!(p.sex, crate::nik::Sex::Female)) << P_SEX
+            | u32::from(matches!(p.sex, crate::domain::nik::Sex::Female)) << P_SEX
             | u32::from(p.relation.code()) << P_RELATION
             | u32::from(p.deceased) << P_DECEASED
             | u32::from(p.civil_servant) << P_CIVIL;
@@ -729,23 +729,6 @@ pub(crate) fn header_checksum(header: &[u8], table: &[u8]) -> u64 {
     hasher.digest()
 }
 
-/// `path` with `.tmp` appended.
-pub(crate) fn tmp_path(path: &Path) -> PathBuf {
-    let mut name = path.as_os_str().to_owned();
-    name.push(".tmp");
-    PathBuf::from(name)
-}
-
-/// Syncs the directory holding `path`, so a rename in it is durable.
-pub(crate) fn sync_dir(path: &Path) -> Result<()> {
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    let handle = std::fs::File::open(dir).map_err(|e| Error::io(dir, e))?;
-    handle.sync_all().map_err(|e| Error::io(dir, e))
-}
-
 /// What reading a register export found.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct IngestReport {
@@ -773,7 +756,7 @@ impl SnapshotBuilder<'_> {
         mut progress: impl FnMut(u64),
     ) -> Result<IngestReport> {
         let registry = self.registry.clone();
-        let parser = crate::register::RowParser::new(&registry);
+        let parser = crate::rows::register::RowParser::new(&registry);
         let mut report = IngestReport::default();
         let io_err = |e: std::io::Error| Error::io(file, e);
         writeln!(rejects, "{REJECTS_HEADER}").map_err(|e| Error::io("rejects", e))?;
@@ -785,9 +768,11 @@ impl SnapshotBuilder<'_> {
         };
         match header {
             Some(line) => {
-                crate::register::RowParser::check_header(line).map_err(|message| Error::Input {
-                    file: file.to_owned(),
-                    message: format!("line 1: {message}"),
+                crate::rows::register::RowParser::check_header(line).map_err(|message| {
+                    Error::Input {
+                        file: file.to_owned(),
+                        message: format!("line 1: {message}"),
+                    }
                 })?
             }
             None => {

@@ -26,7 +26,6 @@ mod mmap;
 mod page_writer;
 mod read;
 mod scan;
-pub mod store_dir;
 
 pub use build::{BuildSummary, IngestReport, REJECTS_HEADER, SnapshotBuilder};
 pub use read::{Family, PREFETCH_DISTANCE, Person, Residence, Snapshot};

@@ -13,13 +13,13 @@ use super::build::{birth_date, header_checksum};
 use super::format::*;
 use super::mmap;
 use super::scan::home_line_match;
-use crate::date::Date;
+use crate::domain::date::Date;
+use crate::domain::kk::Kk;
+use crate::domain::nik::{Nik, Sex};
+use crate::domain::program::{ComponentSet, ProgramSet, Registry};
+use crate::domain::region::{Level, Region, RegionCode, RegionTable, Status};
 use crate::error::{Error, Result};
-use crate::kk::Kk;
-use crate::nik::{Nik, Sex};
-use crate::program::{ComponentSet, ProgramSet, Registry};
-use crate::region::{Level, Region, RegionCode, RegionTable, Status};
-use crate::register::Relation;
+use crate::rows::register::Relation;
 
 enum Bytes {
     /// The file, memory-mapped (`Snapshot::open`).
@@ -746,7 +746,7 @@ impl Snapshot {
                 if f.kk.get() <= prev_kk {
                     return Err(format!("family {index} is out of KK order"));
                 }
-                crate::kk::Kk::from_u64(f.kk.get()).map_err(|e| {
+                crate::domain::kk::Kk::from_u64(f.kk.get()).map_err(|e| {
                     format!("family {index}: stored KK {} is invalid: {e}", f.kk.get())
                 })?;
                 let first = f.first_member.get() as usize;

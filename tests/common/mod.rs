@@ -8,8 +8,8 @@ use std::path::Path;
 
 use tepat::region::Level;
 use tepat::register::{PersonRecord, Relation};
-use tepat::snapshot::{SnapshotBuilder, store_dir};
-use tepat::{ComponentSet, Date, Kk, Nik, ProgramSet, RegionTable, Registry, Sex};
+use tepat::snapshot::SnapshotBuilder;
+use tepat::{ComponentSet, Date, Kk, Nik, Options, ProgramSet, RegionTable, Registry, Sex, Store};
 
 /// The region table with villages, read from the repository's data files.
 pub fn regions() -> &'static RegionTable {
@@ -116,15 +116,12 @@ pub fn register(families: usize, seed: u64) -> Vec<PersonRecord> {
     out
 }
 
-/// Writes generation 1 of a store in `dir` from `records` (eligibility as of
-/// 2026-11-01), without opening it.
-pub fn write_store(records: &[PersonRecord], dir: &Path) {
+/// Creates a store in `dir` from `records` (eligibility as of 2026-11-01).
+pub fn create_store(records: &[PersonRecord], dir: &Path) -> Store {
     let as_of = Date::new(2026, 11, 1).unwrap();
     let mut b = SnapshotBuilder::new(Registry::builtin().clone(), regions(), as_of).unwrap();
     for r in records {
         b.add(r).unwrap();
     }
-    b.write_to_path(&dir.join(store_dir::snapshot_file_name(1)))
-        .unwrap();
-    store_dir::set_current(dir, 1).unwrap();
+    Store::create(dir, b, Options::default()).unwrap()
 }

@@ -24,9 +24,9 @@ use std::sync::OnceLock;
 
 use serde::{Deserialize, Serialize};
 
-use crate::date::Date;
+use crate::domain::date::Date;
+use crate::domain::period::{Period, PeriodKind};
 use crate::error::{Error, Result};
-use crate::period::{Period, PeriodKind};
 
 /// The most programs a registry can hold: the width of [`ProgramSet`].
 pub const MAX_PROGRAMS: usize = 32;
@@ -461,7 +461,7 @@ pub struct Registry {
     policy: Policy,
 }
 
-const BUILTIN_TOML: &str = include_str!("../data/programs.toml");
+const BUILTIN_TOML: &str = include_str!("../../data/programs.toml");
 static BUILTIN: OnceLock<Registry> = OnceLock::new();
 
 impl Registry {

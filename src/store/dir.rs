@@ -18,9 +18,14 @@
 
 use std::path::{Path, PathBuf};
 
-use super::build::{sync_dir, tmp_path};
+use crate::durable::{fault_point, sync_dir, tmp_path};
 use crate::error::{Error, Result};
-use crate::generations::fault_point;
+
+/// The claims log's file name in a store directory.
+pub const CLAIMS_LOG: &str = "claims.log";
+
+/// The live state's directory name in a store directory.
+pub(crate) const LIVE_DIR: &str = "live";
 
 /// The name of the pointer file.
 pub const CURRENT: &str = "CURRENT";
@@ -47,15 +52,6 @@ pub fn current_snapshot(dir: &Path) -> Result<PathBuf> {
         });
     }
     Ok(dir.join(name))
-}
-
-/// The generation the store in `dir` is at, or 0 for an empty directory.
-pub fn current_generation(dir: &Path) -> Result<u64> {
-    if !dir.join(CURRENT).exists() {
-        return Ok(0);
-    }
-    let path = current_snapshot(dir)?;
-    Ok(super::Snapshot::open(&path)?.generation())
 }
 
 /// Whether `CURRENT` says the store has a live state (claims log and

@@ -221,13 +221,13 @@ pub struct RegionTable {
     levels: [Vec<Region>; 4],
 }
 
-const PROVINCES_CSV: &str = include_str!("../data/wilayah/provinces.csv");
-const REGENCIES_CSV: &str = include_str!("../data/wilayah/regencies.csv");
-const DISTRICTS_CSV: &str = include_str!("../data/wilayah/districts.csv");
-const REGENCIES_FORMER_CSV: &str = include_str!("../data/wilayah/regencies_former.csv");
-const DISTRICTS_FORMER_CSV: &str = include_str!("../data/wilayah/districts_former.csv");
+const PROVINCES_CSV: &str = include_str!("../../data/wilayah/provinces.csv");
+const REGENCIES_CSV: &str = include_str!("../../data/wilayah/regencies.csv");
+const DISTRICTS_CSV: &str = include_str!("../../data/wilayah/districts.csv");
+const REGENCIES_FORMER_CSV: &str = include_str!("../../data/wilayah/regencies_former.csv");
+const DISTRICTS_FORMER_CSV: &str = include_str!("../../data/wilayah/districts_former.csv");
 #[cfg(feature = "builtin-villages")]
-const VILLAGES_CSV: &str = include_str!("../data/wilayah/villages.csv");
+const VILLAGES_CSV: &str = include_str!("../../data/wilayah/villages.csv");
 
 /// Which list file a CSV text is, for loading and error messages.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

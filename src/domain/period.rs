@@ -10,7 +10,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::date::Date;
+use crate::domain::date::Date;
 use crate::error::{Error, Result};
 
 /// The kind of period a program is paid by.
@@ -75,7 +75,7 @@ impl Period {
         let b = input.as_bytes();
         let year =
             b.get(..4)
-                .and_then(crate::date::digits)
+                .and_then(crate::domain::date::digits)
                 .filter(|y| *y >= 1000)
                 .ok_or_else(|| bad("expected YYYY-MM, YYYY-Qn, YYYY or once"))? as u16;
         match b.get(4..) {
@@ -87,7 +87,7 @@ impl Period {
                 }),
                 _ => Err(bad("a quarter is Q1 to Q4")),
             },
-            Some([b'-', m1, m2]) => match crate::date::digits(&[*m1, *m2]) {
+            Some([b'-', m1, m2]) => match crate::domain::date::digits(&[*m1, *m2]) {
                 Some(m @ 1..=12) => Ok(Period::Month {
                     year,
                     month: m as u8,

@@ -1,5 +1,5 @@
 //! The ledger of payouts: every claim and reversal, as records of the
-//! claims log ([`crate::claims_log`]), and the in-memory index that answers
+//! claims log ([`crate::payouts::claims_log`]), and the in-memory index that answers
 //! "was this request seen?" and "who holds this claim key?" without reading
 //! the file.
 //!
@@ -30,11 +30,11 @@ use std::sync::{Mutex, MutexGuard};
 
 use serde::{Deserialize, Serialize};
 
-use crate::claims_log::{self, LogFile, Recovery};
+use super::codec::{decode, encode};
+use crate::domain::verdict::Verdict;
+use crate::durable::group_commit::GroupCommit;
 use crate::error::{Error, Result};
-use crate::group_commit::GroupCommit;
-use crate::live::{decode, encode};
-use crate::verdict::Verdict;
+use crate::payouts::claims_log::{self, LogFile, Recovery};
 
 /// Claim subject kinds.
 pub(crate) const SUBJECT_FAMILY: u8 = b'F';
@@ -197,6 +197,8 @@ struct Index {
     reversed: HashMap<u64, String>,
     /// Every record's offset, in log order.
     order: Vec<u64>,
+    /// The highest audit sequence number of any record.
+    last_seq: u64,
 }
 
 /// A key gained or lost a holder (the accelerators follow it).
@@ -210,6 +212,7 @@ impl Index {
     /// Indexes a record; reports keys that became held or free.
     fn add(&mut self, offset: u64, entry: &Entry, events: &mut impl FnMut(KeyEvent)) {
         self.order.push(offset);
+        self.last_seq = self.last_seq.max(entry.seq());
         let id = entry.request_id();
         match self.requests.entry(id_hash(id)) {
             std::collections::hash_map::Entry::Vacant(v) => {
@@ -274,10 +277,7 @@ impl Ledger {
     ) -> Result<Ledger> {
         let mut index = Index::default();
         let (log, recovery) = LogFile::open(path, |offset, payload| {
-            let entry: Entry = decode(payload).map_err(|e| Error::ClaimsLog {
-                file: path.to_path_buf(),
-                message: format!("record at byte {offset}: {e}"),
-            })?;
+            let entry: Entry = decode(payload, path, offset)?;
             index.add(offset, &entry, &mut events);
             Ok(())
         })?;
@@ -288,12 +288,21 @@ impl Ledger {
                 index,
                 failed: None,
             }),
-            commit: GroupCommit::new(),
+            commit: GroupCommit::new("the claims log"),
             group_commit,
             sync_file,
             path: path.to_path_buf(),
             recovery,
         })
+    }
+
+    /// The highest audit sequence number recorded, 0 if none.
+    pub(crate) fn last_seq(&self) -> u64 {
+        self.inner
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .index
+            .last_seq
     }
 
     /// Bytes of an unfinished last record cut off at open.
@@ -360,10 +369,7 @@ pub(crate) struct LedgerGuard<'a> {
 impl LedgerGuard<'_> {
     fn entry_at(&self, offset: u64) -> Result<Entry> {
         let payload = self.inner.log.read(offset)?;
-        decode(&payload).map_err(|e| Error::ClaimsLog {
-            file: self.inner.log.path().to_path_buf(),
-            message: format!("record at byte {offset}: {e}"),
-        })
+        decode(&payload, self.inner.log.path(), offset)
     }
 
     /// The first record of a request, with its offset.

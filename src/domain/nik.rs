@@ -16,9 +16,9 @@
 use std::fmt;
 use std::str::FromStr;
 
-use crate::date::{self, Date};
+use crate::domain::date::{self, Date};
+use crate::domain::region;
 use crate::error::{Digits2, Error, NikError};
-use crate::region;
 
 /// A person's sex as the NIK (and the register) records it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]

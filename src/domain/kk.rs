@@ -12,10 +12,10 @@
 use std::fmt;
 use std::str::FromStr;
 
-use crate::date::{self, Date};
+use crate::domain::date::{self, Date};
+use crate::domain::nik::{digits2, exists_in_either_century, first_non_digit, pair};
+use crate::domain::region;
 use crate::error::{Error, KkError};
-use crate::nik::{digits2, exists_in_either_century, first_non_digit, pair};
-use crate::region;
 
 /// A valid family card number.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -1,5 +1,5 @@
 //! The claims log: an append-only file of checksummed records, the durable
-//! home of every claim and reversal (see [`crate::ledger`] for what the
+//! home of every claim and reversal (see [`crate::payouts::ledger`] for what the
 //! records say).
 //!
 //! Why a log of its own and not sled: a claim must be durable before it is
@@ -86,7 +86,7 @@ impl LogFile {
         let len = file.metadata().map_err(|e| Error::io(path, e))?.len();
         if len == 0 {
             write_header(&mut file, path)?;
-            sync_parent(path)?;
+            crate::durable::sync_dir(path)?;
             let log = LogFile {
                 path: path.to_path_buf(),
                 file,
@@ -180,6 +180,20 @@ impl LogFile {
     }
 }
 
+/// Creates a new, empty log at `path` — exclusively: it fails with an I/O
+/// error of kind `AlreadyExists` when a file is there — and makes it
+/// durable under its name.
+pub(crate) fn create(path: &Path) -> Result<()> {
+    let mut file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .map_err(|e| Error::io(path, e))?;
+    write_header(&mut file, path)?;
+    crate::durable::sync_dir(path)
+}
+
 /// Syncs a file's data (the durability point of a group of claims).
 pub(crate) fn sync(file: &File, path: &Path) -> Result<()> {
     file.sync_data().map_err(|e| Error::io(path, e))
@@ -192,14 +206,6 @@ fn write_header(file: &mut File, path: &Path) -> Result<()> {
     h[10..12].copy_from_slice(&MINOR.to_le_bytes());
     file.write_all(&h).map_err(|e| Error::io(path, e))?;
     file.sync_all().map_err(|e| Error::io(path, e))
-}
-
-/// Makes a new file's directory entry durable.
-fn sync_parent(path: &Path) -> Result<()> {
-    let parent = path.parent().unwrap_or(Path::new("."));
-    File::open(parent)
-        .and_then(|d| d.sync_all())
-        .map_err(|e| Error::io(parent, e))
 }
 
 /// `(payload length, checksum)` if the bytes start like a record.

@@ -16,10 +16,10 @@ use std::borrow::Cow;
 use std::io::{self, Write};
 
 use crate::csv;
-use crate::date::Date;
-use crate::kk::Kk;
-use crate::nik::{Nik, Sex};
-use crate::program::{ComponentSet, ProgramSet, Registry};
+use crate::domain::date::Date;
+use crate::domain::kk::Kk;
+use crate::domain::nik::{Nik, Sex};
+use crate::domain::program::{ComponentSet, ProgramSet, Registry};
 
 /// The register export's header line (without line ending).
 pub const HEADER: &str =

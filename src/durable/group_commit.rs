@@ -6,12 +6,14 @@
 //! returns when it ends. So N concurrent writers pay for about one flush
 //! instead of N, and no writer returns before a flush covers its write.
 
-use std::sync::{Condvar, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 
 use crate::error::{Error, Result};
 
 /// Group commit: many committed writes, one flush.
 pub(crate) struct GroupCommit {
+    /// What is flushed (for errors).
+    what: &'static str,
     state: Mutex<CommitState>,
     flushed: Condvar,
 }
@@ -25,13 +27,17 @@ struct CommitState {
     durable: u64,
     flushing: bool,
     flushes: u64,
-    /// The last flush failed for tickets up to this one.
+    /// The last flush failed for tickets up to this one...
     failed_upto: u64,
+    /// ...with this error.
+    failure: Option<Arc<Error>>,
 }
 
 impl GroupCommit {
-    pub(crate) fn new() -> GroupCommit {
+    /// Group commit for flushes of `what` (named in errors).
+    pub(crate) fn new(what: &'static str) -> GroupCommit {
         GroupCommit {
+            what,
             state: Mutex::new(CommitState::default()),
             flushed: Condvar::new(),
         }
@@ -65,9 +71,12 @@ impl GroupCommit {
             if s.durable >= ticket {
                 return Ok(());
             }
-            if s.failed_upto >= ticket {
-                return Err(Error::Live {
-                    message: "the flush covering this write failed".into(),
+            if s.failed_upto >= ticket
+                && let Some(failure) = &s.failure
+            {
+                return Err(Error::Flush {
+                    what: self.what,
+                    source: failure.clone(),
                 });
             }
             if !s.flushing {
@@ -78,10 +87,23 @@ impl GroupCommit {
                 s = self.lock();
                 s.flushing = false;
                 s.flushes += 1;
-                match result {
-                    Ok(()) => s.durable = s.durable.max(upto),
-                    Err(_) => s.failed_upto = s.failed_upto.max(upto),
-                }
+                let result = match result {
+                    Ok(()) => {
+                        s.durable = s.durable.max(upto);
+                        Ok(())
+                    }
+                    Err(e) => {
+                        // The flusher gets the error itself; the writers it
+                        // covered get it as the source of theirs.
+                        let e = Arc::new(e);
+                        s.failed_upto = s.failed_upto.max(upto);
+                        s.failure = Some(e.clone());
+                        Err(Error::Flush {
+                            what: self.what,
+                            source: e,
+                        })
+                    }
+                };
                 self.flushed.notify_all();
                 result?;
                 continue;
@@ -97,7 +119,7 @@ mod tests {
 
     #[test]
     fn group_commit_shares_flushes() {
-        let gc = std::sync::Arc::new(GroupCommit::new());
+        let gc = std::sync::Arc::new(GroupCommit::new("test"));
         let flushes = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
         std::thread::scope(|s| {
             for _ in 0..8 {
@@ -124,7 +146,7 @@ mod tests {
 
     #[test]
     fn a_failed_flush_fails_its_waiters() {
-        let gc = GroupCommit::new();
+        let gc = GroupCommit::new("test");
         let t = gc.ticket();
         assert!(
             gc.wait(t, || Err(Error::Live {

@@ -18,11 +18,11 @@
 //! | `decile` | kk, decile, date |
 
 use crate::csv;
-use crate::date::Date;
-use crate::kk::Kk;
-use crate::nik::Nik;
-use crate::program::{ProgramId, Registry};
-use crate::register::{PersonRecord, Relation, RowError, RowParser};
+use crate::domain::date::Date;
+use crate::domain::kk::Kk;
+use crate::domain::nik::Nik;
+use crate::domain::program::{ProgramId, Registry};
+use crate::rows::register::{PersonRecord, Relation, RowError, RowParser};
 
 /// The change file's header.
 pub const HEADER: &str = "kind,nik,kk,relation,village_code,sex,birth_date,decile,deceased,civil_servant,components,programs,program,date";
@@ -137,7 +137,7 @@ impl<'r> ChangeParser<'r> {
 
     /// Parses one data line.
     pub fn parse(&self, line: &str) -> Result<Change, RowError> {
-        let fields = crate::register::split_row(line, COLUMNS.len())?;
+        let fields = crate::rows::register::split_row(line, COLUMNS.len())?;
         let f = |i: usize| fields[i].as_ref();
         let bad = |i: usize, reason: String| RowError {
             column: i + 1,

@@ -3,13 +3,13 @@
 //!
 //! A [`Verdict`] lists **every** reason that applies, as data. Whether a
 //! reason blocks payment or only warns is the registry's policy
-//! ([`crate::program::Policy`]); `payable` is true when no blocking reason
+//! ([`crate::domain::program::Policy`]); `payable` is true when no blocking reason
 //! applies. Each reason has a stable machine-readable code
 //! ([`ReasonCode::as_str`]) for JSON and CSV output.
 
 use serde::{Deserialize, Serialize};
 
-use crate::program::{ExclusionLevel, ProgramId, Registry};
+use crate::domain::program::{ExclusionLevel, ProgramId, Registry};
 
 /// The stable codes of the reasons, as they appear in JSON and CSV.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -61,7 +61,7 @@ impl ReasonCode {
     ];
 
     /// The stable code (`not_enrolled`, ...), the same as
-    /// [`crate::program::REASON_CODES`].
+    /// [`crate::domain::program::REASON_CODES`].
     pub const fn as_str(self) -> &'static str {
         match self {
             ReasonCode::InvalidNik => "invalid_nik",
@@ -197,7 +197,7 @@ mod tests {
     #[test]
     fn codes_match_the_registry_policy_list() {
         let codes: Vec<&str> = ReasonCode::ALL.iter().map(|c| c.as_str()).collect();
-        assert_eq!(codes, crate::program::REASON_CODES);
+        assert_eq!(codes, crate::domain::program::REASON_CODES);
         for c in ReasonCode::ALL {
             assert_eq!(ReasonCode::from_str_code(c.as_str()), Some(c));
         }

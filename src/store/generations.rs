@@ -36,14 +36,17 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use crate::date::Date;
+use super::dir;
+use crate::domain::date::Date;
+use crate::domain::kk::Kk;
+use crate::domain::nik::{Nik, Sex};
+use crate::domain::program::{ComponentSet, ProgramSet};
+pub use crate::durable::FAULT_POINTS;
+use crate::durable::fault_point;
 use crate::error::{Error, Result};
-use crate::kk::Kk;
-use crate::live::{self, LivePerson};
-use crate::nik::{Nik, Sex};
-use crate::program::{ComponentSet, ProgramSet};
-use crate::register::{PersonRecord, Relation};
-use crate::snapshot::{Person, Snapshot, SnapshotBuilder, store_dir};
+use crate::live::{LivePerson, LiveWrite};
+use crate::rows::register::{PersonRecord, Relation};
+use crate::snapshot::{Person, Snapshot, SnapshotBuilder};
 use crate::store::{Generation, Store};
 
 /// How long step 3 waits for calls that still read the old generation.
@@ -76,36 +79,6 @@ pub struct GenerationChange {
     /// Seconds of step 3.
     pub finish_secs: f64,
 }
-
-/// Test hook: with the `fault-injection` feature, the process aborts at the
-/// named step when `TEPAT_FAULT_AT` names it (the crash tests cut a
-/// generation change at every step this way).
-#[inline]
-pub(crate) fn fault_point(name: &str) {
-    #[cfg(feature = "fault-injection")]
-    if std::env::var("TEPAT_FAULT_AT").is_ok_and(|v| v == name) {
-        eprintln!("fault injection: aborting at {name}");
-        std::process::abort();
-    }
-    #[cfg(not(feature = "fault-injection"))]
-    let _ = name;
-}
-
-/// Every fault point, in the order a generation change passes them.
-pub const FAULT_POINTS: &[&str] = &[
-    "snapshot.tmp_created",
-    "snapshot.written",
-    "snapshot.synced",
-    "snapshot.renamed",
-    "snapshot.dir_synced",
-    "current.tmp_written",
-    "current.tmp_synced",
-    "current.renamed",
-    "current.dir_synced",
-    "switch.swapped",
-    "finish.live_cleaned",
-    "finish.old_removed",
-];
 
 impl Store {
     /// Folds every pending change into a new generation (see the module
@@ -161,7 +134,7 @@ impl Store {
         // Step 3 waits for every holder of the old generation: not us.
         drop(old);
         let to = from + 1;
-        let path = self.dir().join(store_dir::snapshot_file_name(to));
+        let path = self.dir().join(dir::snapshot_file_name(to));
         let summary = builder.generation(to).write_to_path(&path)?;
         let next = Generation::new(Arc::new(self.open_generation(&path)?));
         let build_secs = started.elapsed().as_secs_f64();
@@ -173,10 +146,10 @@ impl Store {
                 crate::store::mark_key(
                     &next.claimed,
                     &next.snapshot,
-                    crate::ledger::KeyEvent::Held(key),
+                    crate::payouts::ledger::KeyEvent::Held(key),
                 );
             }
-            store_dir::set_current(self.dir(), to)?;
+            dir::set_current(self.dir(), to)?;
             let retired = self.current.swap(Arc::new(next));
             fault_point("switch.swapped");
             retired
@@ -220,24 +193,23 @@ impl Store {
         let snap = self.snapshot();
         let mut folded: HashSet<u64> = HashSet::new();
         let mut carried = 0u64;
-        let mut batch = sled::Batch::default();
+        let mut write = LiveWrite::default();
         for (nik, state) in self.changed_persons()? {
             if holds(&snap, nik, &state) {
                 folded.insert(nik);
-                batch.remove(&live::person_key(nik)[..]);
+                write.remove_person(nik);
             } else {
                 carried += 1;
             }
         }
         if !folded.is_empty() {
-            for item in self.live.scan_raw(&[live::MEMBER]) {
-                let (key, _) = item?;
-                let nik = live::key_u64(&key, 9);
-                if nik.is_some_and(|n| folded.contains(&n)) {
-                    batch.remove(key);
+            for item in self.live.markers() {
+                let (kk, nik, _) = item?;
+                if folded.contains(&nik) {
+                    write.remove_marker(kk, nik);
                 }
             }
-            self.live.apply_durably(batch)?;
+            self.live.write(write)?;
         }
         fault_point("finish.live_cleaned");
         self.rebuild_change_filter()?;

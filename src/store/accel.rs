@@ -11,6 +11,10 @@ use std::sync::{Arc, Mutex};
 
 use arc_swap::ArcSwap;
 
+use crate::domain::kk::Kk;
+use crate::payouts::ledger::{KeyEvent, SUBJECT_FAMILY};
+use crate::snapshot::Snapshot;
+
 /// A fixed-size bitset of atomic words.
 pub(crate) struct AtomicBits {
     words: Box<[AtomicU64]>,
@@ -216,6 +220,47 @@ impl ClaimedIndex {
         next.insert((program, period), claimed.clone());
         self.map.store(Arc::new(next));
         claimed
+    }
+}
+
+/// Sets or clears the accelerator bit of one claim key. A key the snapshot
+/// cannot place (a NIK or family card new since the snapshot) has no bit:
+/// reads of such persons go to the live state and the ledger anyway.
+pub(crate) fn mark_key(claimed: &ClaimedIndex, snap: &Snapshot, event: KeyEvent) {
+    let key = match event {
+        KeyEvent::Held(k) | KeyEvent::Freed(k) => k,
+    };
+    mark_bits(
+        &claimed.get_or_create(key.program(), key.period()),
+        snap,
+        event,
+    );
+}
+
+/// [`mark_key`] with the bitmaps of the key's (program, period) in hand.
+pub(crate) fn mark_bits(bits: &Claimed, snap: &Snapshot, event: KeyEvent) {
+    let (key, set) = match event {
+        KeyEvent::Held(k) => (k, true),
+        KeyEvent::Freed(k) => (k, false),
+    };
+    let (bits, index) = if key.kind() == SUBJECT_FAMILY {
+        let Some(f) = Kk::from_u64(key.subject())
+            .ok()
+            .and_then(|kk| snap.family(kk))
+        else {
+            return;
+        };
+        (&bits.families, u64::from(f.index()))
+    } else {
+        let Some(slot) = snap.find(key.subject()) else {
+            return;
+        };
+        (&bits.persons, u64::from(slot))
+    };
+    if set {
+        bits.set(index)
+    } else {
+        bits.clear(index)
     }
 }
 

@@ -1,0 +1,37 @@
+//! Making writes durable: the small set of file-system steps every durable
+//! write of a store is made of (a temporary name, a sync, a rename, a sync
+//! of the directory), the crash tests' fault points, and group commit.
+//!
+//! This layer knows files and nothing of what is in them: it imports only
+//! the error type.
+
+mod fault;
+pub(crate) mod group_commit;
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, Result};
+
+pub use fault::FAULT_POINTS;
+pub(crate) use fault::fault_point;
+
+/// `path` with `.tmp` appended: where a file is written before it is
+/// renamed into place.
+pub(crate) fn tmp_path(path: &Path) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".tmp");
+    PathBuf::from(name)
+}
+
+/// Syncs the directory holding `path`, so that a file created or renamed
+/// there is durable under its name.
+pub(crate) fn sync_dir(path: &Path) -> Result<()> {
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    File::open(dir)
+        .and_then(|d| d.sync_all())
+        .map_err(|e| Error::io(dir, e))
+}

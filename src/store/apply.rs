@@ -1,0 +1,347 @@
+//! Change files: every row checked against the snapshot, the pending
+//! changes and the rows before it, then applied whole or not at all.
+
+use std::collections::{BTreeMap, HashMap};
+
+use super::{Store, now_ms};
+use crate::domain::date::Date;
+use crate::domain::nik::Sex;
+use crate::domain::program::{ComponentSet, PersonFacts, ProgramSet, Registry, Unit};
+use crate::error::{Error, Result};
+use crate::live::{AuditEntry, LivePerson, LiveWrite};
+use crate::rows::change::{Change, ChangeParser};
+use crate::rows::register::Relation;
+use crate::snapshot::Snapshot;
+
+impl Store {
+    /// Applies a change file (CSV, `tepat::change::HEADER`) whole or not at
+    /// all: every row is checked first, against the snapshot, the live state
+    /// and the rows before it; one bad row and nothing is applied, and the
+    /// error lists every bad row with its line and column.
+    pub fn apply_csv(&self, reader: impl std::io::BufRead, file: &str) -> Result<u64> {
+        let snap = self.snapshot();
+        let registry = snap.registry().clone();
+        let parser = ChangeParser::new(&registry);
+        let mut lines = reader.lines();
+        let header = lines
+            .next()
+            .ok_or_else(|| Error::Input {
+                file: file.to_owned(),
+                message: "empty file: no header".into(),
+            })?
+            .map_err(|e| Error::io(file, e))?;
+        ChangeParser::check_header(&header).map_err(|message| Error::Input {
+            file: file.to_owned(),
+            message: format!("line 1: {message}"),
+        })?;
+        let mut changes = Vec::new();
+        let mut errors = Vec::new();
+        for (i, line) in lines.enumerate() {
+            let line_no = i as u64 + 2;
+            let line = line.map_err(|e| Error::Input {
+                file: file.to_owned(),
+                message: format!("line {line_no}: {e}; nothing applied"),
+            })?;
+            if line.is_empty() {
+                continue;
+            }
+            match parser.parse(&line) {
+                Ok(c) => changes.push((line_no, c)),
+                Err(e) => errors.push(format!("line {line_no}: {e}")),
+            }
+        }
+        if errors.is_empty() {
+            return self.apply(file, &changes);
+        }
+        Err(rows_error(file, errors))
+    }
+
+    /// Applies changes (with the line numbers they came from) whole or not
+    /// at all. Returns how many were applied.
+    pub fn apply(&self, file: &str, changes: &[(u64, Change)]) -> Result<u64> {
+        let _alone = self.writers.write().unwrap_or_else(|p| p.into_inner());
+        let snap = self.snapshot();
+        let mut overlay = Overlay::new(self, &snap);
+        let mut errors = Vec::new();
+        for (line, change) in changes {
+            if let Err(message) = overlay.apply(change) {
+                errors.push(format!("line {line}: {} change: {message}", change.kind()));
+            }
+        }
+        if !errors.is_empty() {
+            return Err(rows_error(file, errors));
+        }
+        let mut write = LiveWrite::default();
+        for (nik, state) in &overlay.persons {
+            self.changed.insert(*nik);
+            write.put_person(*nik, state)?;
+        }
+        for ((kk, nik), moved_in) in &overlay.markers {
+            self.moved.insert(*kk);
+            write.put_marker(*kk, *nik, *moved_in);
+        }
+        let at_ms = now_ms();
+        for (line, change) in changes {
+            let entry = AuditEntry {
+                at_ms,
+                request_id: None,
+                op: format!("apply {}", change.kind()),
+                nik: change_nik(change),
+                inputs: format!("{file}:{line}: {change:?}"),
+                outcome: "applied".into(),
+            };
+            write.put_audit(self.next_seq(), &entry)?;
+        }
+        self.live.write(write)?;
+        Ok(changes.len() as u64)
+    }
+}
+
+fn change_nik(c: &Change) -> Option<u64> {
+    match c {
+        Change::Death { nik, .. }
+        | Change::Move { nik, .. }
+        | Change::Enrol { nik, .. }
+        | Change::Remove { nik, .. } => Some(nik.get()),
+        Change::Birth { person, .. } => Some(person.nik.get()),
+        Change::Decile { .. } => None,
+    }
+}
+
+fn rows_error(file: &str, errors: Vec<String>) -> Error {
+    let shown: Vec<&str> = errors.iter().take(20).map(String::as_str).collect();
+    let more = if errors.len() > 20 {
+        format!(" (and {} more)", errors.len() - 20)
+    } else {
+        String::new()
+    };
+    Error::Input {
+        file: file.to_owned(),
+        message: format!(
+            "{} bad rows, nothing applied: {}{more}",
+            errors.len(),
+            shown.join("; ")
+        ),
+    }
+}
+
+/// Changes being validated: the new states of every person they touch, on
+/// top of the snapshot and the live state.
+struct Overlay<'s> {
+    store: &'s Store,
+    snap: &'s Snapshot,
+    persons: HashMap<u64, LivePerson>,
+    markers: HashMap<(u64, u64), bool>,
+}
+
+impl<'s> Overlay<'s> {
+    fn new(store: &'s Store, snap: &'s Snapshot) -> Overlay<'s> {
+        Overlay {
+            store,
+            snap,
+            persons: HashMap::new(),
+            markers: HashMap::new(),
+        }
+    }
+
+    fn state(&self, nik: u64) -> std::result::Result<Option<LivePerson>, String> {
+        if let Some(p) = self.persons.get(&nik) {
+            return Ok(Some(p.clone()));
+        }
+        let state = self
+            .store
+            .person(self.snap, nik)
+            .map_err(|e| e.to_string())?;
+        Ok(state.map(|s| s.to_live()))
+    }
+
+    fn existing(&self, nik: u64) -> std::result::Result<LivePerson, String> {
+        let p = self
+            .state(nik)?
+            .ok_or_else(|| format!("NIK {nik:016} is not in the register"))?;
+        if p.duplicate {
+            return Err(format!(
+                "NIK {nik:016} is a duplicate identity (more than one register record): resolve it in the register first"
+            ));
+        }
+        Ok(p)
+    }
+
+    /// Current members of a family, with the overlay's changes.
+    fn members(&self, kk: u64) -> std::result::Result<Vec<(u64, LivePerson)>, String> {
+        let mut out: BTreeMap<u64, LivePerson> = BTreeMap::new();
+        for (nik, p) in self
+            .store
+            .members(self.snap, kk)
+            .map_err(|e| e.to_string())?
+        {
+            out.insert(nik, self.persons.get(&nik).cloned().unwrap_or(p));
+        }
+        for (nik, p) in &self.persons {
+            if p.kk == kk {
+                out.insert(*nik, p.clone());
+            } else {
+                out.remove(nik);
+            }
+        }
+        Ok(out.into_iter().collect())
+    }
+
+    fn village_known(&self, village: u64) -> bool {
+        self.snap.village_index(village).is_some()
+    }
+
+    fn apply(&mut self, change: &Change) -> std::result::Result<(), String> {
+        let registry = self.snap.registry().clone();
+        match change {
+            Change::Death { nik, .. } => {
+                let mut p = self.existing(nik.get())?;
+                if p.deceased {
+                    return Err(format!("NIK {nik} is already recorded as deceased"));
+                }
+                p.deceased = true;
+                let kk = p.kk;
+                self.persons.insert(nik.get(), p);
+                self.recompute(kk, &registry)
+            }
+            Change::Birth { person, .. } => {
+                let nik = person.nik.get();
+                if self.state(nik)?.is_some() {
+                    return Err(format!("NIK {} is already in the register", person.nik));
+                }
+                if !self.village_known(person.village) {
+                    return Err(format!(
+                        "village {:010} is not on the snapshot's village list",
+                        person.village
+                    ));
+                }
+                let family_programs = self
+                    .members(person.kk.get())?
+                    .first()
+                    .map_or(0, |(_, m)| m.enrolled & registry.family_programs().0);
+                self.persons.insert(
+                    nik,
+                    LivePerson {
+                        kk: person.kk.get(),
+                        relation: person.relation.code(),
+                        village: person.village,
+                        female: person.sex == Sex::Female,
+                        birth_days: person.birth_date.to_unix_days(),
+                        decile: person.decile,
+                        deceased: person.deceased,
+                        civil_servant: person.civil_servant,
+                        duplicate: false,
+                        components: person.components.0,
+                        // Family programs are the family's, whatever the row
+                        // says: a newborn joins its family's enrolment.
+                        enrolled: (person.programs.0 & !registry.family_programs().0)
+                            | family_programs,
+                        eligible: 0,
+                        new: true,
+                    },
+                );
+                self.markers.insert((person.kk.get(), nik), true);
+                self.recompute(person.kk.get(), &registry)
+            }
+            Change::Move {
+                nik,
+                kk,
+                relation,
+                village,
+                decile,
+                ..
+            } => {
+                let mut p = self.existing(nik.get())?;
+                let old = p.kk;
+                if old == kk.get() {
+                    return Err(format!("NIK {nik} is already on family card {kk}"));
+                }
+                if !self.village_known(*village) {
+                    return Err(format!(
+                        "village {village:010} is not on the snapshot's village list"
+                    ));
+                }
+                let family_mask = registry.family_programs().0;
+                let target_programs = self
+                    .members(kk.get())?
+                    .first()
+                    .map_or(0, |(_, m)| m.enrolled & family_mask);
+                p.kk = kk.get();
+                p.relation = relation.code();
+                p.village = *village;
+                p.decile = *decile;
+                p.enrolled = (p.enrolled & !family_mask) | target_programs;
+                self.persons.insert(nik.get(), p);
+                self.markers.insert((old, nik.get()), false);
+                self.markers.insert((kk.get(), nik.get()), true);
+                self.recompute(old, &registry)?;
+                self.recompute(kk.get(), &registry)
+            }
+            Change::Enrol { nik, program, .. } | Change::Remove { nik, program, .. } => {
+                let enrol = matches!(change, Change::Enrol { .. });
+                let p = self.existing(nik.get())?;
+                let unit = registry
+                    .get(*program)
+                    .map(|q| q.unit)
+                    .ok_or("unknown program")?;
+                let targets: Vec<(u64, LivePerson)> = match unit {
+                    Unit::Person => vec![(nik.get(), p.clone())],
+                    Unit::Family => self.members(p.kk)?,
+                };
+                for (n, mut m) in targets.into_iter().filter(|(_, m)| !m.duplicate) {
+                    let set = ProgramSet(m.enrolled);
+                    m.enrolled = if enrol {
+                        set.with(*program).0
+                    } else {
+                        set.without(*program).0
+                    };
+                    self.persons.insert(n, m);
+                }
+                Ok(())
+            }
+            Change::Decile { kk, decile, .. } => {
+                let members = self.members(kk.get())?;
+                if members.is_empty() {
+                    return Err(format!("family card {kk} has no members"));
+                }
+                for (n, mut m) in members.into_iter().filter(|(_, m)| !m.duplicate) {
+                    m.decile = *decile;
+                    self.persons.insert(n, m);
+                }
+                self.recompute(kk.get(), &registry)
+            }
+        }
+    }
+
+    /// Recomputes the eligibility of every member of a family, as the
+    /// builder does, on the snapshot's as-of date.
+    fn recompute(&mut self, kk: u64, registry: &Registry) -> std::result::Result<(), String> {
+        let members = self.members(kk)?;
+        if members.is_empty() {
+            return Ok(());
+        }
+        let as_of = self.snap.as_of();
+        let facts: Vec<PersonFacts> = members
+            .iter()
+            .map(|(_, m)| PersonFacts {
+                decile: m.decile,
+                age: Date::from_unix_days(m.birth_days).map_or(0, |b| b.age_on(as_of)),
+                recorded: ComponentSet(m.components),
+                civil_servant: m.civil_servant,
+            })
+            .collect();
+        let head = members
+            .iter()
+            .find(|(_, m)| Relation::from_code(m.relation) == Relation::Head)
+            .unwrap_or(&members[0]);
+        let family = registry.family_eligibility(head.1.decile, &facts);
+        for ((nik, mut m), f) in members.into_iter().zip(&facts) {
+            if m.duplicate {
+                continue;
+            }
+            m.eligible = registry.person_eligibility(f).0 | family.0;
+            self.persons.insert(nik, m);
+        }
+        Ok(())
+    }
+}

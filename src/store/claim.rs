@@ -1,0 +1,277 @@
+//! Claims and reversals: the check and the record in one step, under the
+//! ledger's lock, idempotent by request id, durable before they return.
+//!
+//! **Family claims and moves.** A family-program claim is recorded for the
+//! family card (KK): no other member can be paid the same program for the
+//! same period. It also marks every member at the time of payment as
+//! *covered*; a covered person cannot be the payee of another family's claim
+//! for that program and period — moving to another family card does not
+//! open a second payment for them. (The new family itself may still be paid,
+//! through another member: it is a different family.)
+
+use super::accel::{mark_bits, mark_key};
+use super::check::claim_info;
+use super::{Store, now_ms};
+use crate::domain::nik::Nik;
+use crate::domain::period::Period;
+use crate::domain::program::Unit;
+use crate::domain::verdict::{ReasonCode, Verdict};
+use crate::error::{Error, Result};
+use crate::payouts::ledger::{
+    ClaimEntry, ClaimKey, Entry, ReverseEntry, SUBJECT_COVERED, SUBJECT_FAMILY, SUBJECT_PERSON,
+};
+
+/// A claim as a payout point sends it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClaimRequest {
+    /// The caller's id for this request; a retry reuses it.
+    pub request_id: String,
+    /// The NIK to pay, as given.
+    pub nik: String,
+    /// The program's code.
+    pub program: String,
+    /// The period (`2026-Q4`, ...).
+    pub period: String,
+    /// Free text recorded with the claim (payout point, amount, ...).
+    pub meta: String,
+}
+
+/// What a claim did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClaimOutcome {
+    /// The request id.
+    pub request_id: String,
+    /// Whether the payout was recorded.
+    pub paid: bool,
+    /// The verdict it was decided on.
+    pub verdict: Verdict,
+    /// True when this is a retry answered from the first outcome.
+    pub replayed: bool,
+}
+
+/// What a reversal did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReverseOutcome {
+    /// The reversal's request id.
+    pub request_id: String,
+    /// The reversed claim's request id.
+    pub reversed: String,
+    /// True when this is a retry answered from the first outcome.
+    pub replayed: bool,
+}
+
+fn valid_request_id(id: &str) -> Result<()> {
+    if id.is_empty() || id.len() > 128 || id.chars().any(char::is_control) {
+        return Err(Error::Request {
+            request_id: id.to_owned(),
+            message: "a request id is 1-128 characters without control characters".into(),
+        });
+    }
+    Ok(())
+}
+
+impl Store {
+    /// Checks and records a payout in one step. Idempotent by request id
+    /// (also after a restart); durable before it returns.
+    pub fn claim(&self, req: &ClaimRequest) -> Result<ClaimOutcome> {
+        valid_request_id(&req.request_id)?;
+        let asked = format!(
+            "claim nik={} program={} period={} meta={:?}",
+            req.nik, req.program, req.period, req.meta
+        );
+        if let Some(first) = self.first_of(&req.request_id)? {
+            return replay(&req.request_id, &asked, first);
+        }
+        let _shared = self.writers.read().unwrap_or_else(|p| p.into_inner());
+        let snap = self.snapshot();
+        let registry = snap.registry();
+        let program = registry.require(&req.program)?;
+        let period = Period::parse(&req.period)?;
+        let unit = registry.program(program).unit;
+        let parsed = Nik::parse(&req.nik);
+        let (verdict, state) = match parsed {
+            Ok(nik) => {
+                let state = self.person(&snap, nik.get())?;
+                let verdict = self.verdict_for(&snap, nik, state.as_ref(), program, period)?;
+                (verdict, state)
+            }
+            Err(_) => (Verdict::only(registry, ReasonCode::InvalidNik), None),
+        };
+        let nik = parsed.map(Nik::get).ok();
+        // What a payment would hold: the claim, and for a family program
+        // the family key and every current member's coverage.
+        let (prog, pkey) = (program.index() as u8, period.to_key());
+        let mut keys: Vec<ClaimKey> = Vec::new();
+        let mut kk = None;
+        if let (Some(nik), Some(state)) = (nik, &state) {
+            if unit == Unit::Family {
+                kk = state.kk();
+                if let Some(kk) = kk {
+                    keys.push(ClaimKey::new(prog, pkey, SUBJECT_FAMILY, kk));
+                    for (member, _) in self.members(&snap, kk)? {
+                        keys.push(ClaimKey::new(prog, pkey, SUBJECT_COVERED, member));
+                    }
+                }
+                keys.push(ClaimKey::new(prog, pkey, SUBJECT_COVERED, nik));
+                keys.sort_unstable();
+                keys.dedup();
+            } else {
+                keys.push(ClaimKey::new(prog, pkey, SUBJECT_PERSON, nik));
+            }
+        }
+        // Only the payee's own keys block: a covered member of the family is
+        // blocked through the family key.
+        let blocking: Vec<ClaimKey> = keys
+            .iter()
+            .copied()
+            .filter(|k| k.kind() != SUBJECT_COVERED || Some(k.subject()) == nik)
+            .collect();
+        let outcome = {
+            let mut ledger = self.ledger.lock()?;
+            if let Some((_, first)) = ledger.request(&req.request_id)? {
+                drop(ledger);
+                return replay(&req.request_id, &asked, first);
+            }
+            // The decisive check, under the ledger's lock: has anyone been
+            // paid for these keys meanwhile?
+            let mut verdict = verdict;
+            for k in &blocking {
+                if let Some(c) = ledger.holder(*k)? {
+                    let mut reasons = verdict.reasons;
+                    reasons.insert(ReasonCode::AlreadyClaimed);
+                    let claimed = verdict.claimed.take().or(Some(claim_info(&c)));
+                    verdict = Verdict::new(registry, reasons, verdict.conflicts, claimed);
+                }
+            }
+            let paid = verdict.payable && !keys.is_empty();
+            let entry = ClaimEntry {
+                seq: self.next_seq(),
+                at_ms: now_ms(),
+                request_id: req.request_id.clone(),
+                asked,
+                nik,
+                kk,
+                meta: req.meta.clone(),
+                paid,
+                verdict: verdict.clone(),
+                keys: if paid { keys } else { Vec::new() },
+            };
+            // The bits go to the generation current under the ledger's
+            // lock: a generation change swaps under the same lock.
+            let current = self.current.load();
+            // Every key of one claim has its (program, period): look the
+            // bitmaps up once.
+            let bits = paid.then(|| current.claimed.get_or_create(prog, pkey));
+            ledger.append(&Entry::Claim(entry), |event| {
+                if let Some(bits) = &bits {
+                    mark_bits(bits, &current.snapshot, event)
+                }
+            })?;
+            ClaimOutcome {
+                request_id: req.request_id.clone(),
+                paid,
+                verdict,
+                replayed: false,
+            }
+        };
+        self.ledger.durable()?;
+        Ok(outcome)
+    }
+
+    /// The first record of a request, if it was seen.
+    pub(super) fn first_of(&self, request_id: &str) -> Result<Option<Entry>> {
+        Ok(self.ledger.lock()?.request(request_id)?.map(|(_, e)| e))
+    }
+
+    /// Reverses a paid claim (a failed disbursement), by a new request that
+    /// names the claim's request id. The claim stays on record, marked
+    /// reversed; the reversal is audited. Idempotent by request id.
+    pub fn reverse(
+        &self,
+        request_id: &str,
+        original: &str,
+        reason: &str,
+    ) -> Result<ReverseOutcome> {
+        valid_request_id(request_id)?;
+        let asked = format!("reverse original={original} reason={reason:?}");
+        let replayed = |first: Entry| -> Result<ReverseOutcome> {
+            if first.asked() != asked {
+                return Err(Error::RequestConflict {
+                    request_id: request_id.to_owned(),
+                    first: first.asked().to_owned(),
+                    now: asked.clone(),
+                });
+            }
+            Ok(ReverseOutcome {
+                request_id: request_id.to_owned(),
+                reversed: original.to_owned(),
+                replayed: true,
+            })
+        };
+        let fail = |message: String| Error::Request {
+            request_id: request_id.to_owned(),
+            message,
+        };
+        let _shared = self.writers.read().unwrap_or_else(|p| p.into_inner());
+        {
+            let mut ledger = self.ledger.lock()?;
+            if let Some((_, first)) = ledger.request(request_id)? {
+                drop(ledger);
+                return replayed(first);
+            }
+            let Some((claim_offset, orig)) = ledger.request(original)? else {
+                return Err(fail(format!("no request {original:?} to reverse")));
+            };
+            let keys = match orig {
+                Entry::Claim(c) if c.paid && !c.keys.is_empty() => c.keys,
+                _ => {
+                    return Err(fail(format!(
+                        "request {original:?} did not pay, so there is nothing to reverse"
+                    )));
+                }
+            };
+            if ledger.reversed_by(claim_offset).is_some() {
+                return Err(fail(format!(
+                    "the claim of {original:?} is already reversed"
+                )));
+            }
+            let entry = ReverseEntry {
+                seq: self.next_seq(),
+                at_ms: now_ms(),
+                request_id: request_id.to_owned(),
+                asked: asked.clone(),
+                original: original.to_owned(),
+                claim_offset,
+                keys,
+            };
+            let current = self.current.load();
+            ledger.append(&Entry::Reverse(entry), |event| {
+                mark_key(&current.claimed, &current.snapshot, event)
+            })?;
+        }
+        self.ledger.durable()?;
+        Ok(ReverseOutcome {
+            request_id: request_id.to_owned(),
+            reversed: original.to_owned(),
+            replayed: false,
+        })
+    }
+}
+
+/// Answers a retried request from its first outcome, or refuses a reused id
+/// with different content.
+fn replay(request_id: &str, asked: &str, first: Entry) -> Result<ClaimOutcome> {
+    match first {
+        Entry::Claim(c) if c.asked == asked => Ok(ClaimOutcome {
+            request_id: request_id.to_owned(),
+            paid: c.paid,
+            verdict: c.verdict,
+            replayed: true,
+        }),
+        other => Err(Error::RequestConflict {
+            request_id: request_id.to_owned(),
+            first: other.asked().to_owned(),
+            now: asked.to_owned(),
+        }),
+    }
+}
