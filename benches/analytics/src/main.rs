@@ -22,8 +22,7 @@ use std::time::{Duration, Instant};
 use tepat::batch::{BatchItem, BatchVerdict, OutputFormat, verify_csv};
 use tepat::report::{By, Kind};
 use tepat::snapshot::SnapshotBuilder;
-use tepat::snapshot::store_dir;
-use tepat::{Nik, Period, ProgramId, RegionTable, Store, Unit};
+use tepat::{Nik, Options, Period, ProgramId, RegionTable, Store, Unit};
 use tepat_gen::{Config, Generator};
 
 type Res<T> = Result<T, Box<dyn std::error::Error>>;
@@ -130,10 +129,12 @@ fn main() -> Res<()> {
     }
 }
 
-/// Generator -> `SnapshotBuilder::add` -> `write_to_path`, no CSV.
+/// Generator -> `SnapshotBuilder::add` -> `Store::create`, no CSV.
 fn build(a: &Args) -> Res<()> {
     let store = a.dir.join("store");
-    std::fs::create_dir_all(&store)?;
+    if store.exists() {
+        std::fs::remove_dir_all(&store)?;
+    }
     let config = Config {
         persons: a.persons,
         threads: 2,
@@ -176,15 +177,13 @@ fn build(a: &Args) -> Res<()> {
         builder.len(),
         rss_peak_mib()
     ));
-    let path = store.join(store_dir::snapshot_file_name(1));
-    let _ = std::fs::remove_file(&path);
     let t = Instant::now();
-    let summary = builder.write_to_path(&path)?;
+    let (created, summary) = Store::reserve(&store)?.create(builder, Options::default())?;
     let write = secs(t.elapsed());
-    store_dir::set_current(&store, 1)?;
-    let bytes = std::fs::metadata(&path)?.len();
+    let bytes = created.snapshot().byte_len();
+    drop(created);
     log(format!(
-        "write_to_path: {write:.1} s; total {:.1} s; peak RSS {} MiB",
+        "Store::create (write, sync, verify, open): {write:.1} s; total {:.1} s; peak RSS {} MiB",
         secs(t0.elapsed()),
         rss_peak_mib()
     ));
@@ -210,10 +209,7 @@ fn build(a: &Args) -> Res<()> {
 
 fn open_store(a: &Args) -> Res<Store> {
     let t = Instant::now();
-    let options = tepat::store::Options {
-        resident: a.resident,
-        ..Default::default()
-    };
+    let options = Options::default().resident(a.resident);
     let store = Store::open_with(&a.dir.join("store"), options)?;
     let snap = store.snapshot();
     log(format!(
@@ -229,7 +225,7 @@ fn open_store(a: &Args) -> Res<Store> {
 
 /// Reads the whole snapshot file once so that it is in the page cache.
 fn warm_file(store: &Store) -> Res<()> {
-    let path = store_dir::current_snapshot(store.dir())?;
+    let path = Store::current_snapshot_path(store.dir())?;
     let t = Instant::now();
     let mut f = std::fs::File::open(&path)?;
     let mut buf = vec![0u8; 1 << 22];
@@ -324,7 +320,7 @@ fn batch(a: &Args) -> Res<()> {
     let reps = if a.reps == 0 { 3 } else { a.reps };
     if a.resident {
         // The resident open reads the file: time it warm, like the rest.
-        let path = store_dir::current_snapshot(&a.dir.join("store"))?;
+        let path = Store::current_snapshot_path(&a.dir.join("store"))?;
         let mut f = std::fs::File::open(&path)?;
         std::io::copy(&mut f, &mut std::io::sink())?;
     }

@@ -22,7 +22,7 @@ use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use tepat::register::Relation;
-use tepat::snapshot::{Snapshot, SnapshotBuilder, store_dir};
+use tepat::snapshot::{Snapshot, SnapshotBuilder};
 use tepat::store::Options;
 use tepat::{ClaimRequest, Nik, Period, PeriodKind, ProgramId, RegionTable, Store};
 
@@ -153,6 +153,11 @@ fn base(dir: &Path) -> PathBuf {
     dir.join("base")
 }
 
+/// The base snapshot every fresh store starts from.
+fn base_snapshot(dir: &Path) -> PathBuf {
+    base(dir).join("base.tepat")
+}
+
 /// Generates the register and writes the base snapshot (skipped when the
 /// base already holds `persons`).
 fn build(a: &Args) -> Res<()> {
@@ -185,8 +190,7 @@ fn build(a: &Args) -> Res<()> {
     generator.for_each_record(|r| refused += u64::from(builder.add(r).is_err()));
     let generated = t.elapsed();
     let t = Instant::now();
-    let summary = builder.write_to_path(&base.join(store_dir::snapshot_file_name(1)))?;
-    store_dir::set_current(&base, 1)?;
+    let summary = builder.write_to_path(&base_snapshot(&a.dir))?;
     std::fs::write(&marker, a.persons.to_string())?;
     println!(
         "build: {} persons, {} families, {} bytes, {refused} refused; generate+stage {:.1} s, write {:.1} s",
@@ -199,20 +203,18 @@ fn build(a: &Args) -> Res<()> {
     Ok(())
 }
 
-/// A fresh store directory `D/name`: the base snapshot (hard link) and no
-/// live state.
+/// A fresh store `D/name` made from the base snapshot (copied), with an
+/// empty claims log and live state.
 fn fresh_store(dir: &Path, name: &str) -> Res<PathBuf> {
     let path = dir.join(name);
     if path.exists() {
         std::fs::remove_dir_all(&path)?;
     }
-    std::fs::create_dir_all(&path)?;
-    let file = store_dir::snapshot_file_name(1);
-    let src = base(dir).join(&file);
-    if std::fs::hard_link(&src, path.join(&file)).is_err() {
-        std::fs::copy(&src, path.join(&file))?;
-    }
-    store_dir::set_current(&path, 1)?;
+    drop(Store::create_from_snapshot(
+        &path,
+        &base_snapshot(dir),
+        tepat::Options::default(),
+    )?);
     Ok(path)
 }
 
@@ -828,10 +830,7 @@ fn claims(a: &Args) -> Res<()> {
             let path = fresh_store(&a.dir, &format!("claims-{mode}-{threads}"))?;
             let store = Store::open_with(
                 &path,
-                Options {
-                    group_commit: group,
-                    ..Options::default()
-                },
+                Options::default().group_commit(group),
             )?;
             let next = AtomicUsize::new(0);
             let r = claim_run(
@@ -953,7 +952,7 @@ fn open(a: &Args) -> Res<()> {
         }
         let snap_ms = {
             let t = Instant::now();
-            let s = Snapshot::open(&store_dir::current_snapshot(&path)?)?;
+            let s = Snapshot::open(&Store::current_snapshot_path(&path)?)?;
             let ms = t.elapsed().as_secs_f64() * 1e3;
             drop(s);
             ms
