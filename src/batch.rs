@@ -20,6 +20,7 @@ use serde::Serialize;
 use crate::domain::nik::Nik;
 use crate::domain::period::{Period, PeriodKind};
 use crate::domain::program::{ExclusionLevel, ProgramId, Registry, Unit};
+use crate::csv::Lines;
 use crate::error::{Error, Result};
 use crate::store::accel::Claimed;
 
@@ -379,6 +380,41 @@ struct ParsedRow {
     item: std::result::Result<BatchItem, String>,
 }
 
+/// Rows read and verified together: enough to keep both cores busy, few
+/// enough to stream a list of any size.
+const BLOCK: usize = 1 << 16;
+
+/// Where a payee list keeps what the verifier needs, found by header name.
+struct PayeeColumns {
+    names: Vec<String>,
+    nik: usize,
+    program: usize,
+    period: usize,
+    amount: Option<usize>,
+}
+
+impl PayeeColumns {
+    fn from_header(header: &str, file: &str) -> Result<PayeeColumns> {
+        let names: Vec<String> = header.split(',').map(str::to_owned).collect();
+        let find = |name: &str| {
+            names
+                .iter()
+                .position(|c| c == name)
+                .ok_or_else(|| Error::Input {
+                    file: file.to_owned(),
+                    message: format!("line 1: no `{name}` column in the header {header:?}"),
+                })
+        };
+        Ok(PayeeColumns {
+            nik: find("nik")?,
+            program: find("program")?,
+            period: find("period")?,
+            amount: names.iter().position(|c| c == "amount"),
+            names,
+        })
+    }
+}
+
 /// Streams a payee list (CSV with at least the columns `nik`, `program`,
 /// `period`, found by header name) through [`Store::verify_batch`] into
 /// `out`. Every input row gives one output row, in order. `progress` is
@@ -393,140 +429,90 @@ pub fn verify_csv(
 ) -> Result<BatchSummary> {
     let snap = store.snapshot();
     let registry = snap.registry();
-    let mut input = input;
-    let mut first = String::new();
-    let header = match input.read_line(&mut first) {
-        Ok(0) => None,
-        Ok(_) => Some(first.trim_end_matches('\n').to_owned()),
-        Err(e) => return Err(Error::io(file, e)),
-    };
-    let header = match header {
-        Some(h) => h,
-        None => {
-            return Err(Error::Input {
-                file: file.to_owned(),
-                message: "empty file: no header".into(),
-            });
-        }
-    };
-    let header = header
-        .trim_start_matches('\u{feff}')
-        .trim_end_matches('\r')
-        .to_owned();
-    let columns: Vec<String> = header.split(',').map(str::to_owned).collect();
-    let col = |name: &str| {
-        columns
-            .iter()
-            .position(|c| c == name)
-            .ok_or_else(|| Error::Input {
-                file: file.to_owned(),
-                message: format!("line 1: no `{name}` column in the header {header:?}"),
-            })
-    };
-    let (nik_col, program_col, period_col) = (col("nik")?, col("program")?, col("period")?);
-    let amount_col = columns.iter().position(|c| c == "amount");
+    let (mut lines, header) = Lines::open(input, file)?;
+    let columns = PayeeColumns::from_header(&header, file)?;
     let io = |e| Error::io("batch output", e);
     if format == OutputFormat::Csv {
         writeln!(out, "line,{header},payable,reasons,detail").map_err(io)?;
     }
     let mut summary = BatchSummary::default();
     let mut seen: HashSet<(u8, u32, u64)> = HashSet::new();
-    let mut line_no = 1u64;
-    let mut rows: Vec<ParsedRow> = Vec::with_capacity(1 << 16);
-    let mut raw: Vec<u8> = Vec::new();
-    let mut done = false;
-    while !done {
+    let mut rows: Vec<ParsedRow> = Vec::with_capacity(BLOCK);
+    loop {
         rows.clear();
-        while rows.len() < 1 << 16 {
-            raw.clear();
-            let read = input
-                .read_until(b'\n', &mut raw)
-                .map_err(|e| Error::Input {
-                    file: file.to_owned(),
-                    message: format!("line {}: {e}", line_no + 1),
-                })?;
-            if read == 0 {
-                done = true;
+        while rows.len() < BLOCK {
+            let Some((line_no, line)) = lines.next_line()? else {
                 break;
-            }
-            line_no += 1;
-            if raw.last() == Some(&b'\n') {
-                raw.pop();
-            }
+            };
             // A line that is not UTF-8 is a bad row like any other: it gets
             // its output row with the reason, the list goes on.
-            let row = match std::str::from_utf8(&raw) {
-                Ok(line) => parse_row(
-                    registry,
-                    line,
-                    line_no,
-                    columns.len(),
-                    [nik_col, program_col, period_col],
-                    amount_col,
-                ),
-                Err(e) => {
-                    let text = String::from_utf8_lossy(&raw);
-                    let mut row = parse_row(
-                        registry,
-                        &text,
-                        line_no,
-                        columns.len(),
-                        [nik_col, program_col, period_col],
-                        amount_col,
-                    );
-                    row.item = Err(format!(
-                        "not valid UTF-8 at byte {} of the line",
-                        e.valid_up_to() + 1
-                    ));
-                    row
-                }
-            };
+            let mut row = parse_row(registry, line.text(), line_no, &columns);
+            if let Some(why) = line.utf8_error() {
+                row.item = Err(why);
+            }
             rows.push(row);
         }
-        // Only readable rows go to the verifier; the others are answered
-        // `invalid_row` below.
-        let readable: Vec<(usize, BatchItem)> = rows
-            .iter()
-            .enumerate()
-            .filter_map(|(i, r)| r.item.as_ref().ok().map(|item| (i, *item)))
-            .collect();
-        let items: Vec<BatchItem> = readable.iter().map(|(_, item)| *item).collect();
-        let mut answers = vec![BatchVerdict::default(); items.len()];
-        store.verify_batch(&items, &mut answers, 0)?;
-        let mut verdicts = vec![BatchVerdict::default(); rows.len()];
-        for ((i, _), v) in readable.iter().zip(answers) {
-            verdicts[*i] = v;
+        if rows.is_empty() {
+            return Ok(summary);
         }
-        for (row, v) in rows.iter().zip(verdicts.iter_mut()) {
-            let mut detail = String::new();
-            match &row.item {
-                Err(why) => {
-                    *v = BatchVerdict {
-                        payable: false,
-                        reasons: single(ReasonCode::InvalidRow),
-                    };
-                    detail = why.clone();
-                }
-                // Only a row that would pay blocks the same payment later
-                // in the list; a refused row pays nothing.
-                Ok(item) if v.payable => {
-                    if let Some(key) = repeat_key(&snap, store, item)
-                        && !seen.insert(key)
-                    {
-                        v.reasons.insert(ReasonCode::RepeatedInList);
-                        v.payable = false;
-                        detail =
-                            "an earlier row of this list pays the same person or family".into();
-                    }
-                }
-                Ok(_) => {}
-            }
-            summary.count(registry, v);
-            write_row(out, format, row, v, &detail, &columns).map_err(io)?;
+        let verdicts = verify_rows(store, &rows)?;
+        for (row, mut v) in rows.iter().zip(verdicts) {
+            let detail = settle_row(&snap, store, row, &mut v, &mut seen);
+            summary.count(registry, &v);
+            write_row(out, format, row, &v, &detail, &columns.names).map_err(io)?;
         }
         progress(summary.rows);
     }
-    Ok(summary)
+}
+
+/// The verdicts of a block of rows: the readable ones through
+/// [`Store::verify_batch`], the others left for [`settle_row`].
+fn verify_rows(store: &Store, rows: &[ParsedRow]) -> Result<Vec<BatchVerdict>> {
+    let readable: Vec<(usize, BatchItem)> = rows
+        .iter()
+        .enumerate()
+        .filter_map(|(i, r)| r.item.as_ref().ok().map(|item| (i, *item)))
+        .collect();
+    let items: Vec<BatchItem> = readable.iter().map(|(_, item)| *item).collect();
+    let mut answers = vec![BatchVerdict::default(); items.len()];
+    store.verify_batch(&items, &mut answers, 0)?;
+    let mut verdicts = vec![BatchVerdict::default(); rows.len()];
+    for ((i, _), v) in readable.iter().zip(answers) {
+        verdicts[*i] = v;
+    }
+    Ok(verdicts)
+}
+
+/// Finishes a row's verdict: `invalid_row` for a row that cannot be read,
+/// `repeated_in_list` for a payment an earlier row of the list already
+/// makes. Returns the row's `detail`.
+fn settle_row(
+    snap: &Snapshot,
+    store: &Store,
+    row: &ParsedRow,
+    v: &mut BatchVerdict,
+    seen: &mut HashSet<(u8, u32, u64)>,
+) -> String {
+    match &row.item {
+        Err(why) => {
+            *v = BatchVerdict {
+                payable: false,
+                reasons: single(ReasonCode::InvalidRow),
+            };
+            why.clone()
+        }
+        // Only a row that would pay blocks the same payment later in the
+        // list; a refused row pays nothing.
+        Ok(item) if v.payable => match repeat_key(snap, store, item) {
+            Some(key) if !seen.insert(key) => {
+                v.reasons.insert(ReasonCode::RepeatedInList);
+                v.payable = false;
+                "an earlier row of this list pays the same person or family".into()
+            }
+            _ => String::new(),
+        },
+        Ok(_) => String::new(),
+    }
 }
 
 /// The payment a row would make: (program, period, family or person).
@@ -544,35 +530,28 @@ fn repeat_key(snap: &Snapshot, store: &Store, item: &BatchItem) -> Option<(u8, u
     Some((item.program.index() as u8, item.period.to_key(), subject))
 }
 
-fn parse_row(
-    registry: &Registry,
-    line: &str,
-    line_no: u64,
-    width: usize,
-    cols: [usize; 3],
-    amount: Option<usize>,
-) -> ParsedRow {
-    let line = line.strip_suffix('\r').unwrap_or(line);
+fn parse_row(registry: &Registry, line: &str, line_no: u64, cols: &PayeeColumns) -> ParsedRow {
     let mut fields: Vec<Cow<'_, str>> = Vec::new();
     let split = crate::csv::split_into(line, &mut fields);
     let owned: Vec<String> = fields.iter().map(|f| f.to_string()).collect();
+    let width = cols.names.len();
     let item = (|| {
         split.map_err(str::to_owned)?;
         if owned.len() != width {
             return Err(format!("{} fields, the header has {width}", owned.len()));
         }
         let program = registry
-            .by_code(&owned[cols[1]])
-            .ok_or_else(|| format!("unknown program {:?}", owned[cols[1]]))?;
-        let period = Period::parse(&owned[cols[2]]).map_err(|e| e.to_string())?;
-        if let Some(a) = amount {
+            .by_code(&owned[cols.program])
+            .ok_or_else(|| format!("unknown program {:?}", owned[cols.program]))?;
+        let period = Period::parse(&owned[cols.period]).map_err(|e| e.to_string())?;
+        if let Some(a) = cols.amount {
             let text = &owned[a];
             if text.is_empty() || !text.bytes().all(|b| b.is_ascii_digit()) || text.len() > 15 {
                 return Err(format!("amount {text:?} is not a whole number of rupiah"));
             }
         }
         Ok(BatchItem {
-            nik: Nik::parse(&owned[cols[0]]).ok(),
+            nik: Nik::parse(&owned[cols.nik]).ok(),
             program,
             period,
         })

@@ -1,12 +1,111 @@
-//! A small RFC 4180 line splitter.
+//! A small RFC 4180 line splitter, and the numbered-line reader every CSV
+//! input of the library goes through.
 //!
-//! The library reads three kinds of CSV (the region lists, the register
+//! The library reads four kinds of CSV (the region lists, the register
 //! export, change and payee files) and must not pull the `csv` crate into an
 //! embedder's build. Records never span lines in these files, so a line-based
 //! splitter is enough: fields are separated by commas, a field may be quoted
 //! with `"`, and `""` inside quotes is one quote.
 
 use std::borrow::Cow;
+use std::io::BufRead;
+
+use crate::error::{Error, Result};
+
+/// The lines of a CSV input after its header, numbered from 2, with the
+/// line ending (`\n` or `\r\n`) removed. Reading the header strips a UTF-8
+/// byte-order mark. A line that is not UTF-8 is handed out as such (with
+/// the byte where it goes wrong), so that the caller treats it as one bad
+/// row instead of stopping the file.
+pub(crate) struct Lines<R> {
+    reader: R,
+    file: String,
+    raw: Vec<u8>,
+    line_no: u64,
+}
+
+/// One line of a [`Lines`] reader.
+pub(crate) enum Line<'a> {
+    /// The line's text.
+    Text(&'a str),
+    /// The line is not UTF-8: the text with the bad bytes replaced, and the
+    /// 1-based byte where the first bad sequence starts.
+    NotUtf8(Cow<'a, str>, usize),
+}
+
+impl Line<'_> {
+    /// The line's text, bad bytes replaced.
+    pub(crate) fn text(&self) -> &str {
+        match self {
+            Line::Text(t) => t,
+            Line::NotUtf8(t, _) => t,
+        }
+    }
+
+    /// Why the line cannot be read as text, if it cannot.
+    pub(crate) fn utf8_error(&self) -> Option<String> {
+        match self {
+            Line::Text(_) => None,
+            Line::NotUtf8(_, byte) => Some(format!("not valid UTF-8 at byte {byte} of the line")),
+        }
+    }
+}
+
+impl<R: BufRead> Lines<R> {
+    /// Reads the header line of `reader` (named `file` in errors) and
+    /// returns it without its byte-order mark and line ending. An empty
+    /// input is an error: a CSV file has a header.
+    pub(crate) fn open(mut reader: R, file: &str) -> Result<(Lines<R>, String)> {
+        let mut raw = Vec::new();
+        let read = reader
+            .read_until(b'\n', &mut raw)
+            .map_err(|e| Error::io(file, e))?;
+        if read == 0 {
+            return Err(Error::Input {
+                file: file.to_owned(),
+                message: "empty file: no header".into(),
+            });
+        }
+        let header = String::from_utf8_lossy(&raw);
+        let header = trim_line_end(&header);
+        let header = header.strip_prefix('\u{feff}').unwrap_or(header).to_owned();
+        let lines = Lines {
+            reader,
+            file: file.to_owned(),
+            raw,
+            line_no: 1,
+        };
+        Ok((lines, header))
+    }
+
+    /// The next line and its 1-based number, `None` at the end of the input.
+    pub(crate) fn next_line(&mut self) -> Result<Option<(u64, Line<'_>)>> {
+        self.raw.clear();
+        let read = self
+            .reader
+            .read_until(b'\n', &mut self.raw)
+            .map_err(|e| Error::Input {
+                file: self.file.clone(),
+                message: format!("line {}: {e}", self.line_no + 1),
+            })?;
+        if read == 0 {
+            return Ok(None);
+        }
+        self.line_no += 1;
+        if self.raw.last() == Some(&b'\n') {
+            self.raw.pop();
+        }
+        if self.raw.last() == Some(&b'\r') {
+            self.raw.pop();
+        }
+        let line = match std::str::from_utf8(&self.raw) {
+            Ok(text) => Line::Text(text),
+            Err(e) => Line::NotUtf8(String::from_utf8_lossy(&self.raw), e.valid_up_to() + 1),
+        };
+        Ok(Some((self.line_no, line)))
+    }
+
+}
 
 /// Splits one CSV line (without its line ending) into `out`, replacing what
 /// `out` held. Unquoted fields borrow from `line`; quoted ones are unescaped.

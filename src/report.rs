@@ -13,6 +13,7 @@
 //! families they touch are recounted from their current members.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::ops::Range;
 
 use serde::Serialize;
 
@@ -21,7 +22,9 @@ use crate::domain::region::{Level, RegionCode};
 use crate::error::Result;
 use crate::live::LivePerson;
 use crate::snapshot::Snapshot;
-use crate::store::Store;
+use crate::snapshot::format::{FLAG_DECEASED, FLAG_DUPLICATE, RegionCount};
+use crate::domain::kk::Kk;
+use crate::store::{PersonState, Store};
 
 /// What a person contributes to a report, beyond the region.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -235,7 +238,7 @@ impl Store {
             .collect();
         let region_of = |village: u64| region_index.get(&(village / by.divisor())).copied();
         let mut touched_families: BTreeSet<u64> = BTreeSet::new();
-        let changed: Vec<(u64, LivePerson)> = self.live_persons()?.into_iter().collect();
+        let changed: Vec<(u64, LivePerson)> = self.changed_persons()?;
         for (nik, live) in &changed {
             if let Some(p) = snap.find(*nik).and_then(|s| snap.person_at(s)) {
                 if let Some(r) = p.village_code().and_then(region_of) {
@@ -250,66 +253,60 @@ impl Store {
             }
             touched_families.insert(live.kk);
         }
-        let family_mask = snap.registry().family_programs().0;
         let mut by_kk: HashMap<u64, Vec<(u64, LivePerson)>> = HashMap::new();
-        for (nik, live) in &changed {
-            by_kk.entry(live.kk).or_default().push((*nik, live.clone()));
+        for (nik, live) in changed {
+            by_kk.entry(live.kk).or_default().push((nik, live));
         }
         for kk in touched_families {
-            // Out with the family as the snapshot counted it...
-            if let Some(f) = crate::domain::kk::Kk::from_u64(kk)
-                .ok()
-                .and_then(|k| snap.family(k))
-                && let Some(first) = f.members().find(|m| m.is_first_member())
-                && let Some(r) = first.village_code().and_then(region_of)
-            {
-                hist.add(
-                    r,
-                    family_class(class_of_snapshot(&first), family_mask),
-                    0,
-                    -1,
-                );
-            }
-            // ...in with its current members. A change rewrites every member
-            // of each family it touches (eligibility is recomputed), so the
-            // changed persons of this card are its members, with the
-            // duplicate identities, which changes never rewrite.
-            let mut members: Vec<(u64, LivePerson)> = by_kk.remove(&kk).unwrap_or_default();
-            if let Some(f) = crate::domain::kk::Kk::from_u64(kk)
-                .ok()
-                .and_then(|k| snap.family(k))
-            {
-                members.extend(f.members().filter(|m| m.duplicate()).map(|m| {
-                    (
-                        m.nik().get(),
-                        crate::store::PersonState::Snapshot(m).to_live(),
-                    )
-                }));
-            }
-            members.sort_by_key(|(nik, _)| *nik);
-            // Represented by a member whose eligibility the changes kept
-            // current (duplicate identities are frozen).
-            let rep = members
-                .iter()
-                .find(|(_, m)| !m.duplicate)
-                .or(members.first());
-            if let Some((_, rep)) = rep {
-                let mut rep = rep.clone();
-                let family_enrolled = members
-                    .iter()
-                    .fold(0, |acc, (_, m)| acc | (m.enrolled & family_mask));
-                rep.enrolled = (rep.enrolled & !family_mask) | family_enrolled;
-                if let Some(r) = region_of(rep.village) {
-                    hist.add(r, family_class(class_of_live(&rep), family_mask), 0, 1);
-                }
-            }
+            let changed_members = by_kk.remove(&kk).unwrap_or_default();
+            recount_family(snap, kk, changed_members, hist, &region_of);
         }
         Ok(())
     }
+}
 
-    /// Every person with a pending change, with their live state.
-    fn live_persons(&self) -> Result<Vec<(u64, LivePerson)>> {
-        self.changed_persons()
+/// Takes a family out of the histogram as the snapshot counted it and puts
+/// it in as its current members make it. A change rewrites every member of
+/// each family it touches (eligibility is recomputed), so `changed` — the
+/// changed persons of this card — are its members, with the duplicate
+/// identities, which changes never rewrite.
+fn recount_family(
+    snap: &Snapshot,
+    kk: u64,
+    changed: Vec<(u64, LivePerson)>,
+    hist: &mut Histogram,
+    region_of: &impl Fn(u64) -> Option<usize>,
+) {
+    let family_mask = snap.registry().family_programs().0;
+    let family = Kk::from_u64(kk).ok().and_then(|k| snap.family(k));
+    if let Some(f) = &family
+        && let Some(first) = f.members().find(|m| m.is_first_member())
+        && let Some(r) = first.village_code().and_then(region_of)
+    {
+        let class = family_class(class_of_snapshot(&first), family_mask);
+        hist.add(r, class, 0, -1);
+    }
+    let mut members = changed;
+    if let Some(f) = &family {
+        let duplicates = f.members().filter(|m| m.duplicate());
+        members.extend(duplicates.map(|m| (m.nik().get(), PersonState::Snapshot(m).to_live())));
+    }
+    members.sort_by_key(|(nik, _)| *nik);
+    // Represented by a member whose eligibility the changes kept current
+    // (duplicate identities are frozen).
+    let rep = members
+        .iter()
+        .find(|(_, m)| !m.duplicate)
+        .or(members.first());
+    if let Some((_, rep)) = rep {
+        let mut rep = rep.clone();
+        let family_enrolled = members
+            .iter()
+            .fold(0, |acc, (_, m)| acc | (m.enrolled & family_mask));
+        rep.enrolled = (rep.enrolled & !family_mask) | family_enrolled;
+        if let Some(r) = region_of(rep.village) {
+            hist.add(r, family_class(class_of_live(&rep), family_mask), 0, 1);
+        }
     }
 }
 
@@ -343,83 +340,130 @@ fn class_of_live(l: &LivePerson) -> Class {
     }
 }
 
-/// The one pass over the persons section.
-fn scan(snap: &Snapshot, by: By, threads: usize, aggregates: bool) -> Histogram {
-    let regions: Vec<RegionCode> = snap
-        .regions()
-        .level(by.level())
-        .iter()
-        .map(|r| r.code)
-        .collect();
-    let region_index: HashMap<u64, u16> = regions
-        .iter()
-        .enumerate()
-        .map(|(i, c)| (c.value(), i as u16))
-        .collect();
-    // Village index -> region index, and profile index -> class index:
-    // small tables that stay in cache during the scan.
-    let villages = snap.village_codes();
-    let village_region: Vec<u16> = villages
-        .iter()
-        .map(|v| {
-            region_index
-                .get(&(v / by.divisor()))
-                .copied()
-                .unwrap_or(u16::MAX)
-        })
-        .collect();
-    let mut classes: Vec<Class> = Vec::new();
-    let mut class_index: HashMap<Class, u32> = HashMap::new();
-    let mut intern = |c: Class| {
-        *class_index.entry(c).or_insert_with(|| {
-            classes.push(c);
-            (classes.len() - 1) as u32
-        })
-    };
-    let family_mask = snap.registry().family_programs().0;
-    // Per profile: the person's class and the class its family is counted
-    // under when the person is the family's first member.
-    let profile_class: Vec<(u32, u32)> = snap
-        .profiles()
-        .map(|p| {
+/// What the scan needs to place a record in the histogram, as small
+/// tables that stay in cache during the scan: village index → region index
+/// (`u16::MAX`: none) and profile index → (person class, family class).
+struct Tables {
+    regions: Vec<RegionCode>,
+    region_index: HashMap<u64, u16>,
+    village_region: Vec<u16>,
+    classes: Vec<Class>,
+    class_index: HashMap<Class, u32>,
+    profile_class: Vec<(u32, u32)>,
+}
+
+impl Tables {
+    fn new(snap: &Snapshot, by: By) -> Tables {
+        let regions: Vec<RegionCode> = snap
+            .regions()
+            .level(by.level())
+            .iter()
+            .map(|r| r.code)
+            .collect();
+        let region_index: HashMap<u64, u16> = regions
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.value(), i as u16))
+            .collect();
+        let village_region = snap
+            .village_codes()
+            .iter()
+            .map(|v| {
+                let region = region_index.get(&(v / by.divisor()));
+                region.copied().unwrap_or(u16::MAX)
+            })
+            .collect();
+        let mut tables = Tables {
+            regions,
+            region_index,
+            village_region,
+            classes: Vec::new(),
+            class_index: HashMap::new(),
+            profile_class: Vec::new(),
+        };
+        let family_mask = snap.registry().family_programs().0;
+        // Per profile: the person's class and the class its family is
+        // counted under when the person is the family's first member.
+        for p in snap.profiles() {
             let c = Class {
                 enrolled: p.enrolled.get(),
                 eligible: p.eligible.get(),
-                deceased: p.flags & crate::snapshot::format::FLAG_DECEASED != 0,
-                duplicate: p.flags & crate::snapshot::format::FLAG_DUPLICATE != 0,
+                deceased: p.flags & FLAG_DECEASED != 0,
+                duplicate: p.flags & FLAG_DUPLICATE != 0,
             };
-            (intern(c), intern(family_class(c, family_mask)))
-        })
-        .collect();
-    let width = classes.len();
-    let cells = regions.len() * width;
-    // Format 1.1 files carry the counts per (district, profile): the report
-    // is a pass over those instead of over every person.
-    if let Some(counts) = snap.region_counts().filter(|_| aggregates) {
-        let mut persons = vec![0i64; cells];
-        let mut families = vec![0i64; cells];
-        let per_region = by.divisor() / 10_000;
-        for c in counts.map_while(|c| c) {
-            let region = region_index.get(&(u64::from(c.district) / per_region));
-            let classes = profile_class.get(c.profile as usize);
-            if let (Some(&region), Some(&(class, family))) = (region, classes) {
-                let row = region as usize * width;
-                if let Some(p) = persons.get_mut(row + class as usize) {
-                    *p += i64::from(c.persons);
-                }
-                if let Some(f) = families.get_mut(row + family as usize) {
-                    *f += i64::from(c.families);
-                }
-            }
+            let pair = (tables.intern(c), tables.intern(family_class(c, family_mask)));
+            tables.profile_class.push(pair);
         }
-        return Histogram {
-            regions,
-            classes,
-            class_index,
+        tables
+    }
+
+    fn intern(&mut self, c: Class) -> u32 {
+        let classes = &mut self.classes;
+        *self.class_index.entry(c).or_insert_with(|| {
+            classes.push(c);
+            (classes.len() - 1) as u32
+        })
+    }
+
+    fn cells(&self) -> usize {
+        self.regions.len() * self.classes.len()
+    }
+
+    fn histogram(self, persons: Vec<i64>, families: Vec<i64>) -> Histogram {
+        Histogram {
+            regions: self.regions,
+            classes: self.classes,
+            class_index: self.class_index,
             persons,
             families,
-        };
+        }
     }
+}
+
+/// Adds `n` to cell `i` of a histogram vector (out of range: ignored; the
+/// tables never produce one).
+#[inline]
+fn bump(cells: &mut [i64], i: usize, n: i64) {
+    if let Some(c) = cells.get_mut(i) {
+        *c += n;
+    }
+}
+
+/// The one pass: over the snapshot's region counts where it has them (and
+/// `aggregates` allows), else over every person record.
+fn scan(snap: &Snapshot, by: By, threads: usize, aggregates: bool) -> Histogram {
+    let tables = Tables::new(snap, by);
+    let (persons, families) = match snap.region_counts().filter(|_| aggregates) {
+        Some(counts) => count_aggregates(&tables, counts, by),
+        None => count_records(snap, &tables, threads),
+    };
+    tables.histogram(persons, families)
+}
+
+/// Counts from the snapshot's counts per (district, profile).
+fn count_aggregates(
+    t: &Tables,
+    counts: impl Iterator<Item = Option<RegionCount>>,
+    by: By,
+) -> (Vec<i64>, Vec<i64>) {
+    let (mut persons, mut families) = (vec![0i64; t.cells()], vec![0i64; t.cells()]);
+    let width = t.classes.len();
+    let per_region = by.divisor() / 10_000;
+    for c in counts.map_while(|c| c) {
+        let region = t.region_index.get(&(u64::from(c.district) / per_region));
+        let classes = t.profile_class.get(c.profile as usize);
+        if let (Some(&region), Some(&(class, family))) = (region, classes) {
+            let row = region as usize * width;
+            bump(&mut persons, row + class as usize, i64::from(c.persons));
+            bump(&mut families, row + family as usize, i64::from(c.families));
+        }
+    }
+    (persons, families)
+}
+
+/// Counts from every person record, the slots split between `threads`
+/// threads (0: all cores).
+fn count_records(snap: &Snapshot, t: &Tables, threads: usize) -> (Vec<i64>, Vec<i64>) {
     let threads = match threads {
         0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
         n => n,
@@ -429,55 +473,38 @@ fn scan(snap: &Snapshot, by: By, threads: usize, aggregates: bool) -> Histogram 
     let partials: Vec<(Vec<i64>, Vec<i64>)> = std::thread::scope(|s| {
         let handles: Vec<_> = (0..n)
             .step_by(per)
-            .map(|start| {
-                let (village_region, profile_class) = (&village_region, &profile_class);
-                s.spawn(move || {
-                    let mut persons = vec![0i64; cells];
-                    let mut families = vec![0i64; cells];
-                    snap.for_each_person_word(start..(start + per).min(n), |w0, w2| {
-                        let village = ((w2 >> 26) & ((1 << 18) - 1)) as usize;
-                        let profile = (w2 & ((1 << 26) - 1)) as usize;
-                        let (Some(&region), Some(&(class, family))) =
-                            (village_region.get(village), profile_class.get(profile))
-                        else {
-                            return;
-                        };
-                        if region == u16::MAX {
-                            return;
-                        }
-                        let row = region as usize * width;
-                        if let Some(p) = persons.get_mut(row + class as usize) {
-                            *p += 1;
-                        }
-                        if w0 & (1 << 57) != 0
-                            && let Some(f) = families.get_mut(row + family as usize)
-                        {
-                            *f += 1;
-                        }
-                    });
-                    (persons, families)
-                })
-            })
+            .map(|start| s.spawn(move || count_slots(snap, t, start..(start + per).min(n))))
             .collect();
         handles.into_iter().filter_map(|h| h.join().ok()).collect()
     });
-    let mut persons = vec![0i64; cells];
-    let mut families = vec![0i64; cells];
+    let (mut persons, mut families) = (vec![0i64; t.cells()], vec![0i64; t.cells()]);
     for (p, f) in partials {
-        for (a, b) in persons.iter_mut().zip(p) {
-            *a += b;
-        }
-        for (a, b) in families.iter_mut().zip(f) {
-            *a += b;
-        }
+        persons.iter_mut().zip(p).for_each(|(a, b)| *a += b);
+        families.iter_mut().zip(f).for_each(|(a, b)| *a += b);
     }
-    Histogram {
-        regions,
-        classes,
-        class_index,
-        persons,
-        families,
-    }
+    (persons, families)
+}
+
+/// One thread's share of [`count_records`].
+fn count_slots(snap: &Snapshot, t: &Tables, slots: Range<usize>) -> (Vec<i64>, Vec<i64>) {
+    let (mut persons, mut families) = (vec![0i64; t.cells()], vec![0i64; t.cells()]);
+    let width = t.classes.len();
+    snap.for_each_person_tally(slots, |village, profile, first_member| {
+        let region = t.village_region.get(village as usize);
+        let classes = t.profile_class.get(profile as usize);
+        let (Some(&region), Some(&(class, family))) = (region, classes) else {
+            return;
+        };
+        if region == u16::MAX {
+            return;
+        }
+        let row = region as usize * width;
+        bump(&mut persons, row + class as usize, 1);
+        if first_member {
+            bump(&mut families, row + family as usize, 1);
+        }
+    });
+    (persons, families)
 }
 
 impl Counts {

@@ -28,7 +28,8 @@ use crate::domain::program::{ComponentSet, PersonFacts, Registry};
 use crate::domain::region::{Level, RegionTable};
 use crate::durable::{fault_point, sync_dir, tmp_path};
 use crate::error::{Error, Result};
-use crate::rows::register::{PersonRecord, Relation, RowError};
+use crate::csv::Lines;
+use crate::rows::register::{PersonRecord, Relation, RowError, RowParser};
 
 /// A person as the builder holds it between the two sorts (32 bytes).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -756,87 +757,34 @@ impl SnapshotBuilder<'_> {
         mut progress: impl FnMut(u64),
     ) -> Result<IngestReport> {
         let registry = self.registry.clone();
-        let parser = crate::rows::register::RowParser::new(&registry);
+        let parser = RowParser::new(&registry);
+        let reject_err = |e| Error::io("rejects", e);
+        writeln!(rejects, "{REJECTS_HEADER}").map_err(reject_err)?;
+        let (mut lines, header) = Lines::open(reader, file)?;
+        RowParser::check_header(&header).map_err(|message| Error::Input {
+            file: file.to_owned(),
+            message: format!("line 1: {message}"),
+        })?;
         let mut report = IngestReport::default();
-        let io_err = |e: std::io::Error| Error::io(file, e);
-        writeln!(rejects, "{REJECTS_HEADER}").map_err(|e| Error::io("rejects", e))?;
-        let mut reader = reader;
-        let mut first = String::new();
-        let header = match reader.read_line(&mut first).map_err(io_err)? {
-            0 => None,
-            _ => Some(first.trim_end_matches('\n').trim_end_matches('\r')),
-        };
-        match header {
-            Some(line) => {
-                crate::rows::register::RowParser::check_header(line).map_err(|message| {
-                    Error::Input {
-                        file: file.to_owned(),
-                        message: format!("line 1: {message}"),
-                    }
-                })?
-            }
-            None => {
-                return Err(Error::Input {
-                    file: file.to_owned(),
-                    message: "empty file: no header".into(),
-                });
-            }
-        }
-        let mut raw = Vec::new();
-        let mut line_no = 1u64;
-        loop {
-            raw.clear();
-            let read = reader
-                .read_until(b'\n', &mut raw)
-                .map_err(|e| Error::Input {
-                    file: file.to_owned(),
-                    message: format!("line {}: {e}", line_no + 1),
-                })?;
-            if read == 0 {
-                break;
-            }
-            line_no += 1;
-            if raw.last() == Some(&b'\n') {
-                raw.pop();
-            }
-            if raw.last() == Some(&b'\r') {
-                raw.pop();
-            }
-            if raw.is_empty() {
+        while let Some((line_no, line)) = lines.next_line()? {
+            if line.text().is_empty() {
                 continue;
             }
             report.rows += 1;
             // A line that is not UTF-8 is a rejected row like any other.
-            let (line, outcome) = match std::str::from_utf8(&raw) {
-                Ok(line) => (
-                    std::borrow::Cow::Borrowed(line),
-                    parser.parse(line).and_then(|rec| self.add(&rec)),
-                ),
-                Err(e) => (
-                    String::from_utf8_lossy(&raw),
-                    Err(RowError {
-                        column: 0,
-                        field: "row",
-                        reason: format!(
-                            "not valid UTF-8 at byte {} of the line",
-                            e.valid_up_to() + 1
-                        ),
-                    }),
-                ),
+            let outcome = match line.utf8_error() {
+                None => parser.parse(line.text()).and_then(|rec| self.add(&rec)),
+                Some(reason) => Err(RowError {
+                    column: 0,
+                    field: "row",
+                    reason,
+                }),
             };
             match outcome {
                 Ok(()) => report.accepted += 1,
                 Err(e) => {
                     report.rejected += 1;
-                    writeln!(
-                        rejects,
-                        "{line_no},{},{},{},{}",
-                        e.column,
-                        e.field,
-                        csv_quote(&e.reason),
-                        csv_quote(&line)
-                    )
-                    .map_err(|e| Error::io("rejects", e))?;
+                    write_reject(rejects, line_no, &e, line.text()).map_err(reject_err)?;
                 }
             }
             if report.rows % 65_536 == 0 {
@@ -846,6 +794,18 @@ impl SnapshotBuilder<'_> {
         progress(report.rows);
         Ok(report)
     }
+}
+
+/// One line of the rejects file: `line,column,field,reason,row`.
+fn write_reject(out: &mut impl Write, line: u64, e: &RowError, row: &str) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "{line},{},{},{},{}",
+        e.column,
+        e.field,
+        csv_quote(&e.reason),
+        csv_quote(row)
+    )
 }
 
 /// Quotes a CSV field.

@@ -937,6 +937,18 @@ impl Snapshot {
         }
     }
 
+    /// Calls `f(village index, profile index, first member of its family)`
+    /// for every person record in `slots`, in order: what a count by region
+    /// and class needs of a record, decoded with the format's constants.
+    #[inline]
+    pub fn for_each_person_tally(&self, slots: Range<usize>, mut f: impl FnMut(u32, u32, bool)) {
+        self.for_each_person_word(slots, |w0, w2| {
+            let village = ((w2 >> VILLAGE_SHIFT) & VILLAGE_MASK) as u32;
+            let profile = (w2 & PROFILE_MASK) as u32;
+            f(village, profile, w0 & FIRST_MEMBER_BIT != 0)
+        })
+    }
+
     /// The index of a village code in the snapshot's village list.
     pub fn village_index(&self, code: u64) -> Option<u32> {
         let villages = self.section(SectionKind::Villages);

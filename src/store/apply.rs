@@ -7,6 +7,7 @@ use super::{Store, now_ms};
 use crate::domain::date::Date;
 use crate::domain::nik::Sex;
 use crate::domain::program::{ComponentSet, PersonFacts, ProgramSet, Registry, Unit};
+use crate::csv::Lines;
 use crate::error::{Error, Result};
 use crate::live::{AuditEntry, LivePerson, LiveWrite};
 use crate::rows::change::{Change, ChangeParser};
@@ -22,30 +23,22 @@ impl Store {
         let snap = self.snapshot();
         let registry = snap.registry().clone();
         let parser = ChangeParser::new(&registry);
-        let mut lines = reader.lines();
-        let header = lines
-            .next()
-            .ok_or_else(|| Error::Input {
-                file: file.to_owned(),
-                message: "empty file: no header".into(),
-            })?
-            .map_err(|e| Error::io(file, e))?;
+        let (mut lines, header) = Lines::open(reader, file)?;
         ChangeParser::check_header(&header).map_err(|message| Error::Input {
             file: file.to_owned(),
             message: format!("line 1: {message}"),
         })?;
         let mut changes = Vec::new();
         let mut errors = Vec::new();
-        for (i, line) in lines.enumerate() {
-            let line_no = i as u64 + 2;
-            let line = line.map_err(|e| Error::Input {
-                file: file.to_owned(),
-                message: format!("line {line_no}: {e}; nothing applied"),
-            })?;
-            if line.is_empty() {
+        while let Some((line_no, line)) = lines.next_line()? {
+            if let Some(why) = line.utf8_error() {
+                errors.push(format!("line {line_no}: {why}"));
                 continue;
             }
-            match parser.parse(&line) {
+            if line.text().is_empty() {
+                continue;
+            }
+            match parser.parse(line.text()) {
                 Ok(c) => changes.push((line_no, c)),
                 Err(e) => errors.push(format!("line {line_no}: {e}")),
             }

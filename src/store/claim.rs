@@ -38,6 +38,7 @@ pub struct ClaimRequest {
 
 /// What a claim did.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ClaimOutcome {
     /// The request id.
     pub request_id: String,
@@ -51,6 +52,7 @@ pub struct ClaimOutcome {
 
 /// What a reversal did.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct ReverseOutcome {
     /// The reversal's request id.
     pub request_id: String,

@@ -54,6 +54,7 @@ pub const OLD_READERS_WAIT: Duration = Duration::from_secs(10);
 
 /// What a generation change did.
 #[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
 pub struct GenerationChange {
     /// The generation before.
     pub from: u64,
