@@ -17,10 +17,10 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
+use crate::csv::Lines;
 use crate::domain::nik::Nik;
 use crate::domain::period::{Period, PeriodKind};
 use crate::domain::program::{ExclusionLevel, ProgramId, Registry, Unit};
-use crate::csv::Lines;
 use crate::error::{Error, Result};
 use crate::store::accel::Claimed;
 

@@ -104,7 +104,6 @@ impl<R: BufRead> Lines<R> {
         };
         Ok(Some((self.line_no, line)))
     }
-
 }
 
 /// Splits one CSV line (without its line ending) into `out`, replacing what

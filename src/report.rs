@@ -17,13 +17,13 @@ use std::ops::Range;
 
 use serde::Serialize;
 
+use crate::domain::kk::Kk;
 use crate::domain::program::{ExclusionLevel, ProgramId, ProgramSet, Registry, Unit};
 use crate::domain::region::{Level, RegionCode};
 use crate::error::Result;
 use crate::live::LivePerson;
 use crate::snapshot::Snapshot;
 use crate::snapshot::format::{FLAG_DECEASED, FLAG_DUPLICATE, RegionCount};
-use crate::domain::kk::Kk;
 use crate::store::{PersonState, Store};
 
 /// What a person contributes to a report, beyond the region.
@@ -391,7 +391,10 @@ impl Tables {
                 deceased: p.flags & FLAG_DECEASED != 0,
                 duplicate: p.flags & FLAG_DUPLICATE != 0,
             };
-            let pair = (tables.intern(c), tables.intern(family_class(c, family_mask)));
+            let pair = (
+                tables.intern(c),
+                tables.intern(family_class(c, family_mask)),
+            );
             tables.profile_class.push(pair);
         }
         tables
@@ -532,16 +535,9 @@ impl Counts {
         (per, total)
     }
 
-    fn rows(
-        &self,
-        keys: Vec<String>,
-        family: bool,
-        pred: impl Fn(&Class) -> bool,
-        out: &mut Vec<Row>,
-        national: &mut Vec<Row>,
-    ) {
+    fn rows(&self, keys: Vec<String>, family: bool, pred: impl Fn(&Class) -> bool, out: &mut Rows) {
         let (per, total) = self.sum(pred);
-        national.push(Row {
+        out.national.push(Row {
             region_code: "00".into(),
             region: "Indonesia".into(),
             keys: keys.clone(),
@@ -549,7 +545,7 @@ impl Counts {
             families: family.then_some(total.1),
         });
         for (i, (p, f)) in per.into_iter().enumerate() {
-            out.push(Row {
+            out.regional.push(Row {
                 region_code: self.hist.regions[i].to_string(),
                 region: self.names[i].clone(),
                 keys: keys.clone(),
@@ -573,98 +569,96 @@ impl Counts {
 
     /// One report from the counts.
     pub fn report(&self, kind: Kind) -> Report {
-        let mut regional = Vec::new();
-        let mut national = Vec::new();
+        let mut rows = Rows::default();
         let ids: Vec<ProgramId> = self.registry.ids().collect();
         let (key_columns, has_families): (Vec<&'static str>, bool) = match kind {
             Kind::Overlap => {
-                let mut pairs: Vec<(ProgramId, ProgramId)> = Vec::new();
-                for a in &ids {
-                    for b in &ids {
-                        if self.code(*a) < self.code(*b) {
-                            pairs.push((*a, *b));
-                        }
-                    }
-                }
-                pairs.sort_by_key(|(a, b)| (self.code(*a), self.code(*b)));
-                for (a, b) in pairs {
-                    let both = ProgramSet::EMPTY.with(a).with(b);
-                    let family = self.is_family(a) && self.is_family(b);
-                    self.rows(
-                        vec![self.code(a), self.code(b)],
-                        family,
-                        |c| c.enrolled & both.0 == both.0,
-                        &mut regional,
-                        &mut national,
-                    );
-                }
+                self.overlap_rows(&ids, &mut rows);
                 (vec!["program_a", "program_b"], true)
             }
             Kind::Inclusion | Kind::Exclusion | Kind::Deceased => {
-                for id in &ids {
-                    let bit = 1u32 << id.index();
-                    let pred = |c: &Class| match kind {
-                        Kind::Inclusion => c.enrolled & bit != 0 && c.eligible & bit == 0,
-                        Kind::Exclusion => {
-                            c.eligible & bit != 0 && c.enrolled & bit == 0 && !c.deceased
-                        }
-                        _ => c.deceased && c.enrolled & bit != 0,
-                    };
-                    let family = kind != Kind::Deceased && self.is_family(*id);
-                    self.rows(
-                        vec![self.code(*id)],
-                        family,
-                        pred,
-                        &mut regional,
-                        &mut national,
-                    );
-                }
+                self.program_rows(kind, &ids, &mut rows);
                 (vec!["program"], kind != Kind::Deceased)
             }
             Kind::Conflicts => {
-                for id in &ids {
-                    let Some(p) = self.registry.get(*id) else {
-                        continue;
-                    };
-                    for e in &p.excludes {
-                        let both = (1u32 << id.index()) | (1u32 << e.program.index());
-                        let family = e.level == ExclusionLevel::Family
-                            && self.is_family(*id)
-                            && self.is_family(e.program);
-                        let level = match e.level {
-                            ExclusionLevel::Person => "person",
-                            ExclusionLevel::Family => "family",
-                        };
-                        self.rows(
-                            vec![self.code(*id), self.code(e.program), level.to_owned()],
-                            family,
-                            |c| c.enrolled & both == both,
-                            &mut regional,
-                            &mut national,
-                        );
-                    }
-                }
+                self.conflict_rows(&ids, &mut rows);
                 (vec!["program", "excluded_program", "level"], true)
             }
             Kind::Duplicates => {
-                self.rows(
-                    Vec::new(),
-                    false,
-                    |c| c.duplicate,
-                    &mut regional,
-                    &mut national,
-                );
+                self.rows(Vec::new(), false, |c| c.duplicate, &mut rows);
                 (Vec::new(), false)
             }
         };
-        national.extend(regional);
+        let mut all = rows.national;
+        all.extend(rows.regional);
         Report {
             kind: kind.name(),
             key_columns,
             has_families,
-            rows: national,
+            rows: all,
         }
     }
+
+    /// Persons (and families) enrolled in both programs of each pair.
+    fn overlap_rows(&self, ids: &[ProgramId], rows: &mut Rows) {
+        let mut pairs: Vec<(ProgramId, ProgramId)> = Vec::new();
+        for a in ids {
+            for b in ids {
+                if self.code(*a) < self.code(*b) {
+                    pairs.push((*a, *b));
+                }
+            }
+        }
+        pairs.sort_by_key(|(a, b)| (self.code(*a), self.code(*b)));
+        for (a, b) in pairs {
+            let both = ProgramSet::EMPTY.with(a).with(b);
+            let family = self.is_family(a) && self.is_family(b);
+            let keys = vec![self.code(a), self.code(b)];
+            self.rows(keys, family, |c| c.enrolled & both.0 == both.0, rows);
+        }
+    }
+
+    /// Inclusion, exclusion or deceased-still-enrolled rows, per program.
+    fn program_rows(&self, kind: Kind, ids: &[ProgramId], rows: &mut Rows) {
+        for id in ids {
+            let bit = 1u32 << id.index();
+            let pred = |c: &Class| match kind {
+                Kind::Inclusion => c.enrolled & bit != 0 && c.eligible & bit == 0,
+                Kind::Exclusion => c.eligible & bit != 0 && c.enrolled & bit == 0 && !c.deceased,
+                _ => c.deceased && c.enrolled & bit != 0,
+            };
+            let family = kind != Kind::Deceased && self.is_family(*id);
+            self.rows(vec![self.code(*id)], family, pred, rows);
+        }
+    }
+
+    /// Enrolments in both programs of a pair the exclusion rules forbid.
+    fn conflict_rows(&self, ids: &[ProgramId], rows: &mut Rows) {
+        for id in ids {
+            let Some(p) = self.registry.get(*id) else {
+                continue;
+            };
+            for e in &p.excludes {
+                let both = (1u32 << id.index()) | (1u32 << e.program.index());
+                let family = e.level == ExclusionLevel::Family
+                    && self.is_family(*id)
+                    && self.is_family(e.program);
+                let level = match e.level {
+                    ExclusionLevel::Person => "person",
+                    ExclusionLevel::Family => "family",
+                };
+                let keys = vec![self.code(*id), self.code(e.program), level.to_owned()];
+                self.rows(keys, family, |c| c.enrolled & both == both, rows);
+            }
+        }
+    }
+}
+
+/// A report's rows as they are made: the national rows, then the regions'.
+#[derive(Default)]
+struct Rows {
+    national: Vec<Row>,
+    regional: Vec<Row>,
 }
 
 impl Report {

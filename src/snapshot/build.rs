@@ -23,12 +23,12 @@ use zerocopy::IntoBytes;
 use zerocopy::little_endian::{U16, U32, U64};
 
 use super::format::*;
+use crate::csv::Lines;
 use crate::domain::date::Date;
 use crate::domain::program::{ComponentSet, PersonFacts, Registry};
 use crate::domain::region::{Level, RegionTable};
 use crate::durable::{fault_point, sync_dir, tmp_path};
 use crate::error::{Error, Result};
-use crate::csv::Lines;
 use crate::rows::register::{PersonRecord, Relation, RowError, RowParser};
 
 /// A person as the builder holds it between the two sorts (32 bytes).

@@ -1,17 +1,17 @@
 //! Change files: every row checked against the snapshot, the pending
 //! changes and the rows before it, then applied whole or not at all.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use super::{Store, now_ms};
+use crate::csv::Lines;
 use crate::domain::date::Date;
 use crate::domain::nik::Sex;
-use crate::domain::program::{ComponentSet, PersonFacts, ProgramSet, Registry, Unit};
-use crate::csv::Lines;
+use crate::domain::program::{ComponentSet, PersonFacts, ProgramId, ProgramSet, Registry, Unit};
 use crate::error::{Error, Result};
 use crate::live::{AuditEntry, LivePerson, LiveWrite};
 use crate::rows::change::{Change, ChangeParser};
-use crate::rows::register::Relation;
+use crate::rows::register::{PersonRecord, Relation};
 use crate::snapshot::Snapshot;
 
 impl Store {
@@ -123,18 +123,39 @@ fn rows_error(file: &str, errors: Vec<String>) -> Error {
 struct Overlay<'s> {
     store: &'s Store,
     snap: &'s Snapshot,
+    registry: &'s Registry,
     persons: HashMap<u64, LivePerson>,
+    /// The overlay's persons by their current family card, so that a
+    /// family's members are found without a pass over every changed person.
+    by_kk: HashMap<u64, BTreeSet<u64>>,
     markers: HashMap<(u64, u64), bool>,
 }
+
+/// A change that cannot be applied, in words.
+type Refusal = std::result::Result<(), String>;
 
 impl<'s> Overlay<'s> {
     fn new(store: &'s Store, snap: &'s Snapshot) -> Overlay<'s> {
         Overlay {
             store,
             snap,
+            registry: snap.registry(),
             persons: HashMap::new(),
+            by_kk: HashMap::new(),
             markers: HashMap::new(),
         }
+    }
+
+    /// Records a person's new state.
+    fn put(&mut self, nik: u64, p: LivePerson) {
+        if let Some(old) = self.persons.get(&nik)
+            && old.kk != p.kk
+            && let Some(set) = self.by_kk.get_mut(&old.kk)
+        {
+            set.remove(&nik);
+        }
+        self.by_kk.entry(p.kk).or_default().insert(nik);
+        self.persons.insert(nik, p);
     }
 
     fn state(&self, nik: u64) -> std::result::Result<Option<LivePerson>, String> {
@@ -163,79 +184,51 @@ impl<'s> Overlay<'s> {
     /// Current members of a family, with the overlay's changes.
     fn members(&self, kk: u64) -> std::result::Result<Vec<(u64, LivePerson)>, String> {
         let mut out: BTreeMap<u64, LivePerson> = BTreeMap::new();
-        for (nik, p) in self
+        let stored = self
             .store
             .members(self.snap, kk)
-            .map_err(|e| e.to_string())?
-        {
-            out.insert(nik, self.persons.get(&nik).cloned().unwrap_or(p));
+            .map_err(|e| e.to_string())?;
+        for (nik, p) in stored {
+            match self.persons.get(&nik) {
+                Some(changed) if changed.kk != kk => {}
+                Some(changed) => {
+                    out.insert(nik, changed.clone());
+                }
+                None => {
+                    out.insert(nik, p);
+                }
+            }
         }
-        for (nik, p) in &self.persons {
-            if p.kk == kk {
+        for nik in self.by_kk.get(&kk).into_iter().flatten() {
+            if let Some(p) = self.persons.get(nik) {
                 out.insert(*nik, p.clone());
-            } else {
-                out.remove(nik);
             }
         }
         Ok(out.into_iter().collect())
     }
 
-    fn village_known(&self, village: u64) -> bool {
-        self.snap.village_index(village).is_some()
+    /// The family-program enrolment of a family (its first member's).
+    fn family_programs(&self, kk: u64) -> std::result::Result<u32, String> {
+        let mask = self.registry.family_programs().0;
+        Ok(self
+            .members(kk)?
+            .first()
+            .map_or(0, |(_, m)| m.enrolled & mask))
     }
 
-    fn apply(&mut self, change: &Change) -> std::result::Result<(), String> {
-        let registry = self.snap.registry().clone();
+    fn village_known(&self, village: u64) -> Refusal {
+        match self.snap.village_index(village) {
+            Some(_) => Ok(()),
+            None => Err(format!(
+                "village {village:010} is not on the snapshot's village list"
+            )),
+        }
+    }
+
+    fn apply(&mut self, change: &Change) -> Refusal {
         match change {
-            Change::Death { nik, .. } => {
-                let mut p = self.existing(nik.get())?;
-                if p.deceased {
-                    return Err(format!("NIK {nik} is already recorded as deceased"));
-                }
-                p.deceased = true;
-                let kk = p.kk;
-                self.persons.insert(nik.get(), p);
-                self.recompute(kk, &registry)
-            }
-            Change::Birth { person, .. } => {
-                let nik = person.nik.get();
-                if self.state(nik)?.is_some() {
-                    return Err(format!("NIK {} is already in the register", person.nik));
-                }
-                if !self.village_known(person.village) {
-                    return Err(format!(
-                        "village {:010} is not on the snapshot's village list",
-                        person.village
-                    ));
-                }
-                let family_programs = self
-                    .members(person.kk.get())?
-                    .first()
-                    .map_or(0, |(_, m)| m.enrolled & registry.family_programs().0);
-                self.persons.insert(
-                    nik,
-                    LivePerson {
-                        kk: person.kk.get(),
-                        relation: person.relation.code(),
-                        village: person.village,
-                        female: person.sex == Sex::Female,
-                        birth_days: person.birth_date.to_unix_days(),
-                        decile: person.decile,
-                        deceased: person.deceased,
-                        civil_servant: person.civil_servant,
-                        duplicate: false,
-                        components: person.components.0,
-                        // Family programs are the family's, whatever the row
-                        // says: a newborn joins its family's enrolment.
-                        enrolled: (person.programs.0 & !registry.family_programs().0)
-                            | family_programs,
-                        eligible: 0,
-                        new: true,
-                    },
-                );
-                self.markers.insert((person.kk.get(), nik), true);
-                self.recompute(person.kk.get(), &registry)
-            }
+            Change::Death { nik, .. } => self.death(nik.get()),
+            Change::Birth { person, .. } => self.birth(person),
             Change::Move {
                 nik,
                 kk,
@@ -243,72 +236,124 @@ impl<'s> Overlay<'s> {
                 village,
                 decile,
                 ..
-            } => {
-                let mut p = self.existing(nik.get())?;
-                let old = p.kk;
-                if old == kk.get() {
-                    return Err(format!("NIK {nik} is already on family card {kk}"));
-                }
-                if !self.village_known(*village) {
-                    return Err(format!(
-                        "village {village:010} is not on the snapshot's village list"
-                    ));
-                }
-                let family_mask = registry.family_programs().0;
-                let target_programs = self
-                    .members(kk.get())?
-                    .first()
-                    .map_or(0, |(_, m)| m.enrolled & family_mask);
-                p.kk = kk.get();
-                p.relation = relation.code();
-                p.village = *village;
-                p.decile = *decile;
-                p.enrolled = (p.enrolled & !family_mask) | target_programs;
-                self.persons.insert(nik.get(), p);
-                self.markers.insert((old, nik.get()), false);
-                self.markers.insert((kk.get(), nik.get()), true);
-                self.recompute(old, &registry)?;
-                self.recompute(kk.get(), &registry)
-            }
-            Change::Enrol { nik, program, .. } | Change::Remove { nik, program, .. } => {
-                let enrol = matches!(change, Change::Enrol { .. });
-                let p = self.existing(nik.get())?;
-                let unit = registry
-                    .get(*program)
-                    .map(|q| q.unit)
-                    .ok_or("unknown program")?;
-                let targets: Vec<(u64, LivePerson)> = match unit {
-                    Unit::Person => vec![(nik.get(), p.clone())],
-                    Unit::Family => self.members(p.kk)?,
-                };
-                for (n, mut m) in targets.into_iter().filter(|(_, m)| !m.duplicate) {
-                    let set = ProgramSet(m.enrolled);
-                    m.enrolled = if enrol {
-                        set.with(*program).0
-                    } else {
-                        set.without(*program).0
-                    };
-                    self.persons.insert(n, m);
-                }
-                Ok(())
-            }
-            Change::Decile { kk, decile, .. } => {
-                let members = self.members(kk.get())?;
-                if members.is_empty() {
-                    return Err(format!("family card {kk} has no members"));
-                }
-                for (n, mut m) in members.into_iter().filter(|(_, m)| !m.duplicate) {
-                    m.decile = *decile;
-                    self.persons.insert(n, m);
-                }
-                self.recompute(kk.get(), &registry)
-            }
+            } => self.move_to(nik.get(), kk.get(), *relation, *village, *decile),
+            Change::Enrol { nik, program, .. } => self.enrolment(nik.get(), *program, true),
+            Change::Remove { nik, program, .. } => self.enrolment(nik.get(), *program, false),
+            Change::Decile { kk, decile, .. } => self.decile(kk.get(), *decile),
         }
+    }
+
+    fn death(&mut self, nik: u64) -> Refusal {
+        let mut p = self.existing(nik)?;
+        if p.deceased {
+            return Err(format!("NIK {nik:016} is already recorded as deceased"));
+        }
+        p.deceased = true;
+        let kk = p.kk;
+        self.put(nik, p);
+        self.recompute(kk)
+    }
+
+    fn birth(&mut self, person: &PersonRecord) -> Refusal {
+        let nik = person.nik.get();
+        if self.state(nik)?.is_some() {
+            return Err(format!("NIK {} is already in the register", person.nik));
+        }
+        self.village_known(person.village)?;
+        let kk = person.kk.get();
+        let family_programs = self.family_programs(kk)?;
+        let mask = self.registry.family_programs().0;
+        let born = LivePerson {
+            kk,
+            relation: person.relation.code(),
+            village: person.village,
+            female: person.sex == Sex::Female,
+            birth_days: person.birth_date.to_unix_days(),
+            decile: person.decile,
+            deceased: person.deceased,
+            civil_servant: person.civil_servant,
+            duplicate: false,
+            components: person.components.0,
+            // Family programs are the family's, whatever the row says: a
+            // newborn joins its family's enrolment.
+            enrolled: (person.programs.0 & !mask) | family_programs,
+            eligible: 0,
+            new: true,
+        };
+        self.put(nik, born);
+        self.markers.insert((kk, nik), true);
+        self.recompute(kk)
+    }
+
+    fn move_to(
+        &mut self,
+        nik: u64,
+        kk: u64,
+        relation: Relation,
+        village: u64,
+        decile: u8,
+    ) -> Refusal {
+        let mut p = self.existing(nik)?;
+        let old = p.kk;
+        if old == kk {
+            return Err(format!("NIK {nik:016} is already on family card {kk:016}"));
+        }
+        self.village_known(village)?;
+        let mask = self.registry.family_programs().0;
+        let target_programs = self.family_programs(kk)?;
+        p.kk = kk;
+        p.relation = relation.code();
+        p.village = village;
+        p.decile = decile;
+        p.enrolled = (p.enrolled & !mask) | target_programs;
+        self.put(nik, p);
+        self.markers.insert((old, nik), false);
+        self.markers.insert((kk, nik), true);
+        self.recompute(old)?;
+        self.recompute(kk)
+    }
+
+    /// Enrols (`enrol`) or removes a person in a program: the whole family
+    /// for a family program.
+    fn enrolment(&mut self, nik: u64, program: ProgramId, enrol: bool) -> Refusal {
+        let p = self.existing(nik)?;
+        let unit = self
+            .registry
+            .get(program)
+            .map(|q| q.unit)
+            .ok_or("unknown program")?;
+        let targets: Vec<(u64, LivePerson)> = match unit {
+            Unit::Person => vec![(nik, p.clone())],
+            Unit::Family => self.members(p.kk)?,
+        };
+        for (n, mut m) in targets.into_iter().filter(|(_, m)| !m.duplicate) {
+            let set = ProgramSet(m.enrolled);
+            m.enrolled = if enrol {
+                set.with(program).0
+            } else {
+                set.without(program).0
+            };
+            self.put(n, m);
+        }
+        Ok(())
+    }
+
+    /// A family's decile re-ranked: every member's.
+    fn decile(&mut self, kk: u64, decile: u8) -> Refusal {
+        let members = self.members(kk)?;
+        if members.is_empty() {
+            return Err(format!("family card {kk:016} has no members"));
+        }
+        for (n, mut m) in members.into_iter().filter(|(_, m)| !m.duplicate) {
+            m.decile = decile;
+            self.put(n, m);
+        }
+        self.recompute(kk)
     }
 
     /// Recomputes the eligibility of every member of a family, as the
     /// builder does, on the snapshot's as-of date.
-    fn recompute(&mut self, kk: u64, registry: &Registry) -> std::result::Result<(), String> {
+    fn recompute(&mut self, kk: u64) -> Refusal {
         let members = self.members(kk)?;
         if members.is_empty() {
             return Ok(());
@@ -327,13 +372,13 @@ impl<'s> Overlay<'s> {
             .iter()
             .find(|(_, m)| Relation::from_code(m.relation) == Relation::Head)
             .unwrap_or(&members[0]);
-        let family = registry.family_eligibility(head.1.decile, &facts);
+        let family = self.registry.family_eligibility(head.1.decile, &facts);
         for ((nik, mut m), f) in members.into_iter().zip(&facts) {
             if m.duplicate {
                 continue;
             }
-            m.eligible = registry.person_eligibility(f).0 | family.0;
-            self.persons.insert(nik, m);
+            m.eligible = self.registry.person_eligibility(f).0 | family.0;
+            self.put(nik, m);
         }
         Ok(())
     }

@@ -18,8 +18,10 @@ use crate::domain::program::Unit;
 use crate::domain::verdict::{ReasonCode, Verdict};
 use crate::error::{Error, Result};
 use crate::payouts::ledger::{
-    ClaimEntry, ClaimKey, Entry, ReverseEntry, SUBJECT_COVERED, SUBJECT_FAMILY, SUBJECT_PERSON,
+    ClaimEntry, ClaimKey, Entry, LedgerGuard, ReverseEntry, SUBJECT_COVERED, SUBJECT_FAMILY,
+    SUBJECT_PERSON,
 };
+use crate::snapshot::Snapshot;
 
 /// A claim as a payout point sends it.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -84,100 +86,125 @@ impl Store {
         if let Some(first) = self.first_of(&req.request_id)? {
             return replay(&req.request_id, &asked, first);
         }
+        // Shared with other claims; a change file takes it alone, so that
+        // no claim decides on half of one.
         let _shared = self.writers.read().unwrap_or_else(|p| p.into_inner());
         let snap = self.snapshot();
-        let registry = snap.registry();
-        let program = registry.require(&req.program)?;
-        let period = Period::parse(&req.period)?;
-        let unit = registry.program(program).unit;
-        let parsed = Nik::parse(&req.nik);
-        let (verdict, state) = match parsed {
-            Ok(nik) => {
-                let state = self.person(&snap, nik.get())?;
-                let verdict = self.verdict_for(&snap, nik, state.as_ref(), program, period)?;
-                (verdict, state)
-            }
-            Err(_) => (Verdict::only(registry, ReasonCode::InvalidNik), None),
-        };
-        let nik = parsed.map(Nik::get).ok();
-        // What a payment would hold: the claim, and for a family program
-        // the family key and every current member's coverage.
-        let (prog, pkey) = (program.index() as u8, period.to_key());
-        let mut keys: Vec<ClaimKey> = Vec::new();
-        let mut kk = None;
-        if let (Some(nik), Some(state)) = (nik, &state) {
-            if unit == Unit::Family {
-                kk = state.kk();
-                if let Some(kk) = kk {
-                    keys.push(ClaimKey::new(prog, pkey, SUBJECT_FAMILY, kk));
-                    for (member, _) in self.members(&snap, kk)? {
-                        keys.push(ClaimKey::new(prog, pkey, SUBJECT_COVERED, member));
-                    }
-                }
-                keys.push(ClaimKey::new(prog, pkey, SUBJECT_COVERED, nik));
-                keys.sort_unstable();
-                keys.dedup();
-            } else {
-                keys.push(ClaimKey::new(prog, pkey, SUBJECT_PERSON, nik));
-            }
-        }
-        // Only the payee's own keys block: a covered member of the family is
-        // blocked through the family key.
-        let blocking: Vec<ClaimKey> = keys
-            .iter()
-            .copied()
-            .filter(|k| k.kind() != SUBJECT_COVERED || Some(k.subject()) == nik)
-            .collect();
+        let plan = self.plan_claim(&snap, req)?;
         let outcome = {
+            // The decision: under the ledger's lock, the request is new and
+            // no key it would hold is held (anyone paid meanwhile?).
             let mut ledger = self.ledger.lock()?;
             if let Some((_, first)) = ledger.request(&req.request_id)? {
                 drop(ledger);
                 return replay(&req.request_id, &asked, first);
             }
-            // The decisive check, under the ledger's lock: has anyone been
-            // paid for these keys meanwhile?
-            let mut verdict = verdict;
-            for k in &blocking {
-                if let Some(c) = ledger.holder(*k)? {
-                    let mut reasons = verdict.reasons;
-                    reasons.insert(ReasonCode::AlreadyClaimed);
-                    let claimed = verdict.claimed.take().or(Some(claim_info(&c)));
-                    verdict = Verdict::new(registry, reasons, verdict.conflicts, claimed);
-                }
-            }
-            let paid = verdict.payable && !keys.is_empty();
-            let entry = ClaimEntry {
-                seq: self.next_seq(),
-                at_ms: now_ms(),
-                request_id: req.request_id.clone(),
-                asked,
-                nik,
-                kk,
-                meta: req.meta.clone(),
-                paid,
-                verdict: verdict.clone(),
-                keys: if paid { keys } else { Vec::new() },
-            };
-            // The bits go to the generation current under the ledger's
-            // lock: a generation change swaps under the same lock.
-            let current = self.current.load();
-            // Every key of one claim has its (program, period): look the
-            // bitmaps up once.
-            let bits = paid.then(|| current.claimed.get_or_create(prog, pkey));
-            ledger.append(&Entry::Claim(entry), |event| {
-                if let Some(bits) = &bits {
-                    mark_bits(bits, &current.snapshot, event)
-                }
-            })?;
-            ClaimOutcome {
-                request_id: req.request_id.clone(),
-                paid,
-                verdict,
-                replayed: false,
-            }
+            self.record_claim(&mut ledger, &snap, req, asked, plan)?
         };
         self.ledger.durable()?;
         Ok(outcome)
+    }
+
+    /// What a claim would decide on, read before the ledger's lock: the
+    /// verdict so far and the keys a payment would hold — the claim's, and
+    /// for a family program the family key and every current member's
+    /// coverage.
+    fn plan_claim(&self, snap: &Snapshot, req: &ClaimRequest) -> Result<ClaimPlan> {
+        let registry = snap.registry();
+        let program = registry.require(&req.program)?;
+        let period = Period::parse(&req.period)?;
+        let (prog, pkey) = (program.index() as u8, period.to_key());
+        let Ok(nik) = Nik::parse(&req.nik) else {
+            let verdict = Verdict::only(registry, ReasonCode::InvalidNik);
+            return Ok(ClaimPlan::refused(verdict, None, prog, pkey));
+        };
+        let state = self.person(snap, nik.get())?;
+        let verdict = self.verdict_for(snap, nik, state.as_ref(), program, period)?;
+        let Some(state) = state else {
+            return Ok(ClaimPlan::refused(verdict, Some(nik.get()), prog, pkey));
+        };
+        let nik = nik.get();
+        let mut keys: Vec<ClaimKey> = Vec::new();
+        let mut kk = None;
+        if registry.program(program).unit == Unit::Family {
+            kk = state.kk();
+            if let Some(kk) = kk {
+                keys.push(ClaimKey::new(prog, pkey, SUBJECT_FAMILY, kk));
+                for (member, _) in self.members(snap, kk)? {
+                    keys.push(ClaimKey::new(prog, pkey, SUBJECT_COVERED, member));
+                }
+            }
+            keys.push(ClaimKey::new(prog, pkey, SUBJECT_COVERED, nik));
+            keys.sort_unstable();
+            keys.dedup();
+        } else {
+            keys.push(ClaimKey::new(prog, pkey, SUBJECT_PERSON, nik));
+        }
+        Ok(ClaimPlan {
+            verdict,
+            nik: Some(nik),
+            kk,
+            keys,
+            prog,
+            pkey,
+        })
+    }
+
+    /// Takes the decision under the ledger's lock and appends the record
+    /// (not yet durable).
+    fn record_claim(
+        &self,
+        ledger: &mut LedgerGuard<'_>,
+        snap: &Snapshot,
+        req: &ClaimRequest,
+        asked: String,
+        plan: ClaimPlan,
+    ) -> Result<ClaimOutcome> {
+        let registry = snap.registry();
+        let mut verdict = plan.verdict;
+        // Only the payee's own keys block: a covered member of the family
+        // is blocked through the family key.
+        let blocking = plan
+            .keys
+            .iter()
+            .filter(|k| k.kind() != SUBJECT_COVERED || Some(k.subject()) == plan.nik);
+        for k in blocking {
+            if let Some(c) = ledger.holder(*k)? {
+                let mut reasons = verdict.reasons;
+                reasons.insert(ReasonCode::AlreadyClaimed);
+                let claimed = verdict.claimed.take().or(Some(claim_info(&c)));
+                verdict = Verdict::new(registry, reasons, verdict.conflicts, claimed);
+            }
+        }
+        let paid = verdict.payable && !plan.keys.is_empty();
+        let entry = ClaimEntry {
+            seq: self.next_seq(),
+            at_ms: now_ms(),
+            request_id: req.request_id.clone(),
+            asked,
+            nik: plan.nik,
+            kk: plan.kk,
+            meta: req.meta.clone(),
+            paid,
+            verdict: verdict.clone(),
+            keys: if paid { plan.keys } else { Vec::new() },
+        };
+        // The bits go to the generation current under the ledger's lock: a
+        // generation change swaps under the same lock. Every key of one
+        // claim has its (program, period): the bitmaps are looked up once.
+        let current = self.current.load();
+        let bits = paid.then(|| current.claimed.get_or_create(plan.prog, plan.pkey));
+        ledger.append(&Entry::Claim(entry), |event| {
+            if let Some(bits) = &bits {
+                mark_bits(bits, &current.snapshot, event)
+            }
+        })?;
+        Ok(ClaimOutcome {
+            request_id: req.request_id.clone(),
+            paid,
+            verdict,
+            replayed: false,
+        })
     }
 
     /// The first record of a request, if it was seen.
@@ -257,6 +284,31 @@ impl Store {
             reversed: original.to_owned(),
             replayed: false,
         })
+    }
+}
+
+/// What a claim would decide on (see [`Store::plan_claim`]).
+struct ClaimPlan {
+    verdict: Verdict,
+    nik: Option<u64>,
+    kk: Option<u64>,
+    /// The keys a payment would hold; empty when nobody could be paid.
+    keys: Vec<ClaimKey>,
+    prog: u8,
+    pkey: u32,
+}
+
+impl ClaimPlan {
+    /// A claim that cannot pay anyone (an invalid or unknown NIK).
+    fn refused(verdict: Verdict, nik: Option<u64>, prog: u8, pkey: u32) -> ClaimPlan {
+        ClaimPlan {
+            verdict,
+            nik,
+            kk: None,
+            keys: Vec::new(),
+            prog,
+            pkey,
+        }
     }
 }
 
