@@ -1,6 +1,59 @@
 //! tepat (*tepat sasaran*, "on target") answers the question asked at every
 //! social-assistance payout in Indonesia: may this NIK be paid this program
-//! for this period?
+//! for this period? — and records the payout so that nobody is paid twice.
+//!
+//! A store is made from the register's rows, then checked and paid against:
+//!
+//! ```
+//! use tepat::region::ListFile;
+//! use tepat::snapshot::SnapshotBuilder;
+//! use tepat::{ClaimRequest, Date, Options, RegionTable, Registry, Store};
+//!
+//! // The register keeper's export: a family of three in Cibinong, Bogor.
+//! let register = "\
+//! nik,kk,relation,village_code,sex,birth_date,decile,deceased,civil_servant,components,programs
+//! 3201011503850001,3201011503150007,head,3201011001,M,1985-03-15,2,0,0,,PKH|SEMBAKO
+//! 3201015708900001,3201011503150007,spouse,3201011001,F,1990-08-17,2,0,0,pregnant,PKH|SEMBAKO|PBI_JK
+//! 3201010101200002,3201011503150007,child,3201011001,M,2020-01-01,2,0,0,,PKH|SEMBAKO
+//! ";
+//! // Village names are compiled in only with the `builtin-villages`
+//! // feature; a table can also be given the villages it needs.
+//! let mut regions = RegionTable::builtin().clone();
+//! regions.add_list(ListFile::Villages, "code,district_code,name\n3201011001,320101,Pondok Rajeg\n".as_bytes())?;
+//! let as_of = Date::new(2026, 11, 1).expect("a date");
+//! let mut builder = SnapshotBuilder::new(Registry::builtin().clone(), &regions, as_of)?;
+//! let mut rejects = Vec::new(); // rows that cannot be used, with line and reason
+//! builder.add_csv(register.as_bytes(), "register.csv", &mut rejects, |_| {})?;
+//!
+//! let dir = tempfile::tempdir().expect("a temporary directory");
+//! let store = Store::create(dir.path(), builder, Options::default())?;
+//!
+//! // At the counter: may the mother be paid PKH for the fourth quarter?
+//! let verdict = store.check_str("3201015708900001", "PKH", "2026-Q4")?;
+//! assert!(verdict.payable);
+//!
+//! // Pay her: checked and recorded in one step, durable when it returns.
+//! let claim = ClaimRequest {
+//!     request_id: "POS-40111-000123".into(),
+//!     nik: "3201015708900001".into(),
+//!     program: "PKH".into(),
+//!     period: "2026-Q4".into(),
+//!     meta: "post office 40111".into(),
+//! };
+//! assert!(store.claim(&claim)?.paid);
+//! // The counter's retry (a timeout, a double click) gets the first answer.
+//! assert!(store.claim(&claim)?.replayed);
+//! // PKH is paid per family: her husband cannot be paid it again.
+//! let again = store.check_str("3201011503850001", "PKH", "2026-Q4")?;
+//! assert!(!again.payable);
+//!
+//! // The transfer failed: reverse the claim, and the family is payable again.
+//! store.reverse("POS-40111-000124", "POS-40111-000123", "account closed")?;
+//! assert!(store.check_str("3201011503850001", "PKH", "2026-Q4")?.payable);
+//! # Ok::<(), tepat::Error>(())
+//! ```
+//!
+//! The domain layer explains NIKs and programs without a store:
 //!
 //! ```
 //! use tepat::{Date, Nik, Registry, Sex};

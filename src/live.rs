@@ -294,7 +294,8 @@ impl Live {
     }
 
     /// Refuses a live state written before payouts moved to the claims log
-    /// (session-1 stores kept claims under `C` and requests under `R`):
+    /// (stores made before commit e258023 kept claims under `C` and requests
+    /// under `R`):
     /// opening it would silently forget those claims.
     pub(crate) fn refuse_old_layout(&self) -> Result<()> {
         for prefix in [b"C", b"R"] {

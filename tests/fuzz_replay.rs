@@ -270,8 +270,8 @@ fn finding_f3_verify_accepts_an_unlinked_member() {
 /// `verify` refuses line flags and record bits the builder never writes,
 /// even where no answer depends on them: "first displaced" naming a line
 /// that holds none of the home's records, an overflow bit on a line none
-/// of whose records overflowed, a reserved bit of a record. Until the
-/// seventh session it accepted all three. Each case is one change to the
+/// of whose records overflowed, a reserved bit of a record. Before commit
+/// 7ddf745 it accepted all three. Each case is one change to the
 /// fuzz fixture, with its checksums fixed so only the structure check can
 /// see it.
 #[test]

@@ -5,7 +5,7 @@
 //! use tepat::snapshot::Snapshot;
 //! use tepat::Nik;
 //!
-//! let snap = Snapshot::open("store/snapshot-1.tepat".as_ref())?;
+//! let snap = Snapshot::open("store/snapshot-000001.tepat".as_ref())?; // generation 1 of a store
 //! let nik: Nik = "3201015708900001".parse()?;
 //! if let Some(person) = snap.get(nik) {
 //!     let registry = snap.registry();

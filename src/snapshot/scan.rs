@@ -10,7 +10,7 @@
 //! AVX-512 VBMI, with about ten: one byte permutation gathers the three
 //! records' remainders and displacements, one ternary-logic operation and
 //! one test compare them. In alternating runs of the peer benchmark
-//! (docs/BENCHMARKS.md, sixth session), independent `get` of the NIKs in
+//! (docs/BENCHMARKS.md, run of commit ac60322), independent `get` of the NIKs in
 //! their home line took 63-66 ns scalar and 52-56 vector at 10 M persons,
 //! 111-131 and 98-101 at 280 M; a dependent chain did not change beyond
 //! the runs' spread.

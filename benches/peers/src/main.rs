@@ -808,7 +808,7 @@ fn main() -> Res<()> {
             };
             tepat_row(
                 "find + person_at",
-                "answer = the NIK rebuilt from the record (session 3's get row)",
+                "answer = the NIK rebuilt from the record (the get row of the runs of format 2.0)",
                 measure(&sample, reps, a.lookups, rebuilt),
                 false,
             );
