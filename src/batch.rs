@@ -18,8 +18,9 @@ use std::sync::Arc;
 use serde::Serialize;
 
 use crate::csv::Lines;
+use crate::domain::date::Date;
 use crate::domain::nik::Nik;
-use crate::domain::period::{Period, PeriodKind};
+use crate::domain::period::{Period, PeriodKind, Window};
 use crate::domain::program::{ExclusionLevel, ProgramId, Registry, Unit};
 use crate::error::{Error, Result};
 use crate::store::accel::Claimed;
@@ -57,6 +58,10 @@ struct Rule {
     excluded_by: u32,
     /// A family-level exclusion of a person program: needs the members.
     needs_members: bool,
+    /// The payable window, and the ordinal of the period of the program's
+    /// kind that contains the store's date.
+    window: Window,
+    current: i64,
 }
 
 struct Rules {
@@ -65,7 +70,7 @@ struct Rules {
 }
 
 impl Rules {
-    fn new(registry: &Registry) -> Rules {
+    fn new(registry: &Registry, today: Date) -> Rules {
         let rules = registry
             .programs()
             .iter()
@@ -84,6 +89,8 @@ impl Rules {
                     family: p.unit == Unit::Family,
                     excluded_by,
                     needs_members,
+                    window: p.window,
+                    current: Period::containing(p.period, today).ordinal(),
                 }
             })
             .collect();
@@ -112,8 +119,8 @@ const WINDOW: usize = 256;
 /// thread costs more than it saves).
 const MIN_ROWS_PER_THREAD: usize = 4096;
 
-/// A (program index, period key) pair.
-type ClaimKey = (u8, u32);
+/// A (program, period key) pair.
+type ClaimKey = (ProgramId, u32);
 
 /// The claimed bitmaps of the (program, period) pairs a list asks about,
 /// looked up once each: a list names few pairs, so a short vector searched
@@ -138,7 +145,7 @@ impl ClaimCache {
     /// A key's slot in the front.
     #[inline(always)]
     fn recent_slot(key: ClaimKey) -> usize {
-        let h = (u32::from(key.0) << 24 ^ key.1).wrapping_mul(0x9E37_79B1);
+        let h = ((key.0.index() as u32) << 24 ^ key.1).wrapping_mul(0x9E37_79B1);
         (h >> 27) as usize % Self::RECENT
     }
 
@@ -149,7 +156,7 @@ impl ClaimCache {
         &mut self,
         store: &Store,
         snap: &Snapshot,
-        key: (u8, u32),
+        key: ClaimKey,
     ) -> std::result::Result<Option<&Claimed>, Stale> {
         let front = Self::recent_slot(key);
         let recent = (self.recent[front] as usize).wrapping_sub(1);
@@ -187,7 +194,7 @@ impl Store {
         threads: usize,
     ) -> Result<()> {
         let snap = self.snapshot();
-        let rules = Rules::new(snap.registry());
+        let rules = Rules::new(snap.registry(), self.today());
         let threads = match threads {
             0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
             n => n,
@@ -294,7 +301,10 @@ impl Store {
         if item.period.kind() != rule.period {
             r.insert(ReasonCode::WrongPeriodKind);
         } else {
-            let key = (item.program.index() as u8, item.period.to_key());
+            if !rule.window.is_open_at(item.period, rule.current) {
+                r.insert(ReasonCode::PeriodNotOpen);
+            }
+            let key = (item.program, item.period.to_key());
             let bits = match claimed.get(self, snap, key) {
                 Ok(bits) => bits,
                 // A compaction swapped generations under this list: the

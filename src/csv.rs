@@ -67,7 +67,9 @@ impl<R: BufRead> Lines<R> {
             });
         }
         let header = String::from_utf8_lossy(&raw);
-        let header = trim_line_end(&header);
+        // Every carriage return before the line feed goes: a header saved
+        // by an editor that doubled them still names its columns.
+        let header = header.trim_end_matches('\n').trim_end_matches('\r');
         let header = header.strip_prefix('\u{feff}').unwrap_or(header).to_owned();
         let lines = Lines {
             reader,

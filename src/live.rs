@@ -22,6 +22,7 @@
 
 use std::path::Path;
 
+use crate::durable::StoreId;
 use crate::durable::group_commit::GroupCommit;
 
 use serde::de::DeserializeOwned;
@@ -35,6 +36,21 @@ const PERSON: u8 = b'P';
 const MEMBER: u8 = b'M';
 /// Prefix of audit entries.
 const AUDIT: u8 = b'A';
+/// The one witness record.
+const WITNESS: [u8; 1] = [b'W'];
+
+/// What the live state knows of the store it belongs to, written with the
+/// writes that change it: the store's identity, how many change files it
+/// applied, how long the claims log was then, and the generation whose
+/// changes it has folded away. `CURRENT` keeps the same figures; an older
+/// copy of either part shows in the comparison (store::dir).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Witness {
+    pub(crate) id: StoreId,
+    pub(crate) applies: u64,
+    pub(crate) log_bytes: u64,
+    pub(crate) generation: u64,
+}
 
 /// A changed person's whole current state.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -196,6 +212,12 @@ impl LiveWrite {
         self.batch.remove(&member_key(kk, nik)[..]);
     }
 
+    /// Records the witness.
+    pub(crate) fn put_witness(&mut self, w: &Witness) -> Result<()> {
+        self.batch.insert(&WITNESS[..], encode(w)?);
+        Ok(())
+    }
+
     /// Records an audit entry under its sequence number.
     pub(crate) fn put_audit(&mut self, seq: u64, entry: &AuditEntry) -> Result<()> {
         self.batch.insert(&audit_key(seq)[..], encode(entry)?);
@@ -224,6 +246,20 @@ impl Live {
             tree,
             group_commit,
         })
+    }
+
+    /// The witness, `None` in a live state that has none (a new one, or
+    /// one emptied).
+    pub(crate) fn witness(&self) -> Result<Option<Witness>> {
+        match self.tree.get(WITNESS).map_err(live_err)? {
+            Some(v) => decode(&v).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// Whether the live state holds no record at all.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.tree.is_empty()
     }
 
     /// The pending state of a person, if the NIK has one.
@@ -339,8 +375,38 @@ impl Live {
 /// handle is dropped.
 const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
 
+/// Removes the snapshot files sled left half-written (`snap.*.generating`):
+/// sled renames a snapshot into place only once it is complete, but reads
+/// the newest `snap.*` file it finds, and a `.generating` one sorts last. A
+/// disk that filled up during an open leaves one behind, and every open
+/// after it would fail on "corrupted data".
+fn remove_unfinished_snapshots(dir: &Path) -> Result<()> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Ok(());
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name.starts_with("snap.") && name.ends_with(".generating") {
+            let path = entry.path();
+            std::fs::remove_file(&path).map_err(|e| Error::io(&path, e))?;
+        }
+    }
+    Ok(())
+}
+
 /// Opens sled, waiting briefly while the directory lock is still held.
 fn open_db(dir: &Path) -> Result<sled::Db> {
+    remove_unfinished_snapshots(dir)?;
+    let result = open_db_waiting(dir);
+    if result.is_err() {
+        // A failed open leaves the store as it was.
+        remove_unfinished_snapshots(dir)?;
+    }
+    result
+}
+
+fn open_db_waiting(dir: &Path) -> Result<sled::Db> {
     let started = std::time::Instant::now();
     loop {
         match sled::Config::new()

@@ -5,6 +5,8 @@
 //!
 //! Compared against the CSV files, never against the builder's structures.
 
+mod common;
+
 use std::collections::HashMap;
 use std::io::BufReader;
 use std::path::Path;
@@ -12,7 +14,7 @@ use std::sync::OnceLock;
 
 use tepat::register::{PersonRecord, RowParser};
 use tepat::snapshot::SnapshotBuilder;
-use tepat::{Nik, Options, ReasonCode, Registry, Store};
+use tepat::{Nik, ReasonCode, Registry, Store};
 use tepat_gen::{Config, Generator, output};
 
 const PERSONS: u64 = 1_000_000;
@@ -52,7 +54,7 @@ fn fixture() -> &'static Fixture {
             .add_csv(BufReader::new(file), "register.csv", &mut rejects, |_| {})
             .unwrap();
         assert_eq!(report.rejected, 0, "{}", String::from_utf8_lossy(&rejects));
-        let store = Store::create(&store_dir, b, Options::default()).unwrap();
+        let store = Store::create(&store_dir, b, common::options()).unwrap();
         Fixture {
             _dir: dir,
             data,
@@ -166,7 +168,7 @@ fn store_copy(f: &Fixture) -> (tempfile::TempDir, Store) {
     let copy = tempfile::tempdir().unwrap();
     let snapshot = f.store.snapshot();
     let store =
-        Store::create_from_snapshot(copy.path(), snapshot.path(), Options::default()).unwrap();
+        Store::create_from_snapshot(copy.path(), snapshot.path(), common::options()).unwrap();
     (copy, store)
 }
 

@@ -2,6 +2,8 @@
 //! new snapshot without changing any answer, keep every claim, and never
 //! disturb readers (checked against answers recorded before).
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::io::BufReader;
 use std::path::Path;
@@ -10,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use tepat::register::{PersonRecord, Relation};
 use tepat::snapshot::SnapshotBuilder;
-use tepat::{ClaimRequest, Date, Kk, Nik, Options, Period, Registry, Sex, Store, Verdict};
+use tepat::{ClaimRequest, Date, Kk, Nik, Period, Registry, Sex, Store, Verdict};
 use tepat_gen::{Config, Generator, output};
 
 const PERSONS: u64 = 30_000;
@@ -42,7 +44,7 @@ fn generated_store(dir: &Path) -> (Store, Date) {
         |_| {},
     )
     .unwrap();
-    let store = Store::create(&store_path, b, Options::default()).unwrap();
+    let store = Store::create(&store_path, b, common::options()).unwrap();
     let changes = std::fs::read(data.join("changes.csv")).unwrap();
     let applied = store.apply_csv(&changes[..], "changes.csv").unwrap();
     assert!(applied > 100, "the generator makes a month of changes");
@@ -202,7 +204,7 @@ fn compaction_folds_every_change_and_changes_no_answer() {
     assert!(first.done);
 
     drop(store);
-    let store = Store::open(&dir.path().join("store")).unwrap();
+    let store = common::open(&dir.path().join("store"));
     assert_eq!(store.snapshot().generation(), 2);
     assert_eq!(
         answers(&store, &niks),

@@ -328,13 +328,13 @@ fn foreign_files_and_newer_versions_are_refused_clearly() {
         }
     }
     let (_, bytes) = fixture();
-    for (major, newer) in [(3u16, true), (1, false)] {
+    for (major, newer) in [(4u16, true), (1, false)] {
         let mut bytes = bytes.clone();
         bytes[8..10].copy_from_slice(&major.to_le_bytes());
         match Snapshot::from_bytes(bytes) {
             Err(
                 e @ Error::Version {
-                    expected: 2, got, ..
+                    expected: 3, got, ..
                 },
             ) if got == major => {
                 let advice = if newer {

@@ -13,6 +13,9 @@ use tepat::{ClaimRequest, ReasonCode, Registry, Store};
 
 const PROGRAMS: [&str; 2] = ["PKH", "PBI_JK"];
 const PERIODS: [&str; 4] = ["2026-Q4", "2027-Q1", "2026-11", "2026-12"];
+/// Which of [`PERIODS`] are open on the tests' date (2026-11-15): the
+/// current quarter and month; the next ones are not yet.
+const OPEN: [bool; 4] = [true, false, true, false];
 
 fn persons() -> Vec<PersonRecord> {
     let all = common::register(8, 3);
@@ -82,6 +85,8 @@ impl Model {
         let right_kind = (program == 0) == (period < 2);
         if !right_kind {
             reasons.insert(ReasonCode::WrongPeriodKind);
+        } else if !OPEN[period] {
+            reasons.insert(ReasonCode::PeriodNotOpen);
         }
         if !p.programs.contains(id) {
             reasons.insert(ReasonCode::NotEnrolled);
@@ -247,6 +252,7 @@ impl StateMachineTest for StoreTest {
                     ReasonCode::Deceased,
                     ReasonCode::NotEnrolled,
                     ReasonCode::WrongPeriodKind,
+                    ReasonCode::PeriodNotOpen,
                 ] {
                     let (_, expected) = model.verdict(*person, *program, *period);
                     assert_eq!(
@@ -316,7 +322,7 @@ impl StateMachineTest for StoreTest {
             }
             Transition::Reopen => {
                 sut.store = None;
-                sut.store = Some(Store::open(sut.dir.path()).unwrap());
+                sut.store = Some(common::open(sut.dir.path()));
             }
         }
         sut

@@ -7,19 +7,16 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use serde_json::json;
-use tepat::Store;
 use tepat::batch::{OutputFormat, verify_csv};
 use tepat::report::{By, Kind, Report};
-use tepat::store::Options;
 
 type CmdResult = Result<ExitCode, Box<dyn std::error::Error>>;
 
 /// Arguments of `tepat batch`.
 #[derive(clap::Args)]
 pub struct BatchArgs {
-    /// The store directory.
-    #[arg(long)]
-    store: PathBuf,
+    #[command(flatten)]
+    at: crate::store_at::At,
     /// Where the verdicts go (default: PAYEES with `.verdicts.csv`, or
     /// `.verdicts.jsonl` with --json).
     #[arg(long)]
@@ -41,8 +38,8 @@ pub struct BatchArgs {
 /// complete.
 pub fn batch(args: BatchArgs) -> CmdResult {
     let started = Instant::now();
-    let options = Options::default().resident(args.resident);
-    let store = Store::open_with(&args.store, options)?;
+    let options = args.at.options().resident(args.resident);
+    let store = crate::store_at::open(&args.at.store, options)?;
     let input =
         std::fs::File::open(&args.payees).map_err(|e| format!("{}: {e}", args.payees.display()))?;
     let out_path = args.out.unwrap_or_else(|| {
@@ -181,9 +178,8 @@ pub enum FormatArg {
 /// Arguments of `tepat report`.
 #[derive(clap::Args)]
 pub struct ReportArgs {
-    /// The store directory.
-    #[arg(long)]
-    store: PathBuf,
+    #[command(flatten)]
+    at: crate::store_at::At,
     /// Region level.
     #[arg(long, value_enum, default_value = "province")]
     by: ByArg,
@@ -209,7 +205,7 @@ fn kind_of(k: ReportKind) -> Option<Kind> {
 
 /// Prints a report.
 pub fn report(args: ReportArgs) -> CmdResult {
-    let store = Store::open(&args.store)?;
+    let store = args.at.open()?;
     let by = match args.by {
         ByArg::Province => By::Province,
         ByArg::Regency => By::Regency,

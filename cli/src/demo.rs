@@ -104,7 +104,10 @@ pub fn run(args: DemoArgs) -> CmdResult {
         |_| {},
     )?;
     drop(rejects);
-    let (store, built) = reservation.create(builder, Options::default())?;
+    // The store runs on the register's date, so that the periods the
+    // generated payee list asks for are the open ones whenever the demo runs.
+    let options = Options::default().today(as_of);
+    let (store, built) = reservation.create(builder, options)?;
     println!(
         "   {} rows read, {} rejected; {} persons, {} families, {} distinct profiles, {} in duplicate identities",
         report.rows,
@@ -122,7 +125,7 @@ pub fn run(args: DemoArgs) -> CmdResult {
     );
     drop(store);
     let t = Instant::now();
-    let store = Store::open(&store_path)?;
+    let store = Store::open_with(&store_path, options)?;
     println!("   opened in {:.1} ms", t.elapsed().as_secs_f64() * 1e3);
     let snap = store.snapshot();
     let registry = snap.registry().clone();
@@ -251,7 +254,7 @@ pub fn run(args: DemoArgs) -> CmdResult {
     );
     println!("   tepat get --store {} {}", store_path.display(), head.nik);
     println!(
-        "   tepat check --store {} {} PKH {period}",
+        "   tepat check --store {} --today {as_of} {} PKH {period}",
         store_path.display(),
         member.nik
     );

@@ -3,7 +3,6 @@
 //! audit and (for a refresh) the pending changes the export does not
 //! reflect.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -18,9 +17,8 @@ type CmdResult = Result<ExitCode, Box<dyn std::error::Error>>;
 /// Arguments of `tepat compact`.
 #[derive(clap::Args)]
 pub struct CompactArgs {
-    /// The store directory.
-    #[arg(long)]
-    store: PathBuf,
+    #[command(flatten)]
+    at: crate::store_at::At,
 }
 
 /// Whether `dir` already holds a store (a refresh, not a first build).
@@ -30,7 +28,7 @@ pub fn is_store(dir: &std::path::Path) -> bool {
 
 /// Folds the pending changes into the next generation.
 pub fn compact(args: CompactArgs) -> CmdResult {
-    let store = Store::open(&args.store)?;
+    let store = args.at.open()?;
     let change = store.compact()?;
     print_change("compacted", &change);
     Ok(ExitCode::SUCCESS)
@@ -40,7 +38,7 @@ pub fn compact(args: CompactArgs) -> CmdResult {
 /// export (the registry stays the store's unless `--programs` names one).
 pub fn refresh(args: BuildArgs) -> CmdResult {
     let started = Instant::now();
-    let store = Store::open(&args.store)?;
+    let store = crate::store_at::open(&args.store, tepat::Options::default())?;
     let current = store.snapshot();
     let registry = match &args.programs {
         Some(path) => Registry::from_toml_file(path)?,

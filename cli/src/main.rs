@@ -12,6 +12,7 @@ mod generation_cmds;
 mod nik;
 mod payout_cmds;
 mod snapshot_cmds;
+mod store_at;
 
 use std::process::ExitCode;
 

@@ -6,16 +6,15 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use serde_json::{Value, json};
-use tepat::{ClaimRequest, Registry, Store, Verdict};
+use tepat::{ClaimRequest, Registry, Verdict};
 
 type CmdResult = Result<ExitCode, Box<dyn std::error::Error>>;
 
 /// Arguments of `tepat check`.
 #[derive(clap::Args)]
 pub struct CheckArgs {
-    /// The store directory.
-    #[arg(long)]
-    store: PathBuf,
+    #[command(flatten)]
+    at: crate::store_at::At,
     /// Print JSON.
     #[arg(long)]
     json: bool,
@@ -30,9 +29,8 @@ pub struct CheckArgs {
 /// Arguments of `tepat claim`.
 #[derive(clap::Args)]
 pub struct ClaimArgs {
-    /// The store directory.
-    #[arg(long)]
-    store: PathBuf,
+    #[command(flatten)]
+    at: crate::store_at::At,
     /// The request id; a retry reuses it and gets the first outcome.
     #[arg(long)]
     request: String,
@@ -53,9 +51,8 @@ pub struct ClaimArgs {
 /// Arguments of `tepat reverse`.
 #[derive(clap::Args)]
 pub struct ReverseArgs {
-    /// The store directory.
-    #[arg(long)]
-    store: PathBuf,
+    #[command(flatten)]
+    at: crate::store_at::At,
     /// This reversal's request id.
     #[arg(long)]
     request: String,
@@ -72,9 +69,8 @@ pub struct ReverseArgs {
 /// Arguments of `tepat apply`.
 #[derive(clap::Args)]
 pub struct ApplyArgs {
-    /// The store directory.
-    #[arg(long)]
-    store: PathBuf,
+    #[command(flatten)]
+    at: crate::store_at::At,
     /// The change file (CSV).
     changes: PathBuf,
 }
@@ -82,9 +78,8 @@ pub struct ApplyArgs {
 /// Arguments of `tepat audit`.
 #[derive(clap::Args)]
 pub struct AuditArgs {
-    /// The store directory.
-    #[arg(long)]
-    store: PathBuf,
+    #[command(flatten)]
+    at: crate::store_at::At,
     /// Only entries of this NIK.
     #[arg(long)]
     nik: Option<String>,
@@ -174,7 +169,7 @@ pub fn readable_reasons(v: &Value) -> String {
 
 /// `tepat check`: exit 0 when payable, 1 when not.
 pub fn check(args: CheckArgs) -> CmdResult {
-    let store = Store::open(&args.store)?;
+    let store = args.at.open()?;
     let registry = store.registry();
     let v = store.check_str(&args.nik, &args.program, &args.period)?;
     let reasons = reasons_json(&registry, &v);
@@ -202,7 +197,7 @@ pub fn check(args: CheckArgs) -> CmdResult {
 
 /// `tepat claim`: exit 0 when paid, 1 when refused.
 pub fn claim(args: ClaimArgs) -> CmdResult {
-    let store = Store::open(&args.store)?;
+    let store = args.at.open()?;
     let registry = store.registry();
     let out = store.claim(&ClaimRequest {
         request_id: args.request.clone(),
@@ -247,7 +242,7 @@ pub fn claim(args: ClaimArgs) -> CmdResult {
 
 /// `tepat reverse`.
 pub fn reverse(args: ReverseArgs) -> CmdResult {
-    let store = Store::open(&args.store)?;
+    let store = args.at.open()?;
     let out = store.reverse(&args.request, &args.original, &args.reason)?;
     if args.json {
         println!(
@@ -267,7 +262,7 @@ pub fn reverse(args: ReverseArgs) -> CmdResult {
 
 /// `tepat apply`: the whole file or nothing.
 pub fn apply(args: ApplyArgs) -> CmdResult {
-    let store = Store::open(&args.store)?;
+    let store = args.at.open()?;
     let file = std::fs::File::open(&args.changes)
         .map_err(|e| format!("{}: {e}", args.changes.display()))?;
     let label = args.changes.display().to_string();
@@ -278,7 +273,7 @@ pub fn apply(args: ApplyArgs) -> CmdResult {
 
 /// `tepat audit`: one JSON object per entry and line, oldest first.
 pub fn audit(args: AuditArgs) -> CmdResult {
-    let store = Store::open(&args.store)?;
+    let store = args.at.open()?;
     let nik = match &args.nik {
         Some(n) => Some(n.parse::<tepat::Nik>()?.get()),
         None => None,
@@ -306,9 +301,8 @@ pub fn audit(args: AuditArgs) -> CmdResult {
 /// Arguments of the hidden `tepat stress-claims` (the kill -9 test's child).
 #[derive(clap::Args)]
 pub struct StressArgs {
-    /// The store directory.
-    #[arg(long)]
-    store: PathBuf,
+    #[command(flatten)]
+    at: crate::store_at::At,
     /// Claiming threads.
     #[arg(long, default_value_t = 4)]
     threads: usize,
@@ -323,7 +317,7 @@ pub struct StressArgs {
 /// Claims from several threads until killed, printing `ack <request id>
 /// <paid|refused>` to stdout (flushed) once each claim has returned.
 pub fn stress(args: StressArgs) -> CmdResult {
-    let store = Store::open(&args.store)?;
+    let store = args.at.open()?;
     let work: Vec<(String, String, String)> = std::fs::read_to_string(&args.work)?
         .lines()
         .filter_map(|l| {

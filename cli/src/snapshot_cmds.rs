@@ -116,9 +116,8 @@ pub fn build(args: BuildArgs) -> CmdResult {
 /// Arguments of `tepat get`.
 #[derive(clap::Args)]
 pub struct GetArgs {
-    /// The store directory.
-    #[arg(long)]
-    store: PathBuf,
+    #[command(flatten)]
+    at: crate::store_at::At,
     /// One JSON object per NIK and line.
     #[arg(long)]
     json: bool,
@@ -138,7 +137,7 @@ pub fn open_current(store: &std::path::Path) -> Result<Snapshot, Box<dyn std::er
 /// `get` and `check` never disagree. Exit 0 when all are found, 1 when any
 /// is missing or invalid.
 pub fn get(args: GetArgs) -> CmdResult {
-    let store = Store::open(&args.store)?;
+    let store = args.at.open()?;
     let out = std::io::stdout();
     let mut out = BufWriter::new(out.lock());
     let mut all_found = true;

@@ -18,11 +18,24 @@ use std::time::Duration;
 use tepat::Store;
 use tepat::register::PersonRecord;
 
+/// The quarter of one round, as (year, quarter): each round pays its own.
+fn quarter_of(round: usize) -> (usize, usize) {
+    (2000 + round / 4, round % 4 + 1)
+}
+
+/// The store's date in a round: mid-way through the round's quarter's first
+/// month, so that both the quarter and that month are open.
+fn today_of(round: usize) -> String {
+    let (year, q) = quarter_of(round);
+    format!("{year}-{:02}-15", (q - 1) * 3 + 1)
+}
+
 /// The work of one round: every member of 40 families claims PKH for a
 /// quarter and PBI-JK for a month that belong to this round.
 fn work(records: &[PersonRecord], round: usize) -> String {
-    let quarter = format!("{}-Q{}", 2000 + round / 4, round % 4 + 1);
-    let month = format!("{}-{:02}", 2000 + round / 12, round % 12 + 1);
+    let (year, q) = quarter_of(round);
+    let quarter = format!("{year}-Q{q}");
+    let month = format!("{year}-{:02}", (q - 1) * 3 + 1);
     records
         .iter()
         .take(160)
@@ -62,6 +75,7 @@ fn acknowledged_claims_survive_kill_9() {
             ])
             .arg("--store")
             .arg(dir.path())
+            .args(["--today", &today_of(round)])
             .arg("--work")
             .arg(&work_file)
             .stdout(Stdio::piped())

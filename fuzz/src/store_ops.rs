@@ -342,7 +342,7 @@ fn invariants(
     // Claims on record: exactly the paid, unreversed ones; one payee per
     // (program, period) and NIK.
     let mut primary: HashMap<&str, usize> = HashMap::new();
-    let mut payees: HashMap<(u8, u32, u64), String> = HashMap::new();
+    let mut payees: HashMap<(String, u32, u64), String> = HashMap::new();
     let claims = store.claims().unwrap();
     for c in &claims {
         let rid = c.record.request_id.as_str();
@@ -352,8 +352,8 @@ fn invariants(
         );
         if matches!(c.subject, ClaimSubject::Family(_) | ClaimSubject::Person(_)) {
             *primary.entry(rid).or_default() += 1;
-            if let Some(first) = payees.insert((c.program, c.period, c.record.nik), rid.to_owned())
-            {
+            let paid = (c.program.clone(), c.period, c.record.nik);
+            if let Some(first) = payees.insert(paid, rid.to_owned()) {
                 panic!(
                     "NIK {} paid twice in one period: {first} and {rid}",
                     c.record.nik

@@ -39,6 +39,47 @@ impl PeriodKind {
     }
 }
 
+/// Which periods of a program are open for payment, counted in periods of
+/// the program's kind around the period that contains the store's date:
+/// `before` periods back (late payments), `after` ahead. The default, the
+/// current period and the one before, is what a payout point pays: this
+/// round, and a late payment of the last.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Window {
+    /// Periods before the current one that are still open.
+    pub before: u16,
+    /// Periods after the current one that are already open.
+    pub after: u16,
+}
+
+impl Default for Window {
+    fn default() -> Window {
+        Window {
+            before: 1,
+            after: 0,
+        }
+    }
+}
+
+impl Window {
+    /// Whether `period` is open on `today`. A `once` period is always open.
+    pub fn is_open(self, period: Period, today: Date) -> bool {
+        self.is_open_at(period, Period::containing(period.kind(), today).ordinal())
+    }
+
+    /// [`Window::is_open`] with the current period's ordinal computed once
+    /// (the batch path asks for millions of rows).
+    #[inline]
+    pub fn is_open_at(self, period: Period, current: i64) -> bool {
+        if period.kind() == PeriodKind::Once {
+            return true;
+        }
+        let p = period.ordinal();
+        p >= current - i64::from(self.before) && p <= current + i64::from(self.after)
+    }
+}
+
 /// One payout period.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Period {
@@ -124,6 +165,18 @@ impl Period {
         }
     }
 
+    /// The period's place in the sequence of periods of its kind (months,
+    /// quarters or years since year 0); 0 for [`Period::Once`]. Periods of
+    /// one kind differ by the difference of their ordinals.
+    pub const fn ordinal(self) -> i64 {
+        match self {
+            Period::Month { year, month } => year as i64 * 12 + month as i64 - 1,
+            Period::Quarter { year, quarter } => year as i64 * 4 + quarter as i64 - 1,
+            Period::Year(year) => year as i64,
+            Period::Once => 0,
+        }
+    }
+
     /// The first day of the period; `None` for [`Period::Once`].
     pub fn first_day(self) -> Option<Date> {
         match self {
@@ -196,6 +249,27 @@ mod tests {
             Period::parse("2026-Q4").unwrap().kind(),
             PeriodKind::Quarter
         );
+    }
+
+    #[test]
+    fn the_window_opens_the_current_period_and_the_one_before() {
+        let today = Date::new(2026, 1, 15).unwrap();
+        let w = Window::default();
+        let open = |p: &str| w.is_open(Period::parse(p).unwrap(), today);
+        // Across a year boundary, per kind.
+        assert!(open("2026-01") && open("2025-12"));
+        assert!(!open("2025-11") && !open("2026-02"));
+        assert!(open("2026-Q1") && open("2025-Q4") && !open("2025-Q3") && !open("2026-Q2"));
+        assert!(open("2026") && open("2025") && !open("2024") && !open("2027"));
+        assert!(open("once"));
+        assert!(!open("9999-Q4") && !open("1000-Q1"));
+        let wide = Window {
+            before: 3,
+            after: 1,
+        };
+        assert!(wide.is_open(Period::parse("2026-02").unwrap(), today));
+        assert!(wide.is_open(Period::parse("2025-10").unwrap(), today));
+        assert!(!wide.is_open(Period::parse("2025-09").unwrap(), today));
     }
 
     #[test]

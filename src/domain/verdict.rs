@@ -41,11 +41,14 @@ pub enum ReasonCode {
     RepeatedInList = 10,
     /// A payee-list row that cannot be read (column count, program, period).
     InvalidRow = 11,
+    /// The period is not open for payment: outside the program's payable
+    /// window around the store's date (registry `window`).
+    PeriodNotOpen = 12,
 }
 
 impl ReasonCode {
     /// Every code, in order.
-    pub const ALL: [ReasonCode; 12] = [
+    pub const ALL: [ReasonCode; 13] = [
         ReasonCode::InvalidNik,
         ReasonCode::UnknownNik,
         ReasonCode::Deceased,
@@ -58,6 +61,7 @@ impl ReasonCode {
         ReasonCode::WrongPeriodKind,
         ReasonCode::RepeatedInList,
         ReasonCode::InvalidRow,
+        ReasonCode::PeriodNotOpen,
     ];
 
     /// The stable code (`not_enrolled`, ...), the same as
@@ -76,6 +80,7 @@ impl ReasonCode {
             ReasonCode::WrongPeriodKind => "wrong_period_kind",
             ReasonCode::RepeatedInList => "repeated_in_list",
             ReasonCode::InvalidRow => "invalid_row",
+            ReasonCode::PeriodNotOpen => "period_not_open",
         }
     }
 

@@ -7,6 +7,7 @@
 
 mod fault;
 pub(crate) mod group_commit;
+mod identity;
 
 use std::fs::File;
 use std::path::{Path, PathBuf};
@@ -15,6 +16,7 @@ use crate::error::{Error, Result};
 
 pub use fault::FAULT_POINTS;
 pub(crate) use fault::fault_point;
+pub use identity::StoreId;
 
 /// `path` with `.tmp` appended: where a file is written before it is
 /// renamed into place.
@@ -34,4 +36,33 @@ pub(crate) fn sync_dir(path: &Path) -> Result<()> {
     File::open(dir)
         .and_then(|d| d.sync_all())
         .map_err(|e| Error::io(dir, e))
+}
+
+/// Refuses anything but a regular file at `path` (a FIFO would block the
+/// open, a directory or device is not a store's file), before it is
+/// opened. `what` names the part in the error.
+pub(crate) fn require_regular_file(path: &Path, what: &str) -> Result<()> {
+    let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
+    if meta.is_file() {
+        return Ok(());
+    }
+    let kind = if meta.is_dir() {
+        "a directory"
+    } else {
+        "not a regular file (a FIFO, socket or device)"
+    };
+    Err(Error::io(
+        path,
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidInput,
+            format!("the {what} is {kind}; refusing to open it"),
+        ),
+    ))
+}
+
+/// Reads a small file of a store (`CURRENT`) after checking that it is a
+/// regular file.
+pub(crate) fn read_regular(path: &Path, what: &str) -> Result<String> {
+    require_regular_file(path, what)?;
+    std::fs::read_to_string(path).map_err(|e| Error::io(path, e))
 }

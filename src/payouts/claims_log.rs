@@ -1,5 +1,5 @@
-//! The claims log: an append-only file of checksummed records, the durable
-//! home of every claim and reversal (see [`crate::payouts::ledger`] for what the
+//! The claims log (`STORE/claims.log`): the append-only, durable home of
+//! every claim and reversal (see [`crate::payouts::ledger`] for what the
 //! records say).
 //!
 //! Why a log of its own and not sled: a claim must be durable before it is
@@ -11,33 +11,42 @@
 //!
 //! ```text
 //! file    = header record*
-//! header  = "\x89TPCLOG\n" (8 bytes) · major u16 · minor u16 · reserved u32   (16 bytes)
+//! header  = "\x89TPCLOG\n" (8) · major u16 · minor u16 · header_len u32 · store id (16)   (32 bytes)
 //! record  = marker u32 · len u32 · xxh3-64(payload) u64 · payload (len bytes)
 //! ```
 //!
 //! Integers are little-endian; `marker` is [`RECORD_MARKER`]. Records are
 //! only ever appended. On open every record is read and its checksum
-//! checked. A bad record at the very end is a write the process did not
-//! finish (a crash mid-`write`): it was never acknowledged, so it is cut off.
-//! A bad record *followed by a good one* is damage, not a torn write, and the
-//! store refuses to open rather than silently drop acknowledged payouts.
+//! checked, and the file is locked (`flock`, exclusive) for as long as it is
+//! open: one writer per log, also when two store directories share it
+//! through a hard link.
+//!
+//! **What open accepts at the end of the file.** Only a record *cut short*
+//! — its header (or the start of it) is valid and the file ends before the
+//! record does — is an unfinished write (never acknowledged: the sync that
+//! would have covered it did not return). It is cut off, and its bytes are
+//! kept aside in `claims.log.torn-OFFSET`. Anything else that is not a good
+//! record is damage, wherever it is: a record of complete length whose
+//! checksum is wrong, a marker that is not a marker, zeros. The log is then
+//! refused with the byte offset, never cut back silently.
 
 use std::fs::{File, OpenOptions};
 use std::io::{BufReader, Read, Write};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
+use crate::durable::{StoreId, require_regular_file, sync_dir};
 use crate::error::{Error, Result};
 
 /// The file's first eight bytes. The high-bit first byte catches 7-bit
 /// transfers and text-mode rewrites, as in PNG.
 pub(crate) const MAGIC: [u8; 8] = *b"\x89TPCLOG\n";
-/// Format major version: a reader refuses a newer one.
-pub(crate) const MAJOR: u16 = 1;
+/// Format major version: a reader refuses any other.
+pub(crate) const MAJOR: u16 = 2;
 /// Format minor version.
 pub(crate) const MINOR: u16 = 0;
 /// Header length.
-pub(crate) const HEADER_LEN: u64 = 16;
+pub(crate) const HEADER_LEN: u64 = 32;
 /// Marks the start of every record.
 pub(crate) const RECORD_MARKER: u32 = 0x7E_C1_A1_4D;
 /// Marker, length and checksum.
@@ -45,7 +54,7 @@ pub(crate) const RECORD_HEADER_LEN: usize = 16;
 /// No record is larger (a claim record is a few hundred bytes).
 pub(crate) const MAX_RECORD: usize = 1 << 20;
 
-/// An open claims log.
+/// An open, locked claims log.
 pub(crate) struct LogFile {
     path: PathBuf,
     file: File,
@@ -55,11 +64,15 @@ pub(crate) struct LogFile {
     pending: Vec<u8>,
 }
 
-/// What open found at the end of the file.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+/// What open found.
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Recovery {
+    /// The store identity in the header.
+    pub(crate) id: StoreId,
     /// Bytes of an unfinished last record that were cut off.
     pub(crate) torn_bytes: u64,
+    /// Where those bytes were kept.
+    pub(crate) torn_kept: Option<PathBuf>,
 }
 
 fn log_err(path: &Path, message: impl Into<String>) -> Error {
@@ -69,51 +82,92 @@ fn log_err(path: &Path, message: impl Into<String>) -> Error {
     }
 }
 
+/// Creates a new, empty log for store `id` at `path` — exclusively: it
+/// fails with an I/O error of kind `AlreadyExists` when a file is there —
+/// and makes it durable under its name.
+pub(crate) fn create(path: &Path, id: StoreId) -> Result<()> {
+    let mut file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .map_err(|e| Error::io(path, e))?;
+    file.write_all(&header_bytes(id))
+        .and_then(|()| file.sync_all())
+        .map_err(|e| Error::io(path, e))?;
+    sync_dir(path)
+}
+
+fn header_bytes(id: StoreId) -> [u8; HEADER_LEN as usize] {
+    let mut h = [0u8; HEADER_LEN as usize];
+    h[..8].copy_from_slice(&MAGIC);
+    h[8..10].copy_from_slice(&MAJOR.to_le_bytes());
+    h[10..12].copy_from_slice(&MINOR.to_le_bytes());
+    h[12..16].copy_from_slice(&(HEADER_LEN as u32).to_le_bytes());
+    h[16..32].copy_from_slice(&id.0);
+    h
+}
+
 impl LogFile {
-    /// Opens (or creates) the log at `path` and calls `each(offset, payload)`
-    /// for every record in order.
+    /// Opens and locks the log at `path` and calls `each(offset, payload)`
+    /// for every record in order. `expected`: the store identity the
+    /// header must carry.
     pub(crate) fn open(
         path: &Path,
+        expected: Option<StoreId>,
         mut each: impl FnMut(u64, &[u8]) -> Result<()>,
     ) -> Result<(LogFile, Recovery)> {
-        let mut file = OpenOptions::new()
+        require_regular_file(path, "claims log")?;
+        let file = OpenOptions::new()
             .read(true)
             .write(true)
-            .create(true)
-            .truncate(false)
             .open(path)
             .map_err(|e| Error::io(path, e))?;
+        lock(&file, path)?;
         let len = file.metadata().map_err(|e| Error::io(path, e))?.len();
-        if len == 0 {
-            write_header(&mut file, path)?;
-            crate::durable::sync_dir(path)?;
-            let log = LogFile {
-                path: path.to_path_buf(),
-                file,
-                written: HEADER_LEN,
-                pending: Vec::new(),
-            };
-            return Ok((log, Recovery::default()));
+        let id = read_header(&file, path, len)?;
+        if let Some(expected) = expected
+            && expected != id
+        {
+            return Err(log_err(
+                path,
+                format!(
+                    "it belongs to store {id}, not to this store ({expected}, named in CURRENT): \
+                     another store's claims log is not served"
+                ),
+            ));
         }
-        let (good_end, torn) = scan(&file, path, len, &mut each)?;
-        if torn > 0 {
+        let end = scan(&file, path, len, &mut each)?;
+        let mut recovery = Recovery {
+            id,
+            torn_bytes: len - end,
+            torn_kept: None,
+        };
+        if end < len {
+            recovery.torn_kept = Some(keep_aside(&file, path, end, len)?);
             // The unfinished write was never acknowledged: cut it off, so
             // that the next record follows the last good one.
-            file.set_len(good_end).map_err(|e| Error::io(path, e))?;
-            file.sync_all().map_err(|e| Error::io(path, e))?;
+            file.set_len(end)
+                .and_then(|()| file.sync_all())
+                .map_err(|e| Error::io(path, e))?;
         }
         let log = LogFile {
             path: path.to_path_buf(),
             file,
-            written: good_end,
+            written: end,
             pending: Vec::new(),
         };
-        Ok((log, Recovery { torn_bytes: torn }))
+        Ok((log, recovery))
     }
 
     /// The path of the file.
     pub(crate) fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Bytes written to the file so far (synced or not).
+    pub(crate) fn written(&self) -> u64 {
+        self.written
     }
 
     /// Appends a record to the pending buffer and returns its offset. It is
@@ -135,17 +189,17 @@ impl LogFile {
         Ok(offset)
     }
 
-    /// Writes the pending records to the file (not synced).
-    pub(crate) fn write_pending(&mut self) -> Result<()> {
-        if self.pending.is_empty() {
-            return Ok(());
+    /// Writes the pending records to the file (not synced); returns the
+    /// file's length after them.
+    pub(crate) fn write_pending(&mut self) -> Result<u64> {
+        if !self.pending.is_empty() {
+            self.file
+                .write_all_at(&self.pending, self.written)
+                .map_err(|e| Error::io(&self.path, e))?;
+            self.written += self.pending.len() as u64;
+            self.pending.clear();
         }
-        self.file
-            .write_all_at(&self.pending, self.written)
-            .map_err(|e| Error::io(&self.path, e))?;
-        self.written += self.pending.len() as u64;
-        self.pending.clear();
-        Ok(())
+        Ok(self.written)
     }
 
     /// A handle for syncing outside the caller's lock.
@@ -180,18 +234,19 @@ impl LogFile {
     }
 }
 
-/// Creates a new, empty log at `path` — exclusively: it fails with an I/O
-/// error of kind `AlreadyExists` when a file is there — and makes it
-/// durable under its name.
-pub(crate) fn create(path: &Path) -> Result<()> {
-    let mut file = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create_new(true)
-        .open(path)
-        .map_err(|e| Error::io(path, e))?;
-    write_header(&mut file, path)?;
-    crate::durable::sync_dir(path)
+/// Locks the log for this open file: a second open of the same file — by
+/// another process, another store in this one, or another directory that
+/// shares the file through a hard link — is refused while it is held.
+fn lock(file: &File, path: &Path) -> Result<()> {
+    match file.try_lock() {
+        Ok(()) => Ok(()),
+        Err(std::fs::TryLockError::WouldBlock) => Err(log_err(
+            path,
+            "it is locked: the store is open in another process, or another store \
+             directory shares this claims log (a hard-linked copy); one writer per log",
+        )),
+        Err(std::fs::TryLockError::Error(e)) => Err(Error::io(path, e)),
+    }
 }
 
 /// Syncs a file's data (the durability point of a group of claims).
@@ -199,13 +254,45 @@ pub(crate) fn sync(file: &File, path: &Path) -> Result<()> {
     file.sync_data().map_err(|e| Error::io(path, e))
 }
 
-fn write_header(file: &mut File, path: &Path) -> Result<()> {
+/// Checks the header and returns the store identity in it.
+fn read_header(file: &File, path: &Path, len: u64) -> Result<StoreId> {
+    if len == 0 {
+        return Err(log_err(
+            path,
+            "the file is empty: a store's claims log always has a header, so this one was \
+             emptied or replaced, and every payout it held is gone; restore it from a backup",
+        ));
+    }
     let mut h = [0u8; HEADER_LEN as usize];
-    h[..8].copy_from_slice(&MAGIC);
-    h[8..10].copy_from_slice(&MAJOR.to_le_bytes());
-    h[10..12].copy_from_slice(&MINOR.to_le_bytes());
-    file.write_all(&h).map_err(|e| Error::io(path, e))?;
-    file.sync_all().map_err(|e| Error::io(path, e))
+    let have = (len as usize).min(h.len());
+    file.read_exact_at(&mut h[..have], 0)
+        .map_err(|e| Error::io(path, e))?;
+    if h[..8] != MAGIC {
+        return Err(log_err(path, "not a tepat claims log (wrong magic bytes)"));
+    }
+    let major = u16::from_le_bytes([h[8], h[9]]);
+    if major != MAJOR {
+        let advice = if major > MAJOR {
+            "upgrade tepat"
+        } else {
+            "it was written by an older tepat (claims keyed by a program's position in the \
+             registry); this tepat reads only logs keyed by program code"
+        };
+        return Err(log_err(
+            path,
+            format!("claims log format {major}, this tepat reads format {MAJOR}: {advice}"),
+        ));
+    }
+    let header_len = u32::from_le_bytes([h[12], h[13], h[14], h[15]]);
+    if len < HEADER_LEN || u64::from(header_len) != HEADER_LEN {
+        return Err(log_err(
+            path,
+            format!("{len} bytes, header length {header_len}: the header is damaged or cut"),
+        ));
+    }
+    let mut id = [0u8; 16];
+    id.copy_from_slice(&h[16..32]);
+    Ok(StoreId(id))
 }
 
 /// `(payload length, checksum)` if the bytes start like a record.
@@ -216,93 +303,128 @@ fn parse_record_header(h: &[u8; RECORD_HEADER_LEN]) -> Option<(usize, u64)> {
     (marker == RECORD_MARKER && len <= MAX_RECORD).then_some((len, sum))
 }
 
-/// Reads every record; returns the end of the last good one and how many
-/// bytes after it belong to an unfinished write.
+/// Whether `bytes`, the last bytes of the file and fewer than a record
+/// header, are the start of a record header (a write cut short in it).
+fn is_header_prefix(bytes: &[u8]) -> bool {
+    let marker = RECORD_MARKER.to_le_bytes();
+    let n = bytes.len().min(4);
+    if bytes[..n] != marker[..n] {
+        return false;
+    }
+    if bytes.len() >= 8 {
+        let len = u32::from_le_bytes([bytes[4], bytes[5], bytes[6], bytes[7]]) as usize;
+        return len <= MAX_RECORD;
+    }
+    true
+}
+
+/// What lies at an offset of the file.
+enum Found {
+    /// A good record with this payload length.
+    Record(usize),
+    /// A record cut short by the end of the file.
+    CutShort,
+    /// Not a good record: why.
+    Damage(&'static str),
+}
+
+/// Reads every record; returns the end of the last good one. Fails on
+/// damage (see the module docs).
 fn scan(
     file: &File,
     path: &Path,
     len: u64,
     each: &mut impl FnMut(u64, &[u8]) -> Result<()>,
-) -> Result<(u64, u64)> {
+) -> Result<u64> {
     let mut reader = BufReader::with_capacity(1 << 20, file);
-    let mut header = [0u8; HEADER_LEN as usize];
-    if len < HEADER_LEN {
-        return Err(log_err(
-            path,
-            format!("{len} bytes: shorter than the header"),
-        ));
-    }
-    reader
-        .read_exact(&mut header)
+    std::io::Seek::seek(&mut reader, std::io::SeekFrom::Start(HEADER_LEN))
         .map_err(|e| Error::io(path, e))?;
-    check_header(&header, path)?;
     let mut offset = HEADER_LEN;
     let mut payload = Vec::new();
     while offset < len {
-        let left = len - offset;
-        let mut head = [0u8; RECORD_HEADER_LEN];
-        let good = if left >= RECORD_HEADER_LEN as u64 {
-            reader
-                .read_exact(&mut head)
-                .map_err(|e| Error::io(path, e))?;
-            match parse_record_header(&head) {
-                Some((n, sum)) if (n + RECORD_HEADER_LEN) as u64 <= left => {
-                    payload.resize(n, 0);
-                    reader
-                        .read_exact(&mut payload)
-                        .map_err(|e| Error::io(path, e))?;
-                    xxhash_rust::xxh3::xxh3_64(&payload) == sum
-                }
-                _ => false,
+        match next_record(&mut reader, path, len - offset, &mut payload)? {
+            Found::Record(n) => {
+                each(offset, &payload)?;
+                offset += (RECORD_HEADER_LEN + n) as u64;
             }
-        } else {
-            false
-        };
-        if !good {
-            if let Some(later) = next_good_record(file, path, offset + 1)? {
+            // A length field damaged to look long also ends "past the end":
+            // a good record in what follows says it is damage. (What
+            // follows is shorter than the longest record, so this reads at
+            // most a megabyte.)
+            Found::CutShort => match good_record_after(file, path, offset + 1, len)? {
+                None => return Ok(offset),
+                Some(later) => {
+                    return Err(log_err(
+                        path,
+                        format!(
+                            "the record at byte {offset} is damaged (it claims to run past the                              end, but a good record follows at byte {later}): refusing to open                              (restore the file from a backup)"
+                        ),
+                    ));
+                }
+            },
+            Found::Damage(why) => {
                 return Err(log_err(
                     path,
                     format!(
-                        "the record at byte {offset} is damaged and a good record follows at byte {later}: \
-                         this is damage, not an unfinished write; refusing to open (restore the file from a backup)"
+                        "the record at byte {offset} is damaged ({why}): this is damage, not an \
+                         unfinished write; refusing to open (restore the file from a backup)"
                     ),
                 ));
             }
-            return Ok((offset, left));
         }
-        each(offset, &payload)?;
-        offset += (RECORD_HEADER_LEN + payload.len()) as u64;
     }
-    Ok((offset, 0))
+    Ok(offset)
 }
 
-fn check_header(h: &[u8; HEADER_LEN as usize], path: &Path) -> Result<()> {
-    if h[..8] != MAGIC {
-        return Err(log_err(path, "not a tepat claims log (wrong magic bytes)"));
+/// Reads what follows in the file (`left` bytes remain) into `payload`.
+fn next_record(
+    reader: &mut impl Read,
+    path: &Path,
+    left: u64,
+    payload: &mut Vec<u8>,
+) -> Result<Found> {
+    let io = |e| Error::io(path, e);
+    if left < RECORD_HEADER_LEN as u64 {
+        let mut rest = vec![0u8; left as usize];
+        reader.read_exact(&mut rest).map_err(io)?;
+        return Ok(if is_header_prefix(&rest) {
+            Found::CutShort
+        } else {
+            Found::Damage("the last bytes are not the start of a record")
+        });
     }
-    let major = u16::from_le_bytes([h[8], h[9]]);
-    if major > MAJOR {
-        return Err(log_err(
-            path,
-            format!(
-                "claims log version {major} is newer than this tepat reads ({MAJOR}); upgrade tepat"
-            ),
-        ));
+    let mut head = [0u8; RECORD_HEADER_LEN];
+    reader.read_exact(&mut head).map_err(io)?;
+    let Some((n, sum)) = parse_record_header(&head) else {
+        return Ok(Found::Damage("no record marker or an impossible length"));
+    };
+    if (n + RECORD_HEADER_LEN) as u64 > left {
+        // The bytes that are there: a whole record whose length field was
+        // damaged (their checksum matches) is not an unfinished write.
+        payload.resize(left as usize - RECORD_HEADER_LEN, 0);
+        reader.read_exact(payload).map_err(io)?;
+        if xxhash_rust::xxh3::xxh3_64(payload) == sum {
+            return Ok(Found::Damage("a whole record whose length field is wrong"));
+        }
+        return Ok(Found::CutShort);
     }
-    Ok(())
+    payload.resize(n, 0);
+    reader.read_exact(payload).map_err(io)?;
+    Ok(if xxhash_rust::xxh3::xxh3_64(payload) == sum {
+        Found::Record(n)
+    } else {
+        Found::Damage("the checksum does not match a record of complete length")
+    })
 }
 
-/// The offset of the first valid record at or after `from`, if any.
-fn next_good_record(file: &File, path: &Path, from: u64) -> Result<Option<u64>> {
-    let mut rest = Vec::new();
-    let mut reader = BufReader::new(file);
-    std::io::Seek::seek(&mut reader, std::io::SeekFrom::Start(from))
-        .and_then(|_| reader.read_to_end(&mut rest))
+/// The offset of the first good record in `from..to`, if any.
+fn good_record_after(file: &File, path: &Path, from: u64, to: u64) -> Result<Option<u64>> {
+    let mut rest = vec![0u8; to.saturating_sub(from) as usize];
+    file.read_exact_at(&mut rest, from)
         .map_err(|e| Error::io(path, e))?;
     let marker = RECORD_MARKER.to_le_bytes();
-    let mut i = 0;
-    while i + RECORD_HEADER_LEN <= rest.len() {
-        if rest[i..i + 4] == marker
+    for i in 0..rest.len() {
+        if rest[i..].starts_with(&marker)
             && let Some(head) = rest
                 .get(i..i + RECORD_HEADER_LEN)
                 .and_then(|h| <&[u8; RECORD_HEADER_LEN]>::try_from(h).ok())
@@ -312,9 +434,25 @@ fn next_good_record(file: &File, path: &Path, from: u64) -> Result<Option<u64>> 
         {
             return Ok(Some(from + i as u64));
         }
-        i += 1;
     }
     Ok(None)
+}
+
+/// Copies the bytes `from..to` of the log to `claims.log.torn-FROM`, synced,
+/// before they are cut off: an unfinished write is dropped, never lost.
+fn keep_aside(file: &File, path: &Path, from: u64, to: u64) -> Result<PathBuf> {
+    let mut bytes = vec![0u8; (to - from) as usize];
+    file.read_exact_at(&mut bytes, from)
+        .map_err(|e| Error::io(path, e))?;
+    let mut name = path.as_os_str().to_owned();
+    name.push(format!(".torn-{from}"));
+    let aside = PathBuf::from(name);
+    let mut out = File::create(&aside).map_err(|e| Error::io(&aside, e))?;
+    out.write_all(&bytes)
+        .and_then(|()| out.sync_all())
+        .map_err(|e| Error::io(&aside, e))?;
+    sync_dir(&aside)?;
+    Ok(aside)
 }
 
 #[cfg(test)]
@@ -326,7 +464,7 @@ mod tests {
 
     fn records(path: &Path) -> Result<(Records, Recovery)> {
         let mut out = Vec::new();
-        let (_, rec) = LogFile::open(path, |o, p| {
+        let (_, rec) = LogFile::open(path, None, |o, p| {
             out.push((o, p.to_vec()));
             Ok(())
         })?;
@@ -334,7 +472,8 @@ mod tests {
     }
 
     fn write_three(path: &Path) -> Vec<u64> {
-        let (mut log, _) = LogFile::open(path, |_, _| Ok(())).unwrap();
+        create(path, StoreId([7; 16])).unwrap();
+        let (mut log, _) = LogFile::open(path, None, |_, _| Ok(())).unwrap();
         let offs: Vec<u64> = [&b"one"[..], b"two two", b"three"]
             .iter()
             .map(|p| log.append(p).unwrap())
@@ -353,12 +492,15 @@ mod tests {
         let offs = write_three(&path);
         let (recs, rec) = records(&path).unwrap();
         assert_eq!(rec.torn_bytes, 0);
+        assert_eq!(rec.id, StoreId([7; 16]));
         assert_eq!(recs.iter().map(|r| r.0).collect::<Vec<_>>(), offs);
         assert_eq!(recs[2].1, b"three");
     }
 
+    /// A record cut short at any length is an unfinished write: cut off,
+    /// its bytes kept aside.
     #[test]
-    fn a_torn_tail_is_cut_at_every_length() {
+    fn a_record_cut_short_is_cut_off_and_kept_aside() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("claims.log");
         write_three(&path);
@@ -370,27 +512,38 @@ mod tests {
             assert_eq!(recs.len(), 2, "cut at {cut}");
             assert_eq!(rec.torn_bytes, (cut - last) as u64);
             assert_eq!(std::fs::metadata(&path).unwrap().len(), last as u64);
+            let kept = rec.torn_kept.expect("the cut bytes are kept");
+            assert_eq!(std::fs::read(&kept).unwrap(), &full[last..cut]);
+            std::fs::remove_file(kept).unwrap();
         }
     }
 
+    /// A flipped bit anywhere in a record — the last one too — is damage:
+    /// refused with the offset, the file untouched.
     #[test]
-    fn damage_before_a_good_record_is_refused() {
+    fn a_flipped_bit_in_any_record_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("claims.log");
         write_three(&path);
         let full = std::fs::read(&path).unwrap();
-        // Every byte of the first two records: flipping it either leaves a
-        // valid log (never: checksums) or is refused, never a silent cut.
-        let end_of_second = full.len() - (RECORD_HEADER_LEN + 5);
-        for i in HEADER_LEN as usize..end_of_second {
-            let mut bad = full.clone();
-            bad[i] ^= 0x40;
-            std::fs::write(&path, &bad).unwrap();
-            let err = records(&path).map(|(r, _)| r.len());
-            assert!(err.is_err(), "flip at {i} gave {err:?}");
+        for i in HEADER_LEN as usize..full.len() {
+            for bit in [0x01, 0x40] {
+                let mut bad = full.clone();
+                bad[i] ^= bit;
+                std::fs::write(&path, &bad).unwrap();
+                let got = records(&path).map(|(r, _)| r.len());
+                assert!(got.is_err(), "flip {bit:#x} at {i} gave {got:?}");
+                assert_eq!(
+                    std::fs::read(&path).unwrap(),
+                    bad,
+                    "flip at {i} changed the file"
+                );
+            }
         }
-        // The header.
-        for i in 0..10 {
+        // The header: magic, major, header length (a minor version of
+        // another value is still readable; the identity is checked against
+        // CURRENT by the store).
+        for i in (0..10).chain(12..16) {
             let mut bad = full.clone();
             bad[i] ^= 0x80;
             std::fs::write(&path, &bad).unwrap();
@@ -398,15 +551,62 @@ mod tests {
         }
     }
 
+    /// Zeros over the end of the log (a zeroed page) are damage, not an
+    /// unfinished write: the acknowledged records there are not dropped.
     #[test]
-    fn a_newer_major_version_is_refused() {
+    fn a_zeroed_tail_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("claims.log");
         write_three(&path);
-        let mut bytes = std::fs::read(&path).unwrap();
-        bytes[8..10].copy_from_slice(&(MAJOR + 1).to_le_bytes());
-        std::fs::write(&path, &bytes).unwrap();
+        let full = std::fs::read(&path).unwrap();
+        for from in HEADER_LEN as usize..full.len() {
+            let mut bad = full.clone();
+            bad[from..].fill(0);
+            std::fs::write(&path, &bad).unwrap();
+            let err = records(&path).map(|(r, _)| r.len());
+            assert!(err.is_err(), "zeros from {from} gave {err:?}");
+        }
+        // Zeros appended after the last record (a file extended but never
+        // written) are damage too: the file is refused, not cut.
+        let mut longer = full.clone();
+        longer.extend_from_slice(&[0; 4096]);
+        std::fs::write(&path, &longer).unwrap();
+        assert!(records(&path).is_err());
+    }
+
+    #[test]
+    fn an_empty_or_other_major_log_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("claims.log");
+        write_three(&path);
+        let bytes = std::fs::read(&path).unwrap();
+        std::fs::write(&path, b"").unwrap();
         let err = records(&path).unwrap_err().to_string();
-        assert!(err.contains("newer"), "{err}");
+        assert!(err.contains("empty"), "{err}");
+        for (major, word) in [(MAJOR + 1, "upgrade"), (1, "older tepat")] {
+            let mut other = bytes.clone();
+            other[8..10].copy_from_slice(&major.to_le_bytes());
+            std::fs::write(&path, &other).unwrap();
+            let err = records(&path).unwrap_err().to_string();
+            assert!(err.contains(word), "{err}");
+        }
+    }
+
+    #[test]
+    fn another_stores_log_and_a_locked_log_are_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("claims.log");
+        write_three(&path);
+        let err = LogFile::open(&path, Some(StoreId([8; 16])), |_, _| Ok(()))
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains("belongs to store"), "{err}");
+        let (_held, _) = LogFile::open(&path, None, |_, _| Ok(())).unwrap();
+        // A hard link of the same file: the lock is on the file.
+        let link = dir.path().join("backup.log");
+        std::fs::hard_link(&path, &link).unwrap();
+        let err = records(&link).unwrap_err().to_string();
+        assert!(err.contains("locked"), "{err}");
     }
 }

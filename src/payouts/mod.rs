@@ -8,4 +8,6 @@
 
 pub(crate) mod claims_log;
 mod codec;
+pub(crate) mod index;
 pub(crate) mod ledger;
+pub(crate) mod records;

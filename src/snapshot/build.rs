@@ -193,6 +193,11 @@ impl<'a> SnapshotBuilder<'a> {
         Ok(())
     }
 
+    /// The registry the snapshot is built for.
+    pub fn registry(&self) -> &Registry {
+        &self.registry
+    }
+
     /// How many persons are staged.
     pub fn len(&self) -> usize {
         self.staged.len()

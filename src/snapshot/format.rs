@@ -17,9 +17,13 @@ use zerocopy::{FromBytes, Immutable, IntoBytes, KnownLayout, Unaligned};
 
 /// `\x89TEPAT\r\n`: a high-bit byte, the name, CRLF.
 pub const MAGIC: [u8; 8] = *b"\x89TEPAT\r\n";
-/// The major version this code writes and reads (2.0: persons in
-/// cache-line buckets, no directory; see docs/FORMAT.md's version history).
-pub const FORMAT_MAJOR: u16 = 2;
+/// The major version this code writes and reads (3.0: the registry section
+/// carries each program's payable window; 2.0: persons in cache-line
+/// buckets, no directory; see docs/FORMAT.md's version history).
+pub const FORMAT_MAJOR: u16 = 3;
+/// The older major version this build also reads (docs/FORMAT.md, version
+/// history).
+pub const FORMAT_MAJOR_READ_TOO: u16 = 2;
 /// The minor version this code writes.
 pub const FORMAT_MINOR: u16 = 0;
 /// Bytes in the header.

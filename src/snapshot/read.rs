@@ -195,6 +195,47 @@ fn read_u64(b: &[u8], off: usize) -> u64 {
     u64::from_le_bytes(a)
 }
 
+/// The registry section of a format 2.x file: programs without a payable
+/// window (they get the default one).
+#[derive(serde::Deserialize)]
+struct RegistryV2 {
+    programs: Vec<ProgramV2>,
+    policy: crate::domain::program::Policy,
+}
+
+#[derive(serde::Deserialize)]
+struct ProgramV2 {
+    code: String,
+    name: String,
+    unit: crate::domain::program::Unit,
+    period: crate::domain::period::PeriodKind,
+    eligibility: crate::domain::program::Eligibility,
+    excludes: Vec<crate::domain::program::Exclusion>,
+}
+
+/// Decodes the registry section of a file of format `major`, checked as
+/// [`Registry::new`] checks a registry.
+fn decode_registry(bytes: &[u8], major: u16) -> std::result::Result<Registry, String> {
+    if major == FORMAT_MAJOR {
+        return postcard::from_bytes(bytes).map_err(|e| e.to_string());
+    }
+    let v2: RegistryV2 = postcard::from_bytes(bytes).map_err(|e| e.to_string())?;
+    let programs = v2
+        .programs
+        .into_iter()
+        .map(|p| crate::domain::program::Program {
+            code: p.code,
+            name: p.name,
+            unit: p.unit,
+            period: p.period,
+            eligibility: p.eligibility,
+            excludes: p.excludes,
+            window: Default::default(),
+        })
+        .collect();
+    Registry::new(programs, v2.policy).map_err(|e| e.to_string())
+}
+
 impl Snapshot {
     /// Maps and checks a snapshot file: magic, version, header checksum, the
     /// section table's bounds, and that every section's length agrees with
@@ -301,10 +342,12 @@ impl Snapshot {
         if major == 0 {
             return Err(bad("format major version 0 does not exist".into()));
         }
-        // A newer major is refused; so is an older one: 1.x laid persons
-        // out differently (a bucket directory), and its files are rebuilt
-        // from the register, not read (docs/FORMAT.md, version history).
-        if major != FORMAT_MAJOR {
+        // A newer major is refused; so is 1.x, which laid persons out
+        // differently (a bucket directory): its files are rebuilt from the
+        // register, not read. 2.x differs from 3.x only in the registry
+        // section (no payable windows) and is read (docs/FORMAT.md,
+        // version history).
+        if major != FORMAT_MAJOR && major != FORMAT_MAJOR_READ_TOO {
             return Err(Error::Version {
                 file,
                 expected: FORMAT_MAJOR,
@@ -360,7 +403,7 @@ impl Snapshot {
                 bad("header's line and family counts do not fit the record layout".into())
             })?;
         let registry_bytes = &b[sections[SectionKind::Registry as usize - 1].clone()];
-        let registry: Registry = postcard::from_bytes(registry_bytes)
+        let registry = decode_registry(registry_bytes, major)
             .map_err(|e| bad(format!("registry section does not decode: {e}")))?;
         Ok(Snapshot {
             bytes,
@@ -803,6 +846,13 @@ impl Snapshot {
     /// The file this snapshot was opened from.
     pub fn path(&self) -> &Path {
         &self.file
+    }
+
+    /// The header's checksum: it covers the header and the section table,
+    /// which holds every section's checksum, so it names this file's
+    /// contents (a store records it in `CURRENT`).
+    pub fn checksum(&self) -> u64 {
+        read_u64(self.bytes.as_slice(), OFF_HEADER_CHECKSUM)
     }
 
     /// The generation number (1 for a first build).

@@ -12,7 +12,8 @@ use std::sync::{Arc, Mutex};
 use arc_swap::ArcSwap;
 
 use crate::domain::kk::Kk;
-use crate::payouts::ledger::{KeyEvent, SUBJECT_FAMILY};
+use crate::payouts::index::KeyEvent;
+use crate::payouts::records::SUBJECT_FAMILY;
 use crate::snapshot::Snapshot;
 
 /// A fixed-size bitset of atomic words.

@@ -85,7 +85,20 @@ impl Store {
             };
             write.put_audit(self.next_seq(), &entry)?;
         }
+        // The witness counts the change files and records how long the
+        // claims log was: an older copy of live/, CURRENT or the log shows.
+        let mut witness = self.live.witness()?.ok_or_else(|| Error::Store {
+            dir: self.dir().to_path_buf(),
+            message: "the live state has no witness record".into(),
+        })?;
+        witness.applies += 1;
+        witness.log_bytes = witness.log_bytes.max(self.ledger.synced_bytes());
+        write.put_witness(&witness)?;
         self.live.write(write)?;
+        self.update_current(|c| {
+            c.applies = witness.applies;
+            c.log_bytes = c.log_bytes.max(witness.log_bytes);
+        })?;
         Ok(changes.len() as u64)
     }
 }

@@ -1,13 +1,15 @@
 //! What the store remembers of its payouts and changes: the audit trail,
 //! the claims that hold, the first outcome of a request.
 
+use std::collections::HashMap;
+
 use serde::{Deserialize, Serialize};
 
 use super::Store;
 use crate::domain::verdict::{ReasonSet, Verdict};
 use crate::error::Result;
 use crate::live::AuditEntry;
-use crate::payouts::ledger::{Entry, SUBJECT_FAMILY, SUBJECT_PERSON};
+use crate::payouts::records::{Entry, SUBJECT_FAMILY, SUBJECT_PERSON, Subject};
 
 /// A recorded payout.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -39,8 +41,11 @@ pub struct RequestRecord {
     pub verdict: Option<Verdict>,
     /// When, milliseconds since the epoch.
     pub at_ms: u64,
-    /// The claim keys a paid claim wrote (so a reversal finds them).
+    /// The subjects a paid claim holds: a kind byte (`F` family card, `P`
+    /// person, `V` covered member), then the KK or NIK big-endian.
     pub keys: Vec<Vec<u8>>,
+    /// For a claim: the request that reversed it, if any.
+    pub reversed_by: Option<String>,
 }
 
 /// Who a stored claim key is for.
@@ -57,9 +62,9 @@ pub enum ClaimSubject {
 /// A claim as stored.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct StoredClaim {
-    /// Program bit.
-    pub program: u8,
-    /// Period key ([`Period::to_key`]).
+    /// The program's code.
+    pub program: String,
+    /// Period key ([`crate::Period::to_key`]).
     pub period: u32,
     /// Family or person.
     pub subject: ClaimSubject,
@@ -70,7 +75,8 @@ pub struct StoredClaim {
 impl Store {
     /// Every audit entry, oldest first, optionally only those of one NIK or
     /// one request: the payouts from the ledger and the applied changes from
-    /// the live state, merged in the order they were recorded.
+    /// the live state, merged in the order they were recorded. A reversal
+    /// is listed under the NIK of the claim it reversed.
     pub fn audit(&self, nik: Option<u64>, request: Option<&str>) -> Result<Vec<AuditEntry>> {
         let mut out: Vec<(u64, AuditEntry)> = Vec::new();
         let wanted = |e: &AuditEntry| {
@@ -83,12 +89,18 @@ impl Store {
                 out.push((seq, e));
             }
         }
-        let entries = match request {
-            Some(r) => self.first_of(r)?.into_iter().collect(),
-            None => self.ledger.lock()?.entries()?,
-        };
-        for entry in entries {
-            let e = audit_entry(&entry);
+        let mut paid_nik: HashMap<u64, Option<u64>> = HashMap::new();
+        for (offset, entry) in self.ledger.lock()?.entries()? {
+            let e = match &entry {
+                Entry::Claim(c) => {
+                    paid_nik.insert(offset, c.nik);
+                    audit_entry(&entry, c.nik)
+                }
+                Entry::Reverse(r) => {
+                    let nik = paid_nik.get(&r.claim_offset).copied().flatten();
+                    audit_entry(&entry, nik)
+                }
+            };
             if wanted(&e) {
                 out.push((entry.seq(), e));
             }
@@ -97,13 +109,15 @@ impl Store {
         Ok(out.into_iter().map(|(_, e)| e).collect())
     }
 
-    /// Every recorded claim that is not reversed, in key order.
+    /// Every claim key held by a claim that is not reversed, in key order,
+    /// with the first claim that holds it.
     pub fn claims(&self) -> Result<Vec<StoredClaim>> {
-        let held = self.ledger.lock()?.held()?;
+        let ledger = self.ledger.lock()?;
+        let held = ledger.held()?;
         Ok(held
             .into_iter()
             .map(|(k, c)| StoredClaim {
-                program: k.program(),
+                program: ledger.code(k.program()).unwrap_or_default(),
                 period: k.period(),
                 subject: match k.kind() {
                     SUBJECT_FAMILY => ClaimSubject::Family(k.subject()),
@@ -121,16 +135,51 @@ impl Store {
             })
             .collect())
     }
+
+    /// The first outcome of a request, if it was seen.
+    pub fn request(&self, request_id: &str) -> Result<Option<RequestRecord>> {
+        let Some(seen) = self.first_of(request_id)? else {
+            return Ok(None);
+        };
+        Ok(Some(match seen.entry {
+            Entry::Claim(c) => RequestRecord {
+                asked: c.asked,
+                done: c.paid,
+                reasons: c.verdict.reasons,
+                keys: c.keys.iter().map(subject_bytes).collect(),
+                verdict: Some(c.verdict.to_verdict(&self.registry())),
+                at_ms: c.at_ms,
+                reversed_by: seen.reversed_by,
+            },
+            Entry::Reverse(r) => RequestRecord {
+                asked: r.asked,
+                done: true,
+                reasons: ReasonSet::default(),
+                verdict: None,
+                at_ms: r.at_ms,
+                keys: Vec::new(),
+                reversed_by: None,
+            },
+        }))
+    }
 }
 
-/// A ledger record as an audit entry.
-fn audit_entry(entry: &Entry) -> AuditEntry {
+/// A claim's subject as bytes: kind, then the NIK or KK big-endian.
+fn subject_bytes(s: &Subject) -> Vec<u8> {
+    let mut b = Vec::with_capacity(9);
+    b.push(s.kind);
+    b.extend_from_slice(&s.id.to_be_bytes());
+    b
+}
+
+/// A ledger record as an audit entry, under `nik`.
+fn audit_entry(entry: &Entry, nik: Option<u64>) -> AuditEntry {
     match entry {
         Entry::Claim(c) => AuditEntry {
             at_ms: c.at_ms,
             request_id: Some(c.request_id.clone()),
             op: "claim".into(),
-            nik: c.nik,
+            nik,
             inputs: c.asked.clone(),
             outcome: if c.paid {
                 "paid".into()
@@ -142,39 +191,9 @@ fn audit_entry(entry: &Entry) -> AuditEntry {
             at_ms: r.at_ms,
             request_id: Some(r.request_id.clone()),
             op: "reverse".into(),
-            nik: None,
+            nik,
             inputs: r.asked.clone(),
             outcome: format!("reversed {}", r.original),
         },
-    }
-}
-impl Store {
-    /// The first outcome of a request, if it was seen.
-    pub fn request(&self, request_id: &str) -> Result<Option<RequestRecord>> {
-        let ledger = self.ledger.lock()?;
-        let Some((offset, entry)) = ledger.request(request_id)? else {
-            return Ok(None);
-        };
-        Ok(Some(match entry {
-            Entry::Claim(c) => RequestRecord {
-                asked: c.asked,
-                done: c.paid,
-                reasons: c.verdict.reasons,
-                keys: c.keys.iter().map(|k| k.to_bytes()).collect(),
-                verdict: Some(c.verdict),
-                at_ms: c.at_ms,
-            },
-            Entry::Reverse(r) => {
-                let _ = offset;
-                RequestRecord {
-                    asked: r.asked,
-                    done: true,
-                    reasons: ReasonSet::default(),
-                    verdict: None,
-                    at_ms: r.at_ms,
-                    keys: Vec::new(),
-                }
-            }
-        }))
     }
 }

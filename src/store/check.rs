@@ -8,9 +8,8 @@ use crate::domain::period::Period;
 use crate::domain::program::{ExclusionLevel, ProgramId, ProgramSet, Unit};
 use crate::domain::verdict::{ClaimInfo, Conflict, ReasonCode, ReasonSet, Verdict};
 use crate::error::{Error, Result};
-use crate::payouts::ledger::{
-    ClaimEntry, ClaimKey, SUBJECT_COVERED, SUBJECT_FAMILY, SUBJECT_PERSON,
-};
+use crate::payouts::index::ClaimKey;
+use crate::payouts::records::{ClaimEntry, SUBJECT_COVERED, SUBJECT_FAMILY, SUBJECT_PERSON};
 use crate::snapshot::Snapshot;
 
 impl Store {
@@ -83,6 +82,9 @@ impl Store {
         }
         let mut claimed = None;
         if period.kind() == p.period {
+            if !p.window.is_open(period, self.today()) {
+                reasons.insert(ReasonCode::PeriodNotOpen);
+            }
             claimed = self.claimed_by(snap, nik.get(), state, program, period)?;
             if claimed.is_some() {
                 reasons.insert(ReasonCode::AlreadyClaimed);
@@ -145,10 +147,11 @@ impl Store {
         period: Period,
     ) -> Result<Option<ClaimInfo>> {
         let registry = snap.registry();
-        let family = registry
-            .get(program)
-            .is_some_and(|p| p.unit == Unit::Family);
-        let (prog, key) = (program.index() as u8, period.to_key());
+        let p = registry.get(program).ok_or_else(|| Error::UnknownProgram {
+            code: format!("#{}", program.index()),
+        })?;
+        let family = p.unit == Unit::Family;
+        let key = period.to_key();
         // Fast path: an unchanged person answers from the bitmaps of the
         // generation `snap` is (a caller still on an older generation asks
         // the ledger).
@@ -156,6 +159,7 @@ impl Store {
         if let PersonState::Snapshot(p) = state
             && std::ptr::eq(&*current.snapshot, snap)
         {
+            let prog = current.number(program);
             let person_bit = current.claimed.test(prog, key, false, u64::from(p.slot()));
             let family_bit = family
                 && current
@@ -166,6 +170,8 @@ impl Store {
             }
         }
         drop(current);
+        let mut ledger = self.ledger.lock()?;
+        let prog = ledger.number(&p.code)?;
         let mut keys = Vec::with_capacity(2);
         if family {
             if let Some(kk) = state.kk() {
@@ -175,7 +181,6 @@ impl Store {
         } else {
             keys.push(ClaimKey::new(prog, key, SUBJECT_PERSON, nik));
         }
-        let ledger = self.ledger.lock()?;
         for k in keys {
             if let Some(c) = ledger.holder(k)? {
                 return Ok(Some(claim_info(&c)));

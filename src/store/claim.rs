@@ -14,12 +14,14 @@ use super::check::claim_info;
 use super::{Store, now_ms};
 use crate::domain::nik::Nik;
 use crate::domain::period::Period;
-use crate::domain::program::Unit;
+use crate::domain::program::{Registry, Unit};
 use crate::domain::verdict::{ReasonCode, Verdict};
 use crate::error::{Error, Result};
-use crate::payouts::ledger::{
-    ClaimEntry, ClaimKey, Entry, LedgerGuard, ReverseEntry, SUBJECT_COVERED, SUBJECT_FAMILY,
-    SUBJECT_PERSON,
+use crate::payouts::index::ClaimKey;
+use crate::payouts::ledger::LedgerGuard;
+use crate::payouts::records::{
+    ClaimEntry, Entry, ReverseEntry, SUBJECT_COVERED, SUBJECT_FAMILY, SUBJECT_PERSON,
+    StoredVerdict, Subject,
 };
 use crate::snapshot::Snapshot;
 
@@ -50,6 +52,9 @@ pub struct ClaimOutcome {
     pub verdict: Verdict,
     /// True when this is a retry answered from the first outcome.
     pub replayed: bool,
+    /// The request that reversed this claim since, if any: a retry of a
+    /// paid claim that was reversed must not be paid out again.
+    pub reversed_by: Option<String>,
 }
 
 /// What a reversal did.
@@ -74,6 +79,13 @@ fn valid_request_id(id: &str) -> Result<()> {
     Ok(())
 }
 
+/// A request seen before: its first record, and the reversal of it if it
+/// was a claim that was reversed.
+pub(super) struct Seen {
+    pub(super) entry: Entry,
+    pub(super) reversed_by: Option<String>,
+}
+
 impl Store {
     /// Checks and records a payout in one step. Idempotent by request id
     /// (also after a restart); durable before it returns.
@@ -84,7 +96,7 @@ impl Store {
             req.nik, req.program, req.period, req.meta
         );
         if let Some(first) = self.first_of(&req.request_id)? {
-            return replay(&req.request_id, &asked, first);
+            return replay(&self.registry(), &req.request_id, &asked, first);
         }
         // Shared with other claims; a change file takes it alone, so that
         // no claim decides on half of one.
@@ -95,9 +107,9 @@ impl Store {
             // The decision: under the ledger's lock, the request is new and
             // no key it would hold is held (anyone paid meanwhile?).
             let mut ledger = self.ledger.lock()?;
-            if let Some((_, first)) = ledger.request(&req.request_id)? {
+            if let Some(first) = seen(&ledger, &req.request_id)? {
                 drop(ledger);
-                return replay(&req.request_id, &asked, first);
+                return replay(snap.registry(), &req.request_id, &asked, first);
             }
             self.record_claim(&mut ledger, &snap, req, asked, plan)?
         };
@@ -106,48 +118,57 @@ impl Store {
     }
 
     /// What a claim would decide on, read before the ledger's lock: the
-    /// verdict so far and the keys a payment would hold — the claim's, and
-    /// for a family program the family key and every current member's
+    /// verdict so far and the subjects a payment would hold — the payee,
+    /// and for a family program the family card and every current member's
     /// coverage.
     fn plan_claim(&self, snap: &Snapshot, req: &ClaimRequest) -> Result<ClaimPlan> {
         let registry = snap.registry();
         let program = registry.require(&req.program)?;
         let period = Period::parse(&req.period)?;
-        let (prog, pkey) = (program.index() as u8, period.to_key());
+        let p = registry.program(program);
+        let mut plan = ClaimPlan {
+            verdict: Verdict::only(registry, ReasonCode::InvalidNik),
+            nik: None,
+            kk: None,
+            code: p.code.clone(),
+            period: period.to_key(),
+            family: p.unit == Unit::Family,
+            subjects: Vec::new(),
+        };
         let Ok(nik) = Nik::parse(&req.nik) else {
-            let verdict = Verdict::only(registry, ReasonCode::InvalidNik);
-            return Ok(ClaimPlan::refused(verdict, None, prog, pkey));
+            return Ok(plan);
         };
         let state = self.person(snap, nik.get())?;
-        let verdict = self.verdict_for(snap, nik, state.as_ref(), program, period)?;
+        plan.verdict = self.verdict_for(snap, nik, state.as_ref(), program, period)?;
+        plan.nik = Some(nik.get());
         let Some(state) = state else {
-            return Ok(ClaimPlan::refused(verdict, Some(nik.get()), prog, pkey));
+            return Ok(plan);
         };
-        let nik = nik.get();
-        let mut keys: Vec<ClaimKey> = Vec::new();
-        let mut kk = None;
-        if registry.program(program).unit == Unit::Family {
-            kk = state.kk();
-            if let Some(kk) = kk {
-                keys.push(ClaimKey::new(prog, pkey, SUBJECT_FAMILY, kk));
+        let covered = |id| Subject {
+            kind: SUBJECT_COVERED,
+            id,
+        };
+        if plan.family {
+            plan.kk = state.kk();
+            if let Some(kk) = plan.kk {
+                plan.subjects.push(Subject {
+                    kind: SUBJECT_FAMILY,
+                    id: kk,
+                });
                 for (member, _) in self.members(snap, kk)? {
-                    keys.push(ClaimKey::new(prog, pkey, SUBJECT_COVERED, member));
+                    plan.subjects.push(covered(member));
                 }
             }
-            keys.push(ClaimKey::new(prog, pkey, SUBJECT_COVERED, nik));
-            keys.sort_unstable();
-            keys.dedup();
+            plan.subjects.push(covered(nik.get()));
+            plan.subjects.sort_unstable();
+            plan.subjects.dedup();
         } else {
-            keys.push(ClaimKey::new(prog, pkey, SUBJECT_PERSON, nik));
+            plan.subjects.push(Subject {
+                kind: SUBJECT_PERSON,
+                id: nik.get(),
+            });
         }
-        Ok(ClaimPlan {
-            verdict,
-            nik: Some(nik),
-            kk,
-            keys,
-            prog,
-            pkey,
-        })
+        Ok(plan)
     }
 
     /// Takes the decision under the ledger's lock and appends the record
@@ -161,22 +182,23 @@ impl Store {
         plan: ClaimPlan,
     ) -> Result<ClaimOutcome> {
         let registry = snap.registry();
+        let number = ledger.number(&plan.code)?;
         let mut verdict = plan.verdict;
         // Only the payee's own keys block: a covered member of the family
         // is blocked through the family key.
         let blocking = plan
-            .keys
+            .subjects
             .iter()
-            .filter(|k| k.kind() != SUBJECT_COVERED || Some(k.subject()) == plan.nik);
-        for k in blocking {
-            if let Some(c) = ledger.holder(*k)? {
+            .filter(|s| s.kind != SUBJECT_COVERED || Some(s.id) == plan.nik);
+        for s in blocking {
+            if let Some(c) = ledger.holder(ClaimKey::new(number, plan.period, s.kind, s.id))? {
                 let mut reasons = verdict.reasons;
                 reasons.insert(ReasonCode::AlreadyClaimed);
                 let claimed = verdict.claimed.take().or(Some(claim_info(&c)));
                 verdict = Verdict::new(registry, reasons, verdict.conflicts, claimed);
             }
         }
-        let paid = verdict.payable && !plan.keys.is_empty();
+        let paid = verdict.payable && !plan.subjects.is_empty();
         let entry = ClaimEntry {
             seq: self.next_seq(),
             at_ms: now_ms(),
@@ -186,14 +208,17 @@ impl Store {
             kk: plan.kk,
             meta: req.meta.clone(),
             paid,
-            verdict: verdict.clone(),
-            keys: if paid { plan.keys } else { Vec::new() },
+            verdict: StoredVerdict::of(&verdict, registry),
+            program: plan.code,
+            period: plan.period,
+            family: plan.family,
+            keys: if paid { plan.subjects } else { Vec::new() },
         };
         // The bits go to the generation current under the ledger's lock: a
         // generation change swaps under the same lock. Every key of one
         // claim has its (program, period): the bitmaps are looked up once.
         let current = self.current.load();
-        let bits = paid.then(|| current.claimed.get_or_create(plan.prog, plan.pkey));
+        let bits = paid.then(|| current.claimed.get_or_create(number, plan.period));
         ledger.append(&Entry::Claim(entry), |event| {
             if let Some(bits) = &bits {
                 mark_bits(bits, &current.snapshot, event)
@@ -204,12 +229,13 @@ impl Store {
             paid,
             verdict,
             replayed: false,
+            reversed_by: None,
         })
     }
 
     /// The first record of a request, if it was seen.
-    pub(super) fn first_of(&self, request_id: &str) -> Result<Option<Entry>> {
-        Ok(self.ledger.lock()?.request(request_id)?.map(|(_, e)| e))
+    pub(super) fn first_of(&self, request_id: &str) -> Result<Option<Seen>> {
+        seen(&self.ledger.lock()?, request_id)
     }
 
     /// Reverses a paid claim (a failed disbursement), by a new request that
@@ -223,20 +249,6 @@ impl Store {
     ) -> Result<ReverseOutcome> {
         valid_request_id(request_id)?;
         let asked = format!("reverse original={original} reason={reason:?}");
-        let replayed = |first: Entry| -> Result<ReverseOutcome> {
-            if first.asked() != asked {
-                return Err(Error::RequestConflict {
-                    request_id: request_id.to_owned(),
-                    first: first.asked().to_owned(),
-                    now: asked.clone(),
-                });
-            }
-            Ok(ReverseOutcome {
-                request_id: request_id.to_owned(),
-                reversed: original.to_owned(),
-                replayed: true,
-            })
-        };
         let fail = |message: String| Error::Request {
             request_id: request_id.to_owned(),
             message,
@@ -246,32 +258,34 @@ impl Store {
             let mut ledger = self.ledger.lock()?;
             if let Some((_, first)) = ledger.request(request_id)? {
                 drop(ledger);
-                return replayed(first);
+                return replay_reversal(request_id, original, &asked, first);
             }
             let Some((claim_offset, orig)) = ledger.request(original)? else {
                 return Err(fail(format!("no request {original:?} to reverse")));
             };
-            let keys = match orig {
-                Entry::Claim(c) if c.paid && !c.keys.is_empty() => c.keys,
+            let claim = match orig {
+                Entry::Claim(c) if c.paid && !c.keys.is_empty() => c,
                 _ => {
                     return Err(fail(format!(
                         "request {original:?} did not pay, so there is nothing to reverse"
                     )));
                 }
             };
-            if ledger.reversed_by(claim_offset).is_some() {
+            if let Some(by) = ledger.reversed_by(claim_offset) {
                 return Err(fail(format!(
-                    "the claim of {original:?} is already reversed"
+                    "the claim of {original:?} is already reversed (by {by:?})"
                 )));
             }
             let entry = ReverseEntry {
                 seq: self.next_seq(),
                 at_ms: now_ms(),
                 request_id: request_id.to_owned(),
-                asked: asked.clone(),
+                asked,
                 original: original.to_owned(),
                 claim_offset,
-                keys,
+                program: claim.program,
+                period: claim.period,
+                keys: claim.keys,
             };
             let current = self.current.load();
             ledger.append(&Entry::Reverse(entry), |event| {
@@ -287,40 +301,37 @@ impl Store {
     }
 }
 
+/// The first record of a request and whether it was reversed.
+pub(super) fn seen(ledger: &LedgerGuard<'_>, request_id: &str) -> Result<Option<Seen>> {
+    let Some((offset, entry)) = ledger.request(request_id)? else {
+        return Ok(None);
+    };
+    let reversed_by = ledger.reversed_by(offset);
+    Ok(Some(Seen { entry, reversed_by }))
+}
+
 /// What a claim would decide on (see [`Store::plan_claim`]).
 struct ClaimPlan {
     verdict: Verdict,
     nik: Option<u64>,
     kk: Option<u64>,
-    /// The keys a payment would hold; empty when nobody could be paid.
-    keys: Vec<ClaimKey>,
-    prog: u8,
-    pkey: u32,
+    code: String,
+    period: u32,
+    family: bool,
+    /// The subjects a payment would hold; empty when nobody could be paid.
+    subjects: Vec<Subject>,
 }
 
-impl ClaimPlan {
-    /// A claim that cannot pay anyone (an invalid or unknown NIK).
-    fn refused(verdict: Verdict, nik: Option<u64>, prog: u8, pkey: u32) -> ClaimPlan {
-        ClaimPlan {
-            verdict,
-            nik,
-            kk: None,
-            keys: Vec::new(),
-            prog,
-            pkey,
-        }
-    }
-}
-
-/// Answers a retried request from its first outcome, or refuses a reused id
-/// with different content.
-fn replay(request_id: &str, asked: &str, first: Entry) -> Result<ClaimOutcome> {
-    match first {
+/// Answers a retried claim from its first outcome (and says whether it was
+/// reversed since), or refuses a reused id with different content.
+fn replay(registry: &Registry, request_id: &str, asked: &str, first: Seen) -> Result<ClaimOutcome> {
+    match first.entry {
         Entry::Claim(c) if c.asked == asked => Ok(ClaimOutcome {
             request_id: request_id.to_owned(),
             paid: c.paid,
-            verdict: c.verdict,
+            verdict: c.verdict.to_verdict(registry),
             replayed: true,
+            reversed_by: first.reversed_by,
         }),
         other => Err(Error::RequestConflict {
             request_id: request_id.to_owned(),
@@ -328,4 +339,25 @@ fn replay(request_id: &str, asked: &str, first: Entry) -> Result<ClaimOutcome> {
             now: asked.to_owned(),
         }),
     }
+}
+
+/// Answers a retried reversal, or refuses a reused id with other content.
+fn replay_reversal(
+    request_id: &str,
+    original: &str,
+    asked: &str,
+    first: Entry,
+) -> Result<ReverseOutcome> {
+    if first.asked() != asked {
+        return Err(Error::RequestConflict {
+            request_id: request_id.to_owned(),
+            first: first.asked().to_owned(),
+            now: asked.to_owned(),
+        });
+    }
+    Ok(ReverseOutcome {
+        request_id: request_id.to_owned(),
+        reversed: original.to_owned(),
+        replayed: true,
+    })
 }

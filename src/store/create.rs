@@ -4,8 +4,9 @@
 
 use std::path::{Path, PathBuf};
 
-use super::dir::{self, CLAIMS_LOG};
+use super::dir::{self, CLAIMS_LOG, Current};
 use super::{Options, Store};
+use crate::durable::StoreId;
 use crate::error::{Error, Result};
 use crate::payouts::claims_log;
 use crate::snapshot::{BuildSummary, Snapshot, SnapshotBuilder};
@@ -21,6 +22,8 @@ use crate::snapshot::{BuildSummary, Snapshot, SnapshotBuilder};
 #[derive(Debug)]
 pub struct Reservation {
     dir: PathBuf,
+    /// The new store's identity (already in its claims log).
+    id: StoreId,
     /// A snapshot file written under another generation's name.
     extra: Option<PathBuf>,
     done: bool,
@@ -67,7 +70,8 @@ impl Store {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
         refuse_non_empty(dir)?;
         let log = dir.join(CLAIMS_LOG);
-        claims_log::create(&log).map_err(|e| match e {
+        let id = StoreId::new();
+        claims_log::create(&log, id).map_err(|e| match e {
             Error::Io { source, .. } if source.kind() == std::io::ErrorKind::AlreadyExists => {
                 store_error(dir, "another process is creating a store in this directory")
             }
@@ -75,6 +79,7 @@ impl Store {
         })?;
         Ok(Reservation {
             dir: dir.to_path_buf(),
+            id,
             extra: None,
             done: false,
         })
@@ -96,7 +101,8 @@ impl Reservation {
     ) -> Result<(Store, BuildSummary)> {
         let path = self.dir.join(dir::snapshot_file_name(1));
         let summary = builder.generation(1).write_to_path(&path)?;
-        dir::set_current(&self.dir, 1)?;
+        let checksum = Snapshot::open(&path)?.checksum();
+        Current::new(self.id, 1, checksum).write(&self.dir)?;
         let store = Store::open_with(&self.dir, options)?;
         self.done = true;
         Ok((store, summary))
@@ -104,6 +110,7 @@ impl Reservation {
 
     /// [`Store::create_from_snapshot`] in the reserved directory.
     pub fn create_from_snapshot(mut self, snapshot: &Path, options: Options) -> Result<Store> {
+        crate::durable::require_regular_file(snapshot, "snapshot")?;
         let generation = Snapshot::open(snapshot)?.generation();
         let path = self.dir.join(dir::snapshot_file_name(generation));
         self.extra = Some(path.clone());
@@ -111,9 +118,10 @@ impl Reservation {
         std::fs::File::open(&path)
             .and_then(|f| f.sync_all())
             .map_err(|e| Error::io(&path, e))?;
-        Snapshot::open(&path)?.verify()?;
+        let copy = Snapshot::open(&path)?;
+        copy.verify()?;
         crate::durable::sync_dir(&path)?;
-        dir::set_current(&self.dir, generation)?;
+        Current::new(self.id, generation, copy.checksum()).write(&self.dir)?;
         let store = Store::open_with(&self.dir, options)?;
         self.done = true;
         Ok(store)

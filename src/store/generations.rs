@@ -41,12 +41,15 @@ use crate::domain::date::Date;
 use crate::domain::kk::Kk;
 use crate::domain::nik::{Nik, Sex};
 use crate::domain::program::{ComponentSet, ProgramSet};
+use crate::domain::program::{Registry, Unit};
 pub use crate::durable::FAULT_POINTS;
 use crate::durable::fault_point;
 use crate::error::{Error, Result};
 use crate::live::{LivePerson, LiveWrite};
+use crate::payouts::index::{KeyEvent, ProgramUse};
 use crate::rows::register::{PersonRecord, Relation};
 use crate::snapshot::{Person, Snapshot, SnapshotBuilder};
+use crate::store::accel::{ClaimedIndex, mark_key};
 use crate::store::{Generation, Store};
 
 /// How long step 3 waits for calls that still read the old generation.
@@ -134,26 +137,22 @@ impl Store {
         let from = old.generation();
         // Step 3 waits for every holder of the old generation: not us.
         drop(old);
+        // Refused before the build costs anything (and again at the switch,
+        // under the ledger's lock, where it is decisive).
+        refuse_registry_change(&self.ledger.lock()?.uses(), builder.registry())?;
         let to = from + 1;
         let path = self.dir().join(dir::snapshot_file_name(to));
         let summary = builder.generation(to).write_to_path(&path)?;
-        let next = Generation::new(Arc::new(self.open_generation(&path)?));
+        let snapshot = Arc::new(self.open_generation(&path)?);
         let build_secs = started.elapsed().as_secs_f64();
 
         let switch_started = Instant::now();
-        let retired = {
-            let ledger = self.ledger.lock()?;
-            for key in ledger.held_keys() {
-                crate::store::mark_key(
-                    &next.claimed,
-                    &next.snapshot,
-                    crate::payouts::ledger::KeyEvent::Held(key),
-                );
+        let retired = match self.switch_to(snapshot) {
+            Ok(retired) => retired,
+            Err(e) => {
+                let _ = std::fs::remove_file(&path);
+                return Err(e);
             }
-            dir::set_current(self.dir(), to)?;
-            let retired = self.current.swap(Arc::new(next));
-            fault_point("switch.swapped");
-            retired
         };
         let switch_secs = switch_started.elapsed().as_secs_f64();
 
@@ -178,6 +177,38 @@ impl Store {
             switch_secs,
             finish_secs: finish_started.elapsed().as_secs_f64(),
         })
+    }
+
+    /// Step 2: under the ledger's lock, the new generation's bitmaps from
+    /// the held keys, `CURRENT`, the swap. Returns the retired generation.
+    fn switch_to(&self, snapshot: Arc<Snapshot>) -> Result<Arc<Generation>> {
+        let mut ledger = self.ledger.lock()?;
+        refuse_registry_change(&ledger.uses(), snapshot.registry())?;
+        let numbers = snapshot
+            .registry()
+            .programs()
+            .iter()
+            .map(|p| ledger.number(&p.code))
+            .collect::<Result<Vec<u8>>>()?;
+        let next = Generation {
+            claimed: ClaimedIndex::new(snapshot.slot_count(), snapshot.family_count()),
+            snapshot,
+            numbers,
+        };
+        for key in ledger.held_keys() {
+            mark_key(&next.claimed, &next.snapshot, KeyEvent::Held(key));
+        }
+        let name = dir::snapshot_file_name(next.snapshot.generation());
+        let checksum = next.snapshot.checksum();
+        let log_bytes = self.ledger.synced_bytes();
+        self.update_current(|c| {
+            c.snapshot = name;
+            c.snapshot_checksum = Some(checksum);
+            c.log_bytes = c.log_bytes.max(log_bytes);
+        })?;
+        let retired = self.current.swap(Arc::new(next));
+        fault_point("switch.swapped");
+        Ok(retired)
     }
 
     /// Step 3, also run on open: removes the pending changes the current
@@ -210,6 +241,18 @@ impl Store {
                     write.remove_marker(kk, nik);
                 }
             }
+        }
+        // The live state now belongs to this generation: a `CURRENT` that
+        // names an older one is an older copy (store::open).
+        let witness = self.live.witness()?;
+        let generation = snap.generation();
+        if let Some(mut w) = witness
+            && (w.generation != generation || !folded.is_empty())
+        {
+            w.generation = generation;
+            write.put_witness(&w)?;
+            self.live.write(write)?;
+        } else if !folded.is_empty() {
             self.live.write(write)?;
         }
         fault_point("finish.live_cleaned");
@@ -218,6 +261,50 @@ impl Store {
         fault_point("finish.old_removed");
         Ok((folded.len() as u64, carried))
     }
+}
+
+/// Refuses a registry that would change how a program with recorded claims
+/// is keyed: dropped or renamed (a renamed program would pay again everyone
+/// its old code paid), or paid per another unit or another kind of period
+/// (the old claims would not block the new keys).
+fn refuse_registry_change(uses: &HashMap<String, ProgramUse>, next: &Registry) -> Result<()> {
+    let mut codes: Vec<&String> = uses.keys().collect();
+    codes.sort();
+    for code in codes {
+        let used = &uses[code];
+        let refuse = |why: String| {
+            Err(Error::Registry {
+                file: None,
+                line: None,
+                column: None,
+                field: Some(format!("program {code}")),
+                message: format!(
+                    "{why}, but the store has recorded claims of {code}: the new registry is \
+                     refused (keep the program as it is, or pay under a new code)"
+                ),
+            })
+        };
+        let Some(id) = next.by_code(code) else {
+            return refuse(format!(
+                "the new registry has no program {code} (dropped or renamed)"
+            ));
+        };
+        let p = next.program(id);
+        let family = p.unit == Unit::Family;
+        if (family && used.person) || (!family && used.family) {
+            return refuse(format!(
+                "the new registry pays {code} per {}",
+                p.unit.name()
+            ));
+        }
+        if used.periods.iter().any(|k| *k != p.period) {
+            return refuse(format!(
+                "the new registry pays {code} per {}",
+                p.period.name()
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Waits (bounded) until nobody else holds the retired generation or its

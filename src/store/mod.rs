@@ -19,6 +19,7 @@
 //! |---|---|
 //! | `create` | [`Store::create`]: a new store from a staged register |
 //! | `dir` | the files of a store directory and `CURRENT` |
+//! | `open` | opening: every part checked against `CURRENT` |
 //! | `accel` | the change filter and the claimed bitmaps |
 //! | `person` | a person's current state, a family's current members |
 //! | `check` | verdicts |
@@ -35,20 +36,24 @@ mod claim;
 mod create;
 mod dir;
 pub mod generations;
+mod open;
 mod person;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 use arc_swap::ArcSwap;
 
-use crate::domain::program::Registry;
-use crate::error::{Error, Result};
+use crate::domain::date::Date;
+use crate::domain::program::{ProgramId, Registry};
+use crate::durable::StoreId;
+use crate::error::Result;
 use crate::live::Live;
 use crate::payouts::ledger::Ledger;
 use crate::snapshot::Snapshot;
-use accel::{ChangeFilter, ClaimedIndex, mark_key};
+use accel::{ChangeFilter, ClaimedIndex};
+use dir::Current;
 
 pub use audit::{ClaimRecord, ClaimSubject, RequestRecord, StoredClaim};
 pub use claim::{ClaimOutcome, ClaimRequest, ReverseOutcome};
@@ -72,6 +77,11 @@ pub struct Options {
     /// ([`Snapshot::open_resident`]) instead of mapping it: opening costs a
     /// full read of the file, lookups are faster. Default `false`.
     pub resident: bool,
+    /// The store's date, which decides the open periods of every program
+    /// (its payable window); `None` (the default): the system clock's day,
+    /// read at each check. Set it to replay a day's payee list, or in
+    /// tests.
+    pub today: Option<Date>,
 }
 
 impl Default for Options {
@@ -79,6 +89,7 @@ impl Default for Options {
         Options {
             group_commit: true,
             resident: false,
+            today: None,
         }
     }
 }
@@ -95,6 +106,12 @@ impl Options {
         self.resident = on;
         self
     }
+
+    /// Sets [`Options::today`].
+    pub fn today(mut self, today: Date) -> Options {
+        self.today = Some(today);
+        self
+    }
 }
 
 /// One snapshot generation with the accelerators that index into it: the
@@ -103,12 +120,19 @@ impl Options {
 pub(crate) struct Generation {
     pub(crate) snapshot: Arc<Snapshot>,
     pub(crate) claimed: ClaimedIndex,
+    /// Registry program index → the ledger's number for its code (claim
+    /// keys are by program code, never by a registry position).
+    pub(crate) numbers: Vec<u8>,
 }
 
 impl Generation {
-    pub(crate) fn new(snapshot: Arc<Snapshot>) -> Generation {
-        let claimed = ClaimedIndex::new(snapshot.slot_count(), snapshot.family_count());
-        Generation { snapshot, claimed }
+    /// The ledger's number of a program of this generation's registry.
+    #[inline]
+    pub(crate) fn number(&self, program: ProgramId) -> u8 {
+        self.numbers
+            .get(program.index())
+            .copied()
+            .unwrap_or(u8::MAX)
     }
 }
 
@@ -116,6 +140,7 @@ impl Generation {
 pub struct Store {
     dir: PathBuf,
     options: Options,
+    id: StoreId,
     pub(crate) current: ArcSwap<Generation>,
     pub(crate) live: Live,
     pub(crate) ledger: Ledger,
@@ -128,7 +153,10 @@ pub struct Store {
     /// claim never decides on half of a file.
     pub(crate) writers: RwLock<()>,
     /// One generation change (compaction or refresh) at a time.
-    pub(crate) generations: std::sync::Mutex<()>,
+    pub(crate) generations: Mutex<()>,
+    /// One rewrite of `CURRENT` at a time (a change file and a generation
+    /// change both rewrite it).
+    current_file: Mutex<()>,
     /// The next audit sequence number, shared by the ledger's records and
     /// the live state's audit entries so that the audit merges them in the
     /// order they were taken.
@@ -142,6 +170,7 @@ pub(crate) struct Stale;
 /// Maps a snapshot file, or reads it into memory when the store is
 /// resident.
 fn open_snapshot(path: &Path, options: Options) -> Result<Snapshot> {
+    crate::durable::require_regular_file(path, "snapshot")?;
     if options.resident {
         Snapshot::open_resident(path)
     } else {
@@ -150,12 +179,6 @@ fn open_snapshot(path: &Path, options: Options) -> Result<Snapshot> {
 }
 
 impl Store {
-    /// Opens the store in `dir`: maps the current snapshot, opens the live
-    /// state, and rebuilds the accelerators from it.
-    pub fn open(dir: &Path) -> Result<Store> {
-        Store::open_with(dir, Options::default())
-    }
-
     /// Whether `dir` holds a store (a `CURRENT` file).
     pub fn exists(dir: &Path) -> bool {
         dir.join(dir::CURRENT).exists()
@@ -168,56 +191,6 @@ impl Store {
         dir::current_snapshot(dir)
     }
 
-    /// [`Store::open`] with options.
-    pub fn open_with(dir: &Path, options: Options) -> Result<Store> {
-        // A store that has had a live state must still have all of it:
-        // opening without its claims log would forget every payout.
-        let marked = dir::has_live_state(dir)?;
-        for part in [dir::LIVE_DIR, CLAIMS_LOG] {
-            if marked && !dir.join(part).exists() {
-                return Err(Error::Live {
-                    message: format!(
-                        "{}: {part} is missing, but this store has recorded payouts and changes \
-                         (CURRENT says live-state); restore it from a backup: tepat will not open \
-                         a store that has forgotten its payouts",
-                        dir.display()
-                    ),
-                });
-            }
-        }
-        // sled first: it holds the directory lock, so a second process
-        // stops here before it touches anything else.
-        let live = Live::open(&dir.join(dir::LIVE_DIR), options.group_commit)?;
-        live.refuse_old_layout()?;
-        let generation = Generation::new(Arc::new(open_snapshot(
-            &dir::current_snapshot(dir)?,
-            options,
-        )?));
-        let ledger = Ledger::open(&dir.join(CLAIMS_LOG), options.group_commit, |event| {
-            mark_key(&generation.claimed, &generation.snapshot, event)
-        })?;
-        let ledger_last_seq = ledger.last_seq();
-        let store = Store {
-            dir: dir.to_path_buf(),
-            options,
-            current: ArcSwap::from_pointee(generation),
-            live,
-            ledger,
-            changed: ChangeFilter::new(),
-            moved: ChangeFilter::new(),
-            writers: RwLock::new(()),
-            generations: std::sync::Mutex::new(()),
-            seq: AtomicU64::new(0),
-        };
-        let last = ledger_last_seq.max(store.live.last_audit_seq()?);
-        store.seq.store(last + 1, Ordering::Relaxed);
-        if !marked {
-            dir::mark_live_state(dir)?;
-        }
-        store.finish_generation_change(false)?;
-        Ok(store)
-    }
-
     /// The claimed bitmaps of (program, period) that index into `snap`:
     /// `Err(Stale)` when `snap` is no longer the current generation (its
     /// bitmaps no longer follow new claims: ask the ledger), `Ok(None)` when
@@ -225,12 +198,12 @@ impl Store {
     pub(crate) fn claimed_bits(
         &self,
         snap: &Snapshot,
-        program: u8,
+        program: ProgramId,
         period: u32,
     ) -> std::result::Result<Option<Arc<accel::Claimed>>, Stale> {
         let current = self.current.load();
         if std::ptr::eq(&*current.snapshot, snap) {
-            Ok(current.claimed.get(program, period))
+            Ok(current.claimed.get(current.number(program), period))
         } else {
             Err(Stale)
         }
@@ -244,6 +217,17 @@ impl Store {
     /// The store's directory.
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+
+    /// The store's identity (made when it was created; in `CURRENT`, the
+    /// claims log's header and the live state).
+    pub fn id(&self) -> StoreId {
+        self.id
+    }
+
+    /// The store's date: [`Options::today`], or the system clock's day.
+    pub fn today(&self) -> Date {
+        self.options.today.unwrap_or_else(Date::today)
     }
 
     /// The current snapshot.
@@ -260,7 +244,13 @@ impl Store {
     /// off: a write the process did not finish before it died, so never
     /// acknowledged. Zero after a clean shutdown.
     pub fn torn_claim_bytes(&self) -> u64 {
-        self.ledger.torn_bytes()
+        self.ledger.recovery().torn_bytes
+    }
+
+    /// Where opening kept the bytes of an unfinished claims-log record it
+    /// cut off (`claims.log.torn-OFFSET`), if it cut one.
+    pub fn torn_claims_kept(&self) -> Option<&Path> {
+        self.ledger.recovery().torn_kept.as_deref()
     }
 
     /// How many flushes (claims-log syncs and live-state flushes) have run.
@@ -271,6 +261,14 @@ impl Store {
     /// A fresh audit sequence number, greater than every one recorded.
     pub(crate) fn next_seq(&self) -> u64 {
         self.seq.fetch_add(1, Ordering::Relaxed)
+    }
+
+    /// Rewrites `CURRENT` with `change` applied to what it says now.
+    pub(crate) fn update_current(&self, change: impl FnOnce(&mut Current)) -> Result<()> {
+        let _one = self.current_file.lock().unwrap_or_else(|p| p.into_inner());
+        let mut current = Current::read(&self.dir)?;
+        change(&mut current);
+        current.write(&self.dir)
     }
 }
 

@@ -116,6 +116,22 @@ pub fn register(families: usize, seed: u64) -> Vec<PersonRecord> {
     out
 }
 
+/// The date the tests' stores run on: payable are 2026-Q4 and 2026-Q3,
+/// 2026-11 and 2026-10, 2026 and 2025, and `once` (the default windows).
+pub fn today() -> Date {
+    Date::new(2026, 11, 15).unwrap()
+}
+
+/// How the tests open stores: on [`today`].
+pub fn options() -> Options {
+    Options::default().today(today())
+}
+
+/// Opens the store in `dir` as the tests do.
+pub fn open(dir: &Path) -> Store {
+    Store::open_with(dir, options()).unwrap()
+}
+
 /// Creates a store in `dir` from `records` (eligibility as of 2026-11-01).
 pub fn create_store(records: &[PersonRecord], dir: &Path) -> Store {
     let as_of = Date::new(2026, 11, 1).unwrap();
@@ -123,5 +139,5 @@ pub fn create_store(records: &[PersonRecord], dir: &Path) -> Store {
     for r in records {
         b.add(r).unwrap();
     }
-    Store::create(dir, b, Options::default()).unwrap()
+    Store::create(dir, b, options()).unwrap()
 }

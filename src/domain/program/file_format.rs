@@ -22,7 +22,7 @@ struct RegistryFile {
 #[serde(deny_unknown_fields)]
 struct PolicyFile {
     #[serde(default)]
-    warn: Vec<String>,
+    warn: Vec<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -36,6 +36,8 @@ struct ProgramFile {
     eligibility: EligibilityFile,
     #[serde(default)]
     excludes: Vec<ExclusionFile>,
+    #[serde(default)]
+    window: Option<Window>,
 }
 
 #[derive(Deserialize, Default)]
@@ -148,13 +150,25 @@ pub(super) fn parse(text: &str, file: Option<&Path>) -> Result<Registry> {
         programs.push(program_of(&cx, i, spanned, &codes)?);
     }
     let policy = match parsed.policy {
-        Some(p) => Policy { warn: p.warn },
+        Some(p) => policy_of(&cx, p)?,
         None => Policy::default(),
     };
     Registry::new(programs, policy).map_err(|e| match e {
         Error::Registry { field, message, .. } => cx.error(None, field, message),
         other => other,
     })
+}
+
+/// The `[policy]` table: its `warn` codes, each checked where it is written.
+fn policy_of(cx: &Context<'_>, p: PolicyFile) -> Result<Policy> {
+    let mut warn = Vec::with_capacity(p.warn.len());
+    for (i, code) in p.warn.into_iter().enumerate() {
+        let at = code.span().start;
+        let code = code.into_inner();
+        check_warn(&code).map_err(|m| cx.error(Some(at), Some(format!("policy.warn[{i}]")), m))?;
+        warn.push(code);
+    }
+    Ok(Policy { warn })
 }
 
 /// The `i`-th `[[program]]` table, checked against the codes of all.
@@ -198,6 +212,7 @@ fn program_of(
         period: p.period,
         eligibility: eligibility_of(&p.eligibility, &fail)?,
         excludes,
+        window: p.window.unwrap_or_default(),
     })
 }
 

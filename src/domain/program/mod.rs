@@ -25,7 +25,7 @@ use std::sync::OnceLock;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::date::Date;
-use crate::domain::period::{Period, PeriodKind};
+use crate::domain::period::{Period, PeriodKind, Window};
 use crate::error::{Error, Result};
 
 /// The most programs a registry can hold: the width of [`ProgramSet`].
@@ -398,6 +398,8 @@ pub struct Program {
     pub eligibility: Eligibility,
     /// Programs it may not be combined with.
     pub excludes: Vec<Exclusion>,
+    /// Which periods are open for payment around the store's date.
+    pub window: Window,
 }
 
 impl Program {
@@ -430,6 +432,21 @@ pub const REASON_CODES: &[&str] = &[
     "wrong_period_kind",
     "repeated_in_list",
     "invalid_row",
+    "period_not_open",
+];
+
+/// The reasons that always block, whatever a policy says: a registry whose
+/// `[policy] warn` names one is refused. Paying despite one of them pays
+/// someone twice, pays the dead, or pays a NIK that is no one.
+pub const ALWAYS_BLOCKING: &[&str] = &[
+    "invalid_nik",
+    "unknown_nik",
+    "deceased",
+    "already_claimed",
+    "wrong_period_kind",
+    "period_not_open",
+    "repeated_in_list",
+    "invalid_row",
 ];
 
 /// Which reasons block payment and which only warn.
@@ -455,10 +472,29 @@ impl Default for Policy {
 }
 
 /// The registry: programs in bit order and the blocking policy.
+///
+/// Deserializing one checks it as [`Registry::new`] does: a registry read
+/// back from bytes (a snapshot's header) cannot bypass the rules.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "RegistryParts")]
 pub struct Registry {
     programs: Vec<Program>,
     policy: Policy,
+}
+
+/// A registry's parts as serde reads them, before they are checked.
+#[derive(Deserialize)]
+struct RegistryParts {
+    programs: Vec<Program>,
+    policy: Policy,
+}
+
+impl TryFrom<RegistryParts> for Registry {
+    type Error = Error;
+
+    fn try_from(parts: RegistryParts) -> Result<Registry> {
+        Registry::new(parts.programs, parts.policy)
+    }
 }
 
 const BUILTIN_TOML: &str = include_str!("../../../data/programs.toml");
@@ -514,12 +550,9 @@ impl Registry {
                 }
             }
         }
-        for w in &self.policy.warn {
-            if !REASON_CODES.contains(&w.as_str()) {
-                return Err(bad(
-                    "policy.warn".into(),
-                    format!("unknown reason code {w:?}"),
-                ));
+        for (i, w) in self.policy.warn.iter().enumerate() {
+            if let Err(message) = check_warn(w) {
+                return Err(bad(format!("policy.warn[{i}]"), message));
             }
         }
         Ok(())
@@ -655,6 +688,21 @@ impl Registry {
 /// Age in whole years on a reference day, for [`PersonFacts`].
 pub fn age_on(birth: Date, on: Date) -> u16 {
     birth.age_on(on)
+}
+
+/// Whether a reason code may be a warning.
+fn check_warn(code: &str) -> std::result::Result<(), String> {
+    if !REASON_CODES.contains(&code) {
+        return Err(format!("unknown reason code {code:?}"));
+    }
+    if ALWAYS_BLOCKING.contains(&code) {
+        return Err(format!(
+            "{code} always blocks payment and cannot be a warning (the reasons that always \
+             block: {})",
+            ALWAYS_BLOCKING.join(", ")
+        ));
+    }
+    Ok(())
 }
 
 fn check_code(code: &str) -> std::result::Result<(), String> {
