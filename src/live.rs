@@ -257,6 +257,29 @@ impl Live {
         }
     }
 
+    /// Reads and decodes every record (what `tepat verify` checks of the
+    /// live state); returns how many there are.
+    pub(crate) fn verify(&self) -> Result<u64> {
+        let mut n = 0u64;
+        for item in self.tree.iter() {
+            let (k, v) = item.map_err(live_err)?;
+            let decoded = match k.first() {
+                Some(&PERSON) => decode::<LivePerson>(&v).map(|_| ()),
+                Some(&MEMBER) if k.len() == 17 && v.len() == 1 => Ok(()),
+                Some(&AUDIT) => decode::<AuditEntry>(&v).map(|_| ()),
+                Some(&b'W') if k.len() == 1 => decode::<Witness>(&v).map(|_| ()),
+                _ => Err(Error::Live {
+                    message: format!("a record with a key this tepat never writes: {:?}", &k[..]),
+                }),
+            };
+            decoded.map_err(|e| Error::Live {
+                message: format!("record {n} ({} bytes of key): {e}", k.len()),
+            })?;
+            n += 1;
+        }
+        Ok(n)
+    }
+
     /// Whether the live state holds no record at all.
     pub(crate) fn is_empty(&self) -> bool {
         self.tree.is_empty()

@@ -52,8 +52,9 @@ fn prepare(dir: &Path) -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-fn step(n: u32, title: &str) {
-    println!("\n{n}. {title}");
+fn step(n: u32, title: &str) -> std::io::Result<()> {
+    outln!("\n{n}. {title}");
+    Ok(())
 }
 
 /// Runs the demo.
@@ -62,14 +63,14 @@ pub fn run(args: DemoArgs) -> CmdResult {
     prepare(&args.dir)?;
     let data = args.dir.join("data");
     let store_path = args.dir.join("store");
-    println!(
+    outln!(
         "tepat demo: {} persons, seed {}, in {}",
         args.persons,
         args.seed,
         args.dir.display()
     );
 
-    step(1, "Generate a synthetic national register (tepat-gen)");
+    step(1, "Generate a synthetic national register (tepat-gen)")?;
     let t = Instant::now();
     let config = tepat_gen::Config {
         persons: args.persons,
@@ -80,7 +81,7 @@ pub fn run(args: DemoArgs) -> CmdResult {
     let generator = tepat_gen::Generator::new(config)?;
     let summary = tepat_gen::output::write_all(&generator, &data, |_| {})?;
     let truth = &summary.truth;
-    println!(
+    outln!(
         "   {} persons in {} families; register.csv {:.0} MB, payees.csv, changes.csv, truth.json — {:.1} s",
         truth["persons"],
         truth["families"],
@@ -88,7 +89,7 @@ pub fn run(args: DemoArgs) -> CmdResult {
         t.elapsed().as_secs_f64()
     );
 
-    step(2, "Build the store: a memory-mapped snapshot + live state");
+    step(2, "Build the store: a memory-mapped snapshot + live state")?;
     let t = Instant::now();
     let reservation = Store::reserve(&store_path)?;
     let mut builder =
@@ -108,7 +109,7 @@ pub fn run(args: DemoArgs) -> CmdResult {
     // generated payee list asks for are the open ones whenever the demo runs.
     let options = Options::default().today(as_of);
     let (store, built) = reservation.create(builder, options)?;
-    println!(
+    outln!(
         "   {} rows read, {} rejected; {} persons, {} families, {} distinct profiles, {} in duplicate identities",
         report.rows,
         report.rejected,
@@ -117,7 +118,7 @@ pub fn run(args: DemoArgs) -> CmdResult {
         built.profiles,
         built.duplicate_persons
     );
-    println!(
+    outln!(
         "   snapshot {:.1} MB = {:.1} bytes/person, written, synced, verified — {:.1} s",
         built.bytes as f64 / 1e6,
         built.bytes as f64 / built.persons.max(1) as f64,
@@ -126,7 +127,7 @@ pub fn run(args: DemoArgs) -> CmdResult {
     drop(store);
     let t = Instant::now();
     let store = Store::open_with(&store_path, options)?;
-    println!("   opened in {:.1} ms", t.elapsed().as_secs_f64() * 1e3);
+    outln!("   opened in {:.1} ms", t.elapsed().as_secs_f64() * 1e3);
     let snap = store.snapshot();
     let registry = snap.registry().clone();
 
@@ -152,10 +153,10 @@ pub fn run(args: DemoArgs) -> CmdResult {
         .iter()
         .find(|r| matches!(r.nik.province_code(), 91 | 92));
 
-    step(3, "Look NIKs up (tepat get)");
+    step(3, "Look NIKs up (tepat get)")?;
     for r in [Some(head), dead, papua].into_iter().flatten() {
         let v = crate::snapshot_cmds::describe(&store, &r.nik.to_string())?;
-        println!(
+        outln!(
             "   {}",
             crate::snapshot_cmds::readable(&v).replace('\n', "\n   ")
         );
@@ -167,15 +168,15 @@ pub fn run(args: DemoArgs) -> CmdResult {
         found += usize::from(snap.find(*n).is_some());
     }
     let per = t.elapsed().as_secs_f64() * 1e9 / probes.len().max(1) as f64;
-    println!(
+    outln!(
         "   {} point lookups, {found} found: {per:.0} ns each (one thread, unwarmed)",
         probes.len()
     );
 
-    step(4, "Check and claim a payout (tepat check / tepat claim)");
+    step(4, "Check and claim a payout (tepat check / tepat claim)")?;
     let period = "2026-Q4";
     let v = store.check_str(&head.nik.to_string(), "PKH", period)?;
-    println!(
+    outln!(
         "   check {} PKH {period}: {}",
         head.nik,
         verdict_line(&registry, &v)
@@ -190,18 +191,18 @@ pub fn run(args: DemoArgs) -> CmdResult {
         })
     };
     let out = claim("demo-0001", &head.nik.to_string())?;
-    println!(
+    outln!(
         "   claim demo-0001 for {}: {}",
         head.nik,
         outcome_line(&registry, &out)
     );
     let out = claim("demo-0001", &head.nik.to_string())?;
-    println!(
+    outln!(
         "   the same request retried: {}",
         outcome_line(&registry, &out)
     );
     let out = claim("demo-0002", &member.nik.to_string())?;
-    println!(
+    outln!(
         "   claim demo-0002 for {} (same family): {}",
         member.nik,
         outcome_line(&registry, &out)
@@ -212,20 +213,20 @@ pub fn run(args: DemoArgs) -> CmdResult {
         let kind = registry.program(registry.require(program)?).period;
         let p = tepat::Period::containing(kind, as_of).to_string();
         let v = store.check_str(&d.nik.to_string(), program, &p)?;
-        println!(
+        outln!(
             "   check {} {program} {p}: {}",
             d.nik,
             verdict_line(&registry, &v)
         );
     }
 
-    step(5, "Verify the bank's payee list (tepat batch payees.csv)");
+    step(5, "Verify the bank's payee list (tepat batch payees.csv)")?;
     verify_payees(&store, &data)?;
 
     step(
         6,
         "Apply a month of changes (changes.csv), whole or not at all",
-    );
+    )?;
     let t = Instant::now();
     let file = std::fs::File::open(data.join("changes.csv"))?;
     let n = store.apply_csv(BufReader::new(file), "changes.csv")?;
@@ -235,7 +236,7 @@ pub fn run(args: DemoArgs) -> CmdResult {
         .flatten()
         .map(|(k, v)| format!("{v} {k}"))
         .collect();
-    println!(
+    outln!(
         "   {n} changes ({}) applied durably in {:.2} s",
         kinds.join(", "),
         t.elapsed().as_secs_f64()
@@ -244,16 +245,16 @@ pub fn run(args: DemoArgs) -> CmdResult {
     step(
         7,
         "Analysts' reports (tepat report): conflicts, deceased still enrolled, inclusion errors, overlap",
-    );
+    )?;
     reports(&store)?;
 
-    println!(
+    outln!(
         "\nDone in {:.1} s. The store is in {}; try:",
         total.elapsed().as_secs_f64(),
         store_path.display()
     );
-    println!("   tepat get --store {} {}", store_path.display(), head.nik);
-    println!(
+    outln!("   tepat get --store {} {}", store_path.display(), head.nik);
+    outln!(
         "   tepat check --store {} --today {as_of} {} PKH {period}",
         store_path.display(),
         member.nik
@@ -309,7 +310,7 @@ fn verify_payees(store: &Store, data: &Path) -> Result<(), Box<dyn std::error::E
     )?;
     let secs = t.elapsed().as_secs_f64();
     std::fs::write(data.join("payees.verdicts.csv"), &out)?;
-    println!(
+    outln!(
         "   {} rows: {} payable, {} refused — {:.2} s, {:.0} rows/s (tepat batch; verdicts in payees.verdicts.csv)",
         summary.rows,
         summary.payable,
@@ -318,10 +319,10 @@ fn verify_payees(store: &Store, data: &Path) -> Result<(), Box<dyn std::error::E
         summary.rows as f64 / secs.max(1e-9)
     );
     for (reason, n) in &summary.refused_by_reason {
-        println!("     refused {n:>7}  {reason}");
+        outln!("     refused {n:>7}  {reason}");
     }
     for (reason, n) in &summary.warnings {
-        println!("     warning {n:>7}  {reason} (payable)");
+        outln!("     warning {n:>7}  {reason} (payable)");
     }
     let truth = std::fs::read_to_string(data.join("payees_truth.csv"))?;
     let categories: Vec<&str> = truth
@@ -337,7 +338,7 @@ fn verify_payees(store: &Store, data: &Path) -> Result<(), Box<dyn std::error::E
         judged += 1;
         agree += u64::from(payable == (*category == "payable"));
     }
-    println!("   agrees with the generator's truth on {agree} of {judged} rows");
+    outln!("   agrees with the generator's truth on {agree} of {judged} rows");
     Ok(())
 }
 
@@ -354,11 +355,11 @@ fn reports(store: &Store) -> Result<(), Box<dyn std::error::Error>> {
         crate::analyst_cmds::write_table(&mut out, &report)?;
     }
     let overlap = counts.report(Kind::Overlap);
-    println!("\n== overlap (nationally, the largest pairs) ==");
+    outln!("\n== overlap (nationally, the largest pairs) ==");
     let mut pairs: Vec<_> = overlap.national().collect();
     pairs.sort_by_key(|r| std::cmp::Reverse(r.persons));
     for r in pairs.iter().take(6) {
-        println!(
+        outln!(
             "   {:<8} & {:<8} {:>9} persons{}",
             r.keys[0],
             r.keys[1],
@@ -367,7 +368,7 @@ fn reports(store: &Store) -> Result<(), Box<dyn std::error::Error>> {
                 .map_or(String::new(), |f| format!(", {f} families"))
         );
     }
-    println!(
+    outln!(
         "   (one scan of every person, by province, with pending changes: {:.3} s)",
         secs
     );

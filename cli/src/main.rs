@@ -6,6 +6,16 @@
 
 #![forbid(unsafe_code)]
 
+/// `println!` that returns the write's error instead of panicking, so that
+/// a reader that went away (`tepat info | head -1`) ends the command
+/// quietly (see `main`).
+macro_rules! outln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout(), $($arg)*)?
+    }};
+}
+
 mod analyst_cmds;
 mod demo;
 mod generation_cmds;
@@ -43,8 +53,9 @@ enum Command {
     Get(snapshot_cmds::GetArgs),
     /// Show a store's generation, counts, sizes and program registry.
     Info(snapshot_cmds::StoreArgs),
-    /// Check every byte of a store's current snapshot.
-    Verify(snapshot_cmds::StoreArgs),
+    /// Check a whole store: its parts belong together, every byte of the
+    /// snapshot, every record of the claims log and the live state.
+    Verify(snapshot_cmds::VerifyArgs),
     /// May this NIK be paid this program for this period? Every reason.
     Check(payout_cmds::CheckArgs),
     /// Check and record a payout in one durable, idempotent step.

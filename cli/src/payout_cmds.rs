@@ -174,12 +174,12 @@ pub fn check(args: CheckArgs) -> CmdResult {
     let v = store.check_str(&args.nik, &args.program, &args.period)?;
     let reasons = reasons_json(&registry, &v);
     if args.json {
-        println!(
+        outln!(
             "{}",
             json!({ "nik": args.nik, "program": args.program, "period": args.period, "payable": v.payable, "reasons": reasons })
         );
     } else {
-        println!(
+        outln!(
             "{} {} {}: {} ({})",
             args.nik,
             args.program,
@@ -208,7 +208,7 @@ pub fn claim(args: ClaimArgs) -> CmdResult {
     })?;
     let reasons = reasons_json(&registry, &out.verdict);
     if args.json {
-        println!(
+        outln!(
             "{}",
             json!({
                 "outcome": if out.paid { "paid" } else { "refused" },
@@ -221,7 +221,7 @@ pub fn claim(args: ClaimArgs) -> CmdResult {
             })
         );
     } else {
-        println!(
+        outln!(
             "request {}: {}{} ({})",
             out.request_id,
             if out.paid { "PAID" } else { "REFUSED" },
@@ -245,12 +245,12 @@ pub fn reverse(args: ReverseArgs) -> CmdResult {
     let store = args.at.open()?;
     let out = store.reverse(&args.request, &args.original, &args.reason)?;
     if args.json {
-        println!(
+        outln!(
             "{}",
             json!({ "outcome": "reversed", "request_id": out.request_id, "reversed": out.reversed, "replayed": out.replayed })
         );
     } else {
-        println!(
+        outln!(
             "request {}: reversed the claim of request {}{}",
             out.request_id,
             out.reversed,

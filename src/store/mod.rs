@@ -20,6 +20,7 @@
 //! | `create` | [`Store::create`]: a new store from a staged register |
 //! | `dir` | the files of a store directory and `CURRENT` |
 //! | `open` | opening: every part checked against `CURRENT` |
+//! | `verify` | every byte of every part |
 //! | `accel` | the change filter and the claimed bitmaps |
 //! | `person` | a person's current state, a family's current members |
 //! | `check` | verdicts |
@@ -38,6 +39,7 @@ mod dir;
 pub mod generations;
 mod open;
 mod person;
+mod verify;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -60,6 +62,7 @@ pub use claim::{ClaimOutcome, ClaimRequest, ReverseOutcome};
 pub use create::Reservation;
 pub use dir::CLAIMS_LOG;
 pub use person::PersonState;
+pub use verify::StoreCheck;
 
 /// How a store is opened.
 ///
