@@ -39,7 +39,7 @@
 //!     program: "PKH".into(),
 //!     period: "2026-Q4".into(),
 //!     meta: "post office 40111".into(),
-//! };
+//!, ..Default::default() };
 //! assert!(store.claim(&claim)?.paid);
 //! // The counter's retry (a timeout, a double click) gets the first answer.
 //! assert!(store.claim(&claim)?.replayed);

@@ -137,6 +137,7 @@ fn store_fixture_pays_once_per_family() {
         program: "PKH".into(),
         period: "2026-Q4".into(),
         meta: String::new(),
+        ..Default::default()
     };
     assert!(store.claim(&req("a", &niks[0])).unwrap().paid);
     let second = store.claim(&req("b", &niks[1])).unwrap();
@@ -336,6 +337,7 @@ fn finding_o1_a_store_without_its_live_state_opens_empty() {
             program: "PKH".into(),
             period: "2026-Q4".into(),
             meta: String::new(),
+            ..Default::default()
         };
         assert!(store.claim(&req).unwrap().paid);
     }

@@ -161,6 +161,7 @@ fn pay_some(store: &Store, niks: &[u64], tag: &str, period: &str) -> Vec<String>
                 program: "PBI_JK".into(),
                 period: period.into(),
                 meta: String::new(),
+                ..Default::default()
             })
             .unwrap();
         if out.paid {

@@ -18,6 +18,7 @@ fn req(id: &str, nik: &str, program: &str, period: &str) -> ClaimRequest {
         program: program.into(),
         period: period.into(),
         meta: "post office 40111".into(),
+        ..Default::default()
     }
 }
 

@@ -212,6 +212,7 @@ fn request(id: &str, p: &PersonRecord, program: usize, period: usize) -> ClaimRe
         program: PROGRAMS[program].to_owned(),
         period: PERIODS[period].to_owned(),
         meta: String::new(),
+        ..Default::default()
     }
 }
 

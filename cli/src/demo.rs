@@ -188,6 +188,7 @@ pub fn run(args: DemoArgs) -> CmdResult {
             program: "PKH".into(),
             period: period.into(),
             meta: "Kantor Pos demo".into(),
+            ..Default::default()
         })
     };
     let out = claim("demo-0001", &head.nik.to_string())?;

@@ -34,7 +34,13 @@ pub struct ClaimArgs {
     /// The request id; a retry reuses it and gets the first outcome.
     #[arg(long)]
     request: String,
-    /// Free text kept with the claim (payout point, amount, ...).
+    /// The amount paid, in whole rupiah.
+    #[arg(long)]
+    amount: Option<u64>,
+    /// The operator or device that pays (recorded with the claim).
+    #[arg(long, default_value = "")]
+    operator: String,
+    /// Free text kept with the claim.
     #[arg(long, default_value = "")]
     meta: String,
     /// Print JSON.
@@ -204,6 +210,8 @@ pub fn claim(args: ClaimArgs) -> CmdResult {
         nik: args.nik.clone(),
         program: args.program.clone(),
         period: args.period.clone(),
+        amount: args.amount,
+        operator: args.operator.clone(),
         meta: args.meta.clone(),
     })?;
     let reasons = reasons_json(&registry, &out.verdict);
@@ -218,17 +226,22 @@ pub fn claim(args: ClaimArgs) -> CmdResult {
                 "period": args.period,
                 "reasons": reasons,
                 "replayed": out.replayed,
+                "reversed_by": out.reversed_by,
             })
         );
     } else {
         outln!(
-            "request {}: {}{} ({})",
+            "request {}: {}{}{} ({})",
             out.request_id,
             if out.paid { "PAID" } else { "REFUSED" },
             if out.replayed {
                 ", a retry answered from the first outcome"
             } else {
                 ""
+            },
+            match &out.reversed_by {
+                Some(by) => format!(", since REVERSED by {by}: do not pay it out"),
+                None => String::new(),
             },
             readable_reasons(&reasons)
         );
@@ -347,6 +360,7 @@ pub fn stress(args: StressArgs) -> CmdResult {
                         program: program.clone(),
                         period: period.clone(),
                         meta: String::new(),
+                        ..Default::default()
                     });
                     if let Ok(out) = out {
                         let mut o = stdout.lock().unwrap_or_else(|p| p.into_inner());

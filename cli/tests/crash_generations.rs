@@ -133,6 +133,7 @@ fn base_store(data: &Path, store: &Path) -> Vec<u64> {
                     program: program.into(),
                     period: period.into(),
                     meta: String::new(),
+                    ..Default::default()
                 })
                 .unwrap();
             paid += usize::from(out.paid);

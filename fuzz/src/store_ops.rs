@@ -113,6 +113,7 @@ pub fn check(data: &[u8]) {
                     program: input.pick(&programs),
                     period: input.pick(&PERIODS).to_owned(),
                     meta: format!("m{}", input.byte() % 4),
+                    ..Default::default()
                 };
                 claim(&store, registry, &req, &mut sent, &dead);
             }

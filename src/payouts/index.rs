@@ -317,6 +317,8 @@ mod tests {
             nik: None,
             kk: None,
             meta: String::new(),
+            amount: None,
+            operator: String::new(),
             paid: true,
             verdict: StoredVerdict {
                 payable: true,
@@ -338,6 +340,7 @@ mod tests {
             request_id: id.into(),
             asked: String::new(),
             original: String::new(),
+            reason: String::new(),
             claim_offset,
             program: "PKH".into(),
             period: 0x2000_07EA,

@@ -80,6 +80,10 @@ pub(crate) struct ClaimEntry {
     pub(crate) nik: Option<u64>,
     pub(crate) kk: Option<u64>,
     pub(crate) meta: String,
+    /// The amount paid, in rupiah, where the request stated it.
+    pub(crate) amount: Option<u64>,
+    /// The operator or device that asked.
+    pub(crate) operator: String,
     pub(crate) paid: bool,
     pub(crate) verdict: StoredVerdict,
     /// The program's code.
@@ -101,6 +105,8 @@ pub(crate) struct ReverseEntry {
     pub(crate) asked: String,
     /// The reversed claim's request id and record offset.
     pub(crate) original: String,
+    /// Why it was reversed.
+    pub(crate) reason: String,
     pub(crate) claim_offset: u64,
     /// The reversed claim's program, period and keys (what it frees).
     pub(crate) program: String,

@@ -26,7 +26,10 @@ use crate::payouts::records::{
 use crate::snapshot::Snapshot;
 
 /// A claim as a payout point sends it.
-#[derive(Clone, Debug, PartialEq, Eq)]
+///
+/// Every field is part of the request: a retry must send the same, and the
+/// same request id with any field different is refused.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ClaimRequest {
     /// The caller's id for this request; a retry reuses it.
     pub request_id: String,
@@ -36,8 +39,31 @@ pub struct ClaimRequest {
     pub program: String,
     /// The period (`2026-Q4`, ...).
     pub period: String,
-    /// Free text recorded with the claim (payout point, amount, ...).
+    /// The amount paid, in rupiah, where the payout point states it.
+    pub amount: Option<u64>,
+    /// Who pays: the operator or device at the payout point (recorded, and
+    /// shown in the audit).
+    pub operator: String,
+    /// Free text recorded with the claim.
     pub meta: String,
+}
+
+impl ClaimRequest {
+    /// The request in a canonical text form, to tell a retry from a reused
+    /// id.
+    fn asked(&self) -> String {
+        let mut asked = format!(
+            "claim nik={} program={} period={} meta={:?}",
+            self.nik, self.program, self.period, self.meta
+        );
+        if let Some(amount) = self.amount {
+            asked.push_str(&format!(" amount={amount}"));
+        }
+        if !self.operator.is_empty() {
+            asked.push_str(&format!(" operator={:?}", self.operator));
+        }
+        asked
+    }
 }
 
 /// What a claim did.
@@ -91,10 +117,7 @@ impl Store {
     /// (also after a restart); durable before it returns.
     pub fn claim(&self, req: &ClaimRequest) -> Result<ClaimOutcome> {
         valid_request_id(&req.request_id)?;
-        let asked = format!(
-            "claim nik={} program={} period={} meta={:?}",
-            req.nik, req.program, req.period, req.meta
-        );
+        let asked = req.asked();
         if let Some(first) = self.first_of(&req.request_id)? {
             return replay(&self.registry(), &req.request_id, &asked, first);
         }
@@ -207,6 +230,8 @@ impl Store {
             nik: plan.nik,
             kk: plan.kk,
             meta: req.meta.clone(),
+            amount: req.amount,
+            operator: req.operator.clone(),
             paid,
             verdict: StoredVerdict::of(&verdict, registry),
             program: plan.code,
@@ -282,6 +307,7 @@ impl Store {
                 request_id: request_id.to_owned(),
                 asked,
                 original: original.to_owned(),
+                reason: reason.to_owned(),
                 claim_offset,
                 program: claim.program,
                 period: claim.period,

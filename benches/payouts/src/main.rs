@@ -762,6 +762,7 @@ fn claim_run(
                         program: program.to_owned(),
                         period: periods[i / pool.len()].clone(),
                         meta: "Kantor Pos 40111; Rp 42000".into(),
+                        ..Default::default()
                     };
                     let t = Instant::now();
                     match store.claim(&req) {
