@@ -158,3 +158,191 @@ fn build_refuses_a_directory_that_is_not_empty() {
     let nik = records[0].nik.to_string();
     assert_eq!(get_json(&store, &nik)["found"], true);
 }
+
+/// Runs `tepat ARGS | head -c 0`-like: stdout closed before the command
+/// writes. The command must end quietly (exit 0, nothing on stderr about a
+/// panic), never exit 101.
+fn with_closed_stdout(args: &[&str]) -> std::process::Output {
+    use std::process::Stdio;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tepat"))
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take()); // the reader goes away
+    child.wait_with_output().unwrap()
+}
+
+/// Finding 11: a closed pipe made `claim --json | true`, `info | head -1`,
+/// `check` and `verify` panic (exit 101). Now they end quietly, and the
+/// claim is recorded all the same.
+#[test]
+fn a_closed_pipe_ends_commands_quietly() {
+    let dir = tempfile::tempdir().unwrap();
+    let records = common::register(30, 5);
+    let store = build(&records, dir.path());
+    let s = store.to_str().unwrap();
+    let nik = records
+        .iter()
+        .find(|r| !r.deceased && !r.programs.is_empty())
+        .unwrap()
+        .nik
+        .to_string();
+    let runs: Vec<Vec<&str>> = vec![
+        vec!["info", "--store", s],
+        vec!["verify", "--store", s],
+        vec![
+            "check",
+            "--store",
+            s,
+            "--today",
+            "2026-11-15",
+            &nik,
+            "PBI_JK",
+            "2026-11",
+        ],
+        vec!["get", "--store", s, &nik],
+        vec![
+            "claim",
+            "--store",
+            s,
+            "--today",
+            "2026-11-15",
+            "--request",
+            "pipe-1",
+            "--json",
+            &nik,
+            "PBI_JK",
+            "2026-11",
+        ],
+        vec!["audit", "--store", s],
+    ];
+    for _ in 0..5 {
+        for args in &runs {
+            let out = with_closed_stdout(args);
+            let stderr = text(&out.stderr);
+            assert_ne!(out.status.code(), Some(101), "{args:?} panicked: {stderr}");
+            assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        }
+    }
+    // The claim whose answer nobody read is on record.
+    let out = tepat(&["audit", "--store", s, "--request", "pipe-1"]);
+    assert!(
+        text(&out.stdout).contains("pipe-1"),
+        "{}",
+        text(&out.stdout)
+    );
+}
+
+/// Finding 13: two first builds into one new directory raced, and the one
+/// that exited 0 could describe the other's register. Now exactly one
+/// creates the store, and the store is that one's register.
+#[test]
+fn two_first_builds_into_one_directory_do_not_mix() {
+    let dir = tempfile::tempdir().unwrap();
+    let (small, large) = (common::register(5, 1), common::register(40, 2));
+    let write = |name: &str, records: &[PersonRecord]| {
+        let mut csv = format!("{HEADER}\n").into_bytes();
+        for r in records {
+            r.write_csv(Registry::builtin(), &mut csv).unwrap();
+        }
+        let path = dir.path().join(name);
+        std::fs::write(&path, csv).unwrap();
+        path
+    };
+    let (a, b) = (write("a.csv", &small), write("b.csv", &large));
+    for round in 0..8 {
+        let store = dir.path().join(format!("store-{round}"));
+        let spawn = |register: &Path| {
+            Command::new(env!("CARGO_BIN_EXE_tepat"))
+                .arg("build")
+                .arg("--register")
+                .arg(register)
+                .arg("--store")
+                .arg(&store)
+                .output()
+        };
+        let (out_a, out_b) = std::thread::scope(|s| {
+            let ta = s.spawn(|| spawn(&a).unwrap());
+            let tb = s.spawn(|| spawn(&b).unwrap());
+            (ta.join().unwrap(), tb.join().unwrap())
+        });
+        let ok: Vec<bool> = [&out_a, &out_b]
+            .iter()
+            .map(|o| o.status.success())
+            .collect();
+        assert_eq!(
+            ok.iter().filter(|x| **x).count(),
+            1,
+            "round {round}: {ok:?}"
+        );
+        let winner = if ok[0] { &small } else { &large };
+        let loser = if ok[0] { &out_b } else { &out_a };
+        assert!(
+            text(&loser.stderr).contains("store"),
+            "{}",
+            text(&loser.stderr)
+        );
+        let info = tepat(&["info", "--store", store.to_str().unwrap()]);
+        let persons = format!("persons     {} ", winner.len());
+        assert!(
+            text(&info.stdout).contains(&persons),
+            "round {round}: {}",
+            text(&info.stdout)
+        );
+    }
+}
+
+/// Finding 10: `tepat verify` checked the snapshot alone and said ok on a
+/// store whose claims log stopped every check.
+#[test]
+fn verify_names_a_damaged_claims_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let records = common::register(30, 5);
+    let store = build(&records, dir.path());
+    let s = store.to_str().unwrap();
+    let nik = records
+        .iter()
+        .find(|r| !r.deceased && !r.programs.is_empty())
+        .unwrap()
+        .nik
+        .to_string();
+    for (i, period) in ["2026-11", "2026-10"].iter().enumerate() {
+        let id = format!("v-{i}");
+        tepat(&[
+            "claim",
+            "--store",
+            s,
+            "--today",
+            "2026-11-15",
+            "--request",
+            &id,
+            &nik,
+            "PBI_JK",
+            period,
+        ]);
+    }
+    let ok = tepat(&["verify", "--store", s]);
+    assert!(ok.status.success(), "{}", text(&ok.stderr));
+    assert!(
+        text(&ok.stdout).contains("claims log 2 records"),
+        "{}",
+        text(&ok.stdout)
+    );
+    // A flipped byte in the first record.
+    let log = store.join("claims.log");
+    let mut bytes = std::fs::read(&log).unwrap();
+    bytes[40] ^= 0x10;
+    std::fs::write(&log, &bytes).unwrap();
+    let bad = tepat(&["verify", "--store", s]);
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(
+        text(&bad.stderr).contains("claims.log"),
+        "{}",
+        text(&bad.stderr)
+    );
+    // The snapshot alone still verifies (it is not what is damaged).
+    let snap = tepat(&["verify", "--store", s, "--snapshot-only"]);
+    assert!(snap.status.success());
+}
