@@ -6,8 +6,11 @@
 //! the error type.
 
 mod fault;
+pub(crate) mod file;
 pub(crate) mod group_commit;
 mod identity;
+#[cfg(test)]
+pub(crate) mod sim;
 
 use std::fs::File;
 use std::path::{Path, PathBuf};

@@ -32,9 +32,10 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::{BufReader, Read, Write};
-use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
+use crate::durable::file::LogIo;
 use crate::durable::{StoreId, require_regular_file, sync_dir};
 use crate::error::{Error, Result};
 
@@ -57,7 +58,7 @@ pub(crate) const MAX_RECORD: usize = 1 << 20;
 /// An open, locked claims log.
 pub(crate) struct LogFile {
     path: PathBuf,
-    file: File,
+    file: Arc<dyn LogIo>,
     /// Bytes in the file (written, not necessarily synced).
     written: u64,
     /// Records appended but not yet written.
@@ -98,7 +99,7 @@ pub(crate) fn create(path: &Path, id: StoreId) -> Result<()> {
     sync_dir(path)
 }
 
-fn header_bytes(id: StoreId) -> [u8; HEADER_LEN as usize] {
+pub(crate) fn header_bytes(id: StoreId) -> [u8; HEADER_LEN as usize] {
     let mut h = [0u8; HEADER_LEN as usize];
     h[..8].copy_from_slice(&MAGIC);
     h[8..10].copy_from_slice(&MAJOR.to_le_bytes());
@@ -115,7 +116,7 @@ impl LogFile {
     pub(crate) fn open(
         path: &Path,
         expected: Option<StoreId>,
-        mut each: impl FnMut(u64, &[u8]) -> Result<()>,
+        each: impl FnMut(u64, &[u8]) -> Result<()>,
     ) -> Result<(LogFile, Recovery)> {
         require_regular_file(path, "claims log")?;
         let file = OpenOptions::new()
@@ -124,8 +125,20 @@ impl LogFile {
             .open(path)
             .map_err(|e| Error::io(path, e))?;
         lock(&file, path)?;
-        let len = file.metadata().map_err(|e| Error::io(path, e))?.len();
-        let id = read_header(&file, path, len)?;
+        LogFile::from_io(path, Arc::new(file), expected, each)
+    }
+
+    /// [`LogFile::open`] over any [`LogIo`] (the power-cut tests' simulated
+    /// disk); `path` names it in errors and places the torn tail's copy.
+    pub(crate) fn from_io(
+        path: &Path,
+        file: Arc<dyn LogIo>,
+        expected: Option<StoreId>,
+        mut each: impl FnMut(u64, &[u8]) -> Result<()>,
+    ) -> Result<(LogFile, Recovery)> {
+        let file_ref: &dyn LogIo = &*file;
+        let len = file_ref.len().map_err(|e| Error::io(path, e))?;
+        let id = read_header(file_ref, path, len)?;
         if let Some(expected) = expected
             && expected != id
         {
@@ -137,18 +150,19 @@ impl LogFile {
                 ),
             ));
         }
-        let end = scan(&file, path, len, &mut each)?;
+        let end = scan(file_ref, path, len, &mut each)?;
         let mut recovery = Recovery {
             id,
             torn_bytes: len - end,
             torn_kept: None,
         };
         if end < len {
-            recovery.torn_kept = Some(keep_aside(&file, path, end, len)?);
+            recovery.torn_kept = Some(keep_aside(file_ref, path, end, len)?);
             // The unfinished write was never acknowledged: cut it off, so
             // that the next record follows the last good one.
-            file.set_len(end)
-                .and_then(|()| file.sync_all())
+            file_ref
+                .set_len(end)
+                .and_then(|()| file_ref.sync_all())
                 .map_err(|e| Error::io(path, e))?;
         }
         let log = LogFile {
@@ -194,7 +208,7 @@ impl LogFile {
     pub(crate) fn write_pending(&mut self) -> Result<u64> {
         if !self.pending.is_empty() {
             self.file
-                .write_all_at(&self.pending, self.written)
+                .write_at(&self.pending, self.written)
                 .map_err(|e| Error::io(&self.path, e))?;
             self.written += self.pending.len() as u64;
             self.pending.clear();
@@ -203,8 +217,8 @@ impl LogFile {
     }
 
     /// A handle for syncing outside the caller's lock.
-    pub(crate) fn sync_handle(&self) -> Result<File> {
-        self.file.try_clone().map_err(|e| Error::io(&self.path, e))
+    pub(crate) fn sync_handle(&self) -> Arc<dyn LogIo> {
+        self.file.clone()
     }
 
     /// The payload of the record at `offset`, written or pending.
@@ -229,7 +243,7 @@ impl LogFile {
             return Ok(());
         }
         self.file
-            .read_exact_at(out, offset)
+            .read_at(out, offset)
             .map_err(|e| Error::io(&self.path, e))
     }
 }
@@ -250,12 +264,12 @@ fn lock(file: &File, path: &Path) -> Result<()> {
 }
 
 /// Syncs a file's data (the durability point of a group of claims).
-pub(crate) fn sync(file: &File, path: &Path) -> Result<()> {
+pub(crate) fn sync(file: &dyn LogIo, path: &Path) -> Result<()> {
     file.sync_data().map_err(|e| Error::io(path, e))
 }
 
 /// Checks the header and returns the store identity in it.
-fn read_header(file: &File, path: &Path, len: u64) -> Result<StoreId> {
+fn read_header(file: &dyn LogIo, path: &Path, len: u64) -> Result<StoreId> {
     if len == 0 {
         return Err(log_err(
             path,
@@ -265,7 +279,7 @@ fn read_header(file: &File, path: &Path, len: u64) -> Result<StoreId> {
     }
     let mut h = [0u8; HEADER_LEN as usize];
     let have = (len as usize).min(h.len());
-    file.read_exact_at(&mut h[..have], 0)
+    file.read_at(&mut h[..have], 0)
         .map_err(|e| Error::io(path, e))?;
     if h[..8] != MAGIC {
         return Err(log_err(path, "not a tepat claims log (wrong magic bytes)"));
@@ -328,17 +342,36 @@ enum Found {
     Damage(&'static str),
 }
 
+/// Sequential reads of a [`LogIo`] from a position.
+struct Cursor<'a> {
+    file: &'a dyn LogIo,
+    pos: u64,
+    len: u64,
+}
+
+impl Read for Cursor<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = buf.len().min(self.len.saturating_sub(self.pos) as usize);
+        self.file.read_at(&mut buf[..n], self.pos)?;
+        self.pos += n as u64;
+        Ok(n)
+    }
+}
+
 /// Reads every record; returns the end of the last good one. Fails on
 /// damage (see the module docs).
 fn scan(
-    file: &File,
+    file: &dyn LogIo,
     path: &Path,
     len: u64,
     each: &mut impl FnMut(u64, &[u8]) -> Result<()>,
 ) -> Result<u64> {
-    let mut reader = BufReader::with_capacity(1 << 20, file);
-    std::io::Seek::seek(&mut reader, std::io::SeekFrom::Start(HEADER_LEN))
-        .map_err(|e| Error::io(path, e))?;
+    let at = Cursor {
+        file,
+        pos: HEADER_LEN,
+        len,
+    };
+    let mut reader = BufReader::with_capacity(1 << 20, at);
     let mut offset = HEADER_LEN;
     let mut payload = Vec::new();
     while offset < len {
@@ -418,9 +451,9 @@ fn next_record(
 }
 
 /// The offset of the first good record in `from..to`, if any.
-fn good_record_after(file: &File, path: &Path, from: u64, to: u64) -> Result<Option<u64>> {
+fn good_record_after(file: &dyn LogIo, path: &Path, from: u64, to: u64) -> Result<Option<u64>> {
     let mut rest = vec![0u8; to.saturating_sub(from) as usize];
-    file.read_exact_at(&mut rest, from)
+    file.read_at(&mut rest, from)
         .map_err(|e| Error::io(path, e))?;
     let marker = RECORD_MARKER.to_le_bytes();
     for i in 0..rest.len() {
@@ -440,9 +473,9 @@ fn good_record_after(file: &File, path: &Path, from: u64, to: u64) -> Result<Opt
 
 /// Copies the bytes `from..to` of the log to `claims.log.torn-FROM`, synced,
 /// before they are cut off: an unfinished write is dropped, never lost.
-fn keep_aside(file: &File, path: &Path, from: u64, to: u64) -> Result<PathBuf> {
+fn keep_aside(file: &dyn LogIo, path: &Path, from: u64, to: u64) -> Result<PathBuf> {
     let mut bytes = vec![0u8; (to - from) as usize];
-    file.read_exact_at(&mut bytes, from)
+    file.read_at(&mut bytes, from)
         .map_err(|e| Error::io(path, e))?;
     let mut name = path.as_os_str().to_owned();
     name.push(format!(".torn-{from}"));

@@ -19,15 +19,15 @@
 //! a claim that could be lost.
 
 use std::collections::HashMap;
-use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::codec::{decode, encode};
 use super::index::{ClaimKey, Index, KeyEvent, ProgramUse};
 use super::records::{ClaimEntry, Entry};
 use crate::durable::StoreId;
+use crate::durable::file::LogIo;
 use crate::durable::group_commit::GroupCommit;
 use crate::error::{Error, Result};
 use crate::payouts::claims_log::{self, LogFile, Recovery};
@@ -45,7 +45,7 @@ pub(crate) struct Ledger {
     inner: Mutex<Inner>,
     commit: GroupCommit,
     group_commit: bool,
-    sync_file: File,
+    sync_file: Arc<dyn LogIo>,
     path: PathBuf,
     recovery: Recovery,
     /// Bytes of the log a finished sync covers.
@@ -68,9 +68,26 @@ impl Ledger {
             let entry: Entry = decode(payload, path, offset)?;
             index.add(offset, &entry, &mut events)
         })?;
-        let sync_file = log.sync_handle()?;
+        Ok(Ledger::from_log(log, recovery, index, group_commit))
+    }
+
+    /// [`Ledger::open`] over any file ([`LogIo`]): the power-cut tests'
+    /// simulated disk.
+    #[cfg(test)]
+    pub(crate) fn open_io(path: &Path, io: Arc<dyn LogIo>, group_commit: bool) -> Result<Ledger> {
+        let mut index = Index::default();
+        let (log, recovery) = LogFile::from_io(path, io, None, |offset, payload| {
+            let entry: Entry = decode(payload, path, offset)?;
+            index.add(offset, &entry, &mut |_| {})
+        })?;
+        Ok(Ledger::from_log(log, recovery, index, group_commit))
+    }
+
+    fn from_log(log: LogFile, recovery: Recovery, index: Index, group_commit: bool) -> Ledger {
+        let path = log.path().to_path_buf();
+        let sync_file = log.sync_handle();
         let synced = AtomicU64::new(log.written());
-        Ok(Ledger {
+        Ledger {
             inner: Mutex::new(Inner {
                 log,
                 index,
@@ -79,10 +96,10 @@ impl Ledger {
             commit: GroupCommit::new("the claims log"),
             group_commit,
             sync_file,
-            path: path.to_path_buf(),
+            path,
             recovery,
             synced,
-        })
+        }
     }
 
     /// What open found at the end of the log.
@@ -123,7 +140,7 @@ impl Ledger {
     pub(crate) fn durable(&self) -> Result<()> {
         let flush = || {
             let written = self.write_pending()?;
-            let r = claims_log::sync(&self.sync_file, &self.path);
+            let r = claims_log::sync(&*self.sync_file, &self.path);
             match &r {
                 Ok(()) => {
                     self.synced.fetch_max(written, Ordering::AcqRel);
@@ -173,6 +190,12 @@ impl LedgerGuard<'_> {
     /// The number claim keys of program `code` are packed with.
     pub(crate) fn number(&mut self, code: &str) -> Result<u8> {
         self.inner.index.number(code)
+    }
+
+    /// The number of program `code`, for the tests' checks.
+    #[cfg(test)]
+    pub(crate) fn number_of_test(&self, code: &str) -> u8 {
+        self.inner.index.number_of(code).unwrap_or(u8::MAX)
     }
 
     /// The code of program number `n`.

@@ -10,4 +10,6 @@ pub(crate) mod claims_log;
 mod codec;
 pub(crate) mod index;
 pub(crate) mod ledger;
+#[cfg(test)]
+mod power_cut_tests;
 pub(crate) mod records;
