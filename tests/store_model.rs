@@ -1,15 +1,22 @@
 //! The store against a simple in-memory model (proptest-state-machine):
-//! random sequences of check, claim, retry, reverse, death and reopen; the
-//! store and the model agree on every verdict and outcome.
+//! random sequences of check, claim, retry, reverse (any family's claim),
+//! death, move between families, registry refresh (programs reordered, the
+//! policy changed, a policy that must be refused) and reopen; the store and
+//! the model agree on every verdict and outcome.
+//!
+//! The model keeps claims the way the ledger must: by program code, a key
+//! held while any unreversed claim covers it.
 
 mod common;
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
 
 use proptest::prelude::*;
 use proptest_state_machine::{ReferenceStateMachine, StateMachineTest, prop_state_machine};
-use tepat::register::PersonRecord;
-use tepat::{ClaimRequest, ReasonCode, Registry, Store};
+use tepat::register::{PersonRecord, Relation};
+use tepat::snapshot::SnapshotBuilder;
+use tepat::{ClaimRequest, Date, ProgramSet, ReasonCode, Registry, Store};
 
 const PROGRAMS: [&str; 2] = ["PKH", "PBI_JK"];
 const PERIODS: [&str; 4] = ["2026-Q4", "2027-Q1", "2026-11", "2026-12"];
@@ -17,23 +24,39 @@ const PERIODS: [&str; 4] = ["2026-Q4", "2027-Q1", "2026-11", "2026-12"];
 /// current quarter and month; the next ones are not yet.
 const OPEN: [bool; 4] = [true, false, true, false];
 
+/// The policies a refresh can bring: the default, two that make a reason a
+/// warning, and one the store must refuse (already_claimed never warns).
+const POLICIES: [&[&str]; 4] = [
+    &["not_eligible", "duplicate_identity"],
+    &["not_eligible", "duplicate_identity", "not_enrolled"],
+    &["not_eligible", "duplicate_identity", "civil_servant"],
+    &["not_eligible", "already_claimed"],
+];
+
 fn persons() -> Vec<PersonRecord> {
     let all = common::register(8, 3);
     let unique = |r: &PersonRecord| all.iter().filter(|q| q.nik == r.nik).count() == 1;
     all.iter().filter(|r| unique(r)).cloned().collect()
 }
 
+/// A claim key: (program, period, kind, subject).
+type Key = (usize, usize, char, u64);
+
 #[derive(Clone, Debug)]
 struct Model {
     persons: Vec<PersonRecord>,
-    /// (program, period, subject) -> paying request.
-    claims: BTreeMap<(usize, usize, u64), String>,
-    /// request -> (what it asked, paid, reversed-claim key it paid).
-    requests: BTreeMap<String, (Transition, bool)>,
+    /// Each person's current family card (moves change it).
+    kk: Vec<u64>,
+    /// Key → the unreversed claims that hold it, first first.
+    holders: BTreeMap<Key, Vec<String>>,
+    /// request → (what it asked, paid, the keys it took).
+    requests: BTreeMap<String, (Transition, bool, Vec<Key>)>,
     reversed: BTreeSet<String>,
     deceased: BTreeSet<u64>,
     /// How many death changes each NIK was sent (only the first applies).
     deaths: BTreeMap<u64, u32>,
+    /// Reasons the current policy lets through.
+    warn: BTreeSet<&'static str>,
     next: u32,
 }
 
@@ -58,17 +81,38 @@ enum Transition {
     Death {
         person: usize,
     },
+    /// `person` moves onto the family card of `to`.
+    Move {
+        person: usize,
+        to: usize,
+    },
+    Refresh {
+        swapped: bool,
+        policy: usize,
+    },
     Reopen,
 }
 
 impl Model {
-    fn subject(&self, person: usize, program: usize) -> u64 {
+    /// The keys a payment of `program` by `person` would hold, and the ones
+    /// that block it (the payee's own).
+    fn keys(&self, person: usize, program: usize, period: usize) -> (Vec<Key>, Vec<Key>) {
         let p = &self.persons[person];
-        if program == 0 {
-            p.kk.get()
-        } else {
-            p.nik.get()
+        if program == 1 {
+            let k = (program, period, 'P', p.nik.get());
+            return (vec![k], vec![k]);
         }
+        let kk = self.kk[person];
+        let family = (program, period, 'F', kk);
+        let own = (program, period, 'V', p.nik.get());
+        let mut all: Vec<Key> = (0..self.persons.len())
+            .filter(|i| self.kk[*i] == kk)
+            .map(|i| (program, period, 'V', self.persons[i].nik.get()))
+            .collect();
+        all.push(family);
+        all.sort();
+        all.dedup();
+        (all, vec![family, own])
     }
 
     /// (payable, the reasons the model knows about).
@@ -97,14 +141,23 @@ impl Model {
         if p.civil_servant {
             reasons.insert(ReasonCode::CivilServant);
         }
-        if right_kind
-            && self
-                .claims
-                .contains_key(&(program, period, self.subject(person, program)))
-        {
+        let (_, blocking) = self.keys(person, program, period);
+        if right_kind && blocking.iter().any(|k| self.holders.contains_key(k)) {
             reasons.insert(ReasonCode::AlreadyClaimed);
         }
-        (reasons.is_empty(), reasons)
+        let payable = reasons.iter().all(|r| self.warn.contains(r.as_str()));
+        (payable, reasons)
+    }
+
+    /// Moves are between families of one family-program enrolment, so that
+    /// enrolment (which follows the family) stays what the model knows.
+    fn can_move(&self, person: usize, to: usize) -> bool {
+        let mask = Registry::builtin().family_programs().0;
+        let (p, q) = (&self.persons[person], &self.persons[to]);
+        self.kk[person] != self.kk[to]
+            && p.programs.0 & mask == q.programs.0 & mask
+            && !self.deceased.contains(&p.nik.get())
+            && !p.deceased
     }
 }
 
@@ -115,13 +168,17 @@ impl ReferenceStateMachine for Reference {
     type Transition = Transition;
 
     fn init_state() -> BoxedStrategy<Model> {
+        let persons = persons();
+        let kk = persons.iter().map(|p| p.kk.get()).collect();
         Just(Model {
-            persons: persons(),
-            claims: BTreeMap::new(),
+            persons,
+            kk,
+            holders: BTreeMap::new(),
             requests: BTreeMap::new(),
             reversed: BTreeSet::new(),
             deceased: BTreeSet::new(),
             deaths: BTreeMap::new(),
+            warn: POLICIES[0].iter().copied().collect(),
             next: 0,
         })
         .boxed()
@@ -136,6 +193,8 @@ impl ReferenceStateMachine for Reference {
             2 => (0..r).prop_map(|which| Transition::Retry { which }),
             2 => (0..r).prop_map(|which| Transition::Reverse { which }),
             1 => (0..n).prop_map(|person| Transition::Death { person }),
+            2 => (0..n, 0..n).prop_map(|(person, to)| Transition::Move { person, to }),
+            1 => (any::<bool>(), 0..POLICIES.len()).prop_map(|(swapped, policy)| Transition::Refresh { swapped, policy }),
             1 => Just(Transition::Reopen),
         ]
         .boxed()
@@ -146,6 +205,7 @@ impl ReferenceStateMachine for Reference {
             Transition::Retry { which } | Transition::Reverse { which } => {
                 *which < state.requests.len()
             }
+            Transition::Move { person, to } => state.can_move(*person, *to),
             _ => true,
         }
     }
@@ -160,14 +220,17 @@ impl ReferenceStateMachine for Reference {
                 let (payable, _) = state.verdict(*person, *program, *period);
                 let id = format!("c{}", state.next);
                 state.next += 1;
+                let mut taken = Vec::new();
                 if payable {
-                    let key = (*program, *period, state.subject(*person, *program));
-                    state.claims.insert(key, id.clone());
+                    taken = state.keys(*person, *program, *period).0;
+                    for k in &taken {
+                        state.holders.entry(*k).or_default().push(id.clone());
+                    }
                 }
-                state.requests.insert(id, (t.clone(), payable));
+                state.requests.insert(id, (t.clone(), payable, taken));
             }
             Transition::Reverse { which } => {
-                let (id, (_, paid)) = state
+                let (id, (_, paid, taken)) = state
                     .requests
                     .iter()
                     .nth(*which)
@@ -175,7 +238,14 @@ impl ReferenceStateMachine for Reference {
                     .unwrap();
                 if paid && !state.reversed.contains(&id) {
                     state.reversed.insert(id.clone());
-                    state.claims.retain(|_, v| *v != id);
+                    for k in taken {
+                        if let Some(h) = state.holders.get_mut(&k) {
+                            h.retain(|c| *c != id);
+                            if h.is_empty() {
+                                state.holders.remove(&k);
+                            }
+                        }
+                    }
                 }
                 state.next += 1;
             }
@@ -186,7 +256,14 @@ impl ReferenceStateMachine for Reference {
                     state.deceased.insert(nik);
                 }
             }
-            Transition::Check { .. } | Transition::Retry { .. } | Transition::Reopen => {}
+            Transition::Move { person, to } => state.kk[*person] = state.kk[*to],
+            Transition::Refresh { policy, .. } if *policy < 3 => {
+                state.warn = POLICIES[*policy].iter().copied().collect();
+            }
+            Transition::Refresh { .. }
+            | Transition::Check { .. }
+            | Transition::Retry { .. }
+            | Transition::Reopen => {}
         }
         state
     }
@@ -211,8 +288,83 @@ fn request(id: &str, p: &PersonRecord, program: usize, period: usize) -> ClaimRe
         nik: p.nik.to_string(),
         program: PROGRAMS[program].to_owned(),
         period: PERIODS[period].to_owned(),
-        meta: String::new(),
         ..Default::default()
+    }
+}
+
+/// The built-in registry with PKH and SEMBAKO swapped (`swapped`) and the
+/// policy's warnings `warn`; an error for a policy the store must refuse.
+fn registry(swapped: bool, warn: &[&str]) -> tepat::Result<Registry> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/programs.toml");
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut parts: Vec<String> = text.split("[[program]]").map(str::to_owned).collect();
+    let head = parts.remove(0);
+    if swapped {
+        parts.swap(0, 1);
+    }
+    let quoted: Vec<String> = warn.iter().map(|w| format!("{w:?}")).collect();
+    let head = head.replace(
+        "warn = [\"not_eligible\", \"duplicate_identity\"]",
+        &format!("warn = [{}]", quoted.join(", ")),
+    );
+    Registry::from_toml_str(&format!("{head}[[program]]{}", parts.join("[[program]]")), None)
+}
+
+/// A refresh with the original register (the pending moves and deaths are
+/// carried over) under `registry`.
+fn refresh(store: &Store, persons: &[PersonRecord], registry: &Registry) {
+    let builtin = Registry::builtin();
+    let as_of = Date::new(2026, 11, 1).unwrap();
+    let mut b = SnapshotBuilder::new(registry.clone(), common::regions(), as_of).unwrap();
+    for r in persons {
+        let mut r = r.clone();
+        let mut set = ProgramSet::EMPTY;
+        for code in builtin.format_set(r.programs).split('|') {
+            if let Some(id) = registry.by_code(code) {
+                set.insert(id);
+            }
+        }
+        r.programs = set;
+        b.add(&r).unwrap();
+    }
+    store.refresh(b).unwrap();
+}
+
+impl StoreTest {
+    fn check(sut: &Sut, model: &Model, t: &Transition, person: usize, program: usize, period: usize) {
+        let (payable, reasons) = model.verdict(person, program, period);
+        let p = &model.persons[person];
+        let v = sut
+            .store()
+            .check_str(&p.nik.to_string(), PROGRAMS[program], PERIODS[period])
+            .unwrap();
+        assert_eq!(v.payable, payable, "{t:?}: {v:?}");
+        for r in [
+            ReasonCode::AlreadyClaimed,
+            ReasonCode::Deceased,
+            ReasonCode::NotEnrolled,
+            ReasonCode::WrongPeriodKind,
+            ReasonCode::PeriodNotOpen,
+            ReasonCode::CivilServant,
+        ] {
+            assert_eq!(v.reasons.contains(r), reasons.contains(&r), "{t:?}: {r:?} in {v:?}");
+        }
+    }
+
+    fn move_person(sut: &Sut, model: &Model, person: usize, to: usize) {
+        let (p, q) = (&model.persons[person], &model.persons[to]);
+        let file = format!(
+            "{}\nmove,{},{:016},{},{:010},,,{},,,,,,2026-11-05\n",
+            tepat::change::HEADER,
+            p.nik,
+            model.kk[person],
+            Relation::Child.name(),
+            q.village,
+            q.decile
+        );
+        sut.store()
+            .apply_csv(file.as_bytes(), "move.csv")
+            .unwrap_or_else(|e| panic!("move {person} to {to}: {e}"));
     }
 }
 
@@ -237,39 +389,14 @@ impl StateMachineTest for StoreTest {
                 person,
                 program,
                 period,
-            } => {
-                let (payable, reasons) = model.verdict(*person, *program, *period);
-                let p = &model.persons[*person];
-                let v = sut
-                    .store()
-                    .check_str(&p.nik.to_string(), PROGRAMS[*program], PERIODS[*period])
-                    .unwrap();
-                assert_eq!(v.payable, payable, "{t:?}: {v:?}");
-                for r in reasons {
-                    assert!(v.reasons.contains(r), "{t:?}: missing {r:?} in {v:?}");
-                }
-                for r in [
-                    ReasonCode::AlreadyClaimed,
-                    ReasonCode::Deceased,
-                    ReasonCode::NotEnrolled,
-                    ReasonCode::WrongPeriodKind,
-                    ReasonCode::PeriodNotOpen,
-                ] {
-                    let (_, expected) = model.verdict(*person, *program, *period);
-                    assert_eq!(
-                        v.reasons.contains(r),
-                        expected.contains(&r),
-                        "{t:?}: {r:?} in {v:?}"
-                    );
-                }
-            }
+            } => StoreTest::check(&sut, model, &t, *person, *program, *period),
             Transition::Claim {
                 person,
                 program,
                 period,
             } => {
                 let id = format!("c{}", model.next - 1);
-                let (_, paid) = model.requests[&id].clone();
+                let (_, paid, _) = model.requests[&id].clone();
                 let out = sut
                     .store()
                     .claim(&request(&id, &model.persons[*person], *program, *period))
@@ -278,7 +405,7 @@ impl StateMachineTest for StoreTest {
                 assert!(!out.replayed);
             }
             Transition::Retry { which } => {
-                let (id, (first, paid)) = model.requests.iter().nth(*which).unwrap();
+                let (id, (first, paid, _)) = model.requests.iter().nth(*which).unwrap();
                 let Transition::Claim {
                     person,
                     program,
@@ -292,20 +419,23 @@ impl StateMachineTest for StoreTest {
                     .claim(&request(id, &model.persons[*person], *program, *period))
                     .unwrap();
                 assert_eq!((out.paid, out.replayed), (*paid, true), "{t:?}");
+                assert_eq!(out.reversed_by.is_some(), model.reversed.contains(id), "{t:?}");
             }
             Transition::Reverse { which } => {
-                let (id, (_, paid)) = model.requests.iter().nth(*which).unwrap();
+                let (id, (_, paid, _)) = model.requests.iter().nth(*which).unwrap();
                 let rev_id = format!("v{}", model.next - 1);
                 let result = sut.store().reverse(&rev_id, id, "test");
-                // It succeeded exactly when the model reversed it now.
-                let reversed_now =
-                    *paid && model.reversed.contains(id) && !model.claims.values().any(|v| v == id);
+                // It succeeded exactly when the model reversed it now: it
+                // paid, and no reversal of it was sent before this one.
+                let earlier = (0..model.next - 1).any(|n| {
+                    sut.store()
+                        .request(&format!("v{n}"))
+                        .unwrap()
+                        .is_some_and(|r| r.asked.contains(&format!("original={id} ")))
+                });
                 match result {
-                    Ok(o) => assert!(
-                        reversed_now && !o.replayed,
-                        "{t:?}: store reversed, model did not"
-                    ),
-                    Err(e) => assert!(!*paid || model.reversed.contains(id), "{t:?}: {e}"),
+                    Ok(o) => assert!(*paid && !earlier && !o.replayed, "{t:?}: store reversed"),
+                    Err(e) => assert!(!*paid || earlier, "{t:?}: {e}"),
                 }
             }
             Transition::Death { person } => {
@@ -321,6 +451,13 @@ impl StateMachineTest for StoreTest {
                 let first = model.deaths[&p.nik.get()] == 1;
                 assert_eq!(result.is_ok(), !p.deceased && first, "{t:?}: {result:?}");
             }
+            Transition::Move { person, to } => StoreTest::move_person(&sut, model, *person, *to),
+            Transition::Refresh { swapped, policy } => {
+                match registry(*swapped, POLICIES[*policy]) {
+                    Ok(r) => refresh(sut.store(), &model.persons, &r),
+                    Err(e) => assert!(*policy == 3, "{t:?}: {e}"),
+                }
+            }
             Transition::Reopen => {
                 sut.store = None;
                 sut.store = Some(common::open(sut.dir.path()));
@@ -335,4 +472,29 @@ prop_state_machine! {
 
     #[test]
     fn store_agrees_with_the_model(sequential 1..40 => StoreTest);
+}
+
+/// The model's moves must be possible in the fixture: families of one
+/// family-program enrolment to move between.
+#[test]
+fn the_fixture_allows_moves() {
+    let persons = persons();
+    let kk: Vec<u64> = persons.iter().map(|p| p.kk.get()).collect();
+    let model = Model {
+        persons,
+        kk,
+        holders: BTreeMap::new(),
+        requests: BTreeMap::new(),
+        reversed: BTreeSet::new(),
+        deceased: BTreeSet::new(),
+        deaths: BTreeMap::new(),
+        warn: BTreeSet::new(),
+        next: 0,
+    };
+    let n = model.persons.len();
+    let moves = (0..n)
+        .flat_map(|p| (0..n).map(move |q| (p, q)))
+        .filter(|(p, q)| model.can_move(*p, *q))
+        .count();
+    assert!(moves > n, "{moves} possible moves among {n} persons");
 }

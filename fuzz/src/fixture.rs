@@ -172,7 +172,50 @@ pub fn create_store(dir: &Path) -> tepat::Store {
         t
     });
     let snapshot = template.path().join("fixture.tepat");
-    tepat::Store::create_from_snapshot(dir, &snapshot, tepat::Options::default()).unwrap()
+    tepat::Store::create_from_snapshot(dir, &snapshot, options()).unwrap()
+}
+
+/// How fuzz stores are opened: on 2026-11-15, so that the periods the
+/// targets ask for (2026-Q4, 2026-11, ...) are open whatever the real date.
+pub fn options() -> tepat::Options {
+    tepat::Options::default().today(Date::new(2026, 11, 15).unwrap())
+}
+
+/// The built-in registry with PKH and SEMBAKO swapped (`swapped`) and the
+/// `[policy] warn` list `warn`: an error when the store must refuse it.
+pub fn registry_variant(swapped: bool, warn: &[&str]) -> tepat::Result<Registry> {
+    let text = include_str!("../../data/programs.toml");
+    let mut parts: Vec<String> = text.split("[[program]]").map(str::to_owned).collect();
+    let head = parts.remove(0);
+    if swapped {
+        parts.swap(0, 1);
+    }
+    let quoted: Vec<String> = warn.iter().map(|w| format!("{w:?}")).collect();
+    let head = head.replace(
+        "warn = [\"not_eligible\", \"duplicate_identity\"]",
+        &format!("warn = [{}]", quoted.join(", ")),
+    );
+    let text = format!("{head}[[program]]{}", parts.join("[[program]]"));
+    Registry::from_toml_str(&text, None)
+}
+
+/// A builder of the fixture register under `registry` (enrolments carried
+/// over by program code).
+pub fn builder_for(registry: &Registry) -> SnapshotBuilder<'static> {
+    let builtin = Registry::builtin();
+    let mut b = SnapshotBuilder::new(registry.clone(), regions(), as_of()).unwrap();
+    for r in records() {
+        let mut r = r.clone();
+        let mut set = tepat::ProgramSet::EMPTY;
+        for code in builtin.format_set(r.programs).split('|') {
+            if let Some(id) = registry.by_code(code) {
+                set.insert(id);
+            }
+        }
+        r.programs = set;
+        b.add(&r).unwrap();
+    }
+    b
 }
 
 /// Where fuzz stores go: `TEPAT_FUZZ_TMP` if set (point it at a tmpfs such

@@ -1,5 +1,8 @@
 //! Sequences of store operations — check, claim, retry, reused request id,
-//! reverse, retried reverse, a change file, reopen — decoded from the fuzz
+//! reverse (any family's claim), retried reverse, a change file (deaths,
+//! moves, enrolments, deciles), a refresh under another registry (programs
+//! reordered, another policy, a policy the store must refuse), reopen —
+//! decoded from the fuzz
 //! input and run on a fresh store of the fixture register (one temporary
 //! directory per input, so every input replays exactly). Proves, without a
 //! full model:
@@ -93,7 +96,7 @@ pub fn check(data: &[u8]) {
         if input.0.is_empty() {
             break;
         }
-        match input.byte() % 9 {
+        match input.byte() % 10 {
             // check
             0 => {
                 let (nik, program, period) = (
@@ -102,7 +105,7 @@ pub fn check(data: &[u8]) {
                     input.pick(&PERIODS),
                 );
                 if let Ok(v) = store.check_str(&nik, &program, period) {
-                    assert_eq!(v.payable, v.blocking(registry).next().is_none());
+                    assert_eq!(v.payable, v.blocking(&store.registry()).next().is_none());
                 }
             }
             // claim, with a fresh request id
@@ -196,10 +199,12 @@ pub fn check(data: &[u8]) {
                     dead.insert(nik[..16].to_owned());
                 }
             }
+            // a refresh under another registry
+            8 => refresh(&store, &mut input),
             // reopen (a restart)
             _ => {
                 drop(store);
-                store = Store::open(dir.path()).unwrap();
+                store = Store::open_with(dir.path(), fixture::options()).unwrap();
             }
         }
     }
@@ -303,6 +308,29 @@ fn claim(
             covered: Vec::new(),
             reversed_by: None,
         });
+    }
+}
+
+/// The policies a refresh can bring: the default, two that let a reason
+/// warn, and one the store must refuse (already_claimed always blocks).
+const POLICIES: [&[&str]; 4] = [
+    &["not_eligible", "duplicate_identity"],
+    &["not_eligible", "duplicate_identity", "not_enrolled"],
+    &["not_eligible", "civil_servant"],
+    &["not_eligible", "already_claimed"],
+];
+
+/// Refreshes the store with the fixture register under a registry variant.
+/// Claims keep their programs by code whatever the order (the checks after
+/// it prove it: nobody is paid twice), and a refused policy changes nothing.
+fn refresh(store: &Store, input: &mut Input<'_>) {
+    let swapped = input.byte() % 2 == 1;
+    let policy = input.byte() as usize % POLICIES.len();
+    match fixture::registry_variant(swapped, POLICIES[policy]) {
+        Ok(registry) => {
+            store.refresh(fixture::builder_for(&registry)).unwrap();
+        }
+        Err(e) => assert_eq!(policy, 3, "policy {policy} refused: {e}"),
     }
 }
 
