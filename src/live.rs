@@ -376,6 +376,13 @@ impl Live {
         self.durable()
     }
 
+    /// Applies a write atomically without waiting for a flush: sled makes
+    /// it durable with its next periodic flush (for the witness's
+    /// best-effort length, never for changes).
+    pub(crate) fn write_unflushed(&self, write: LiveWrite) -> Result<()> {
+        self.tree.apply_batch(write.batch).map_err(live_err)
+    }
+
     /// Returns once a flush covers every write committed so far.
     fn durable(&self) -> Result<()> {
         let flush = || self.db.flush().map(|_| ()).map_err(live_err);

@@ -443,21 +443,34 @@ fn the_claims_log_survives_a_torn_tail_and_refuses_damage() {
         }
     }
     let full = std::fs::read(&log).unwrap();
-    // A torn last record: every cut inside it opens, with the others kept.
+    // A torn last record — a write the process died in, after every
+    // acknowledged one (here: the first record's bytes, cut short) —
+    // opens at every cut, with every acknowledged claim kept.
     let last = family.len() - 1;
+    let first_record = 16 + u32::from_le_bytes(full[36..40].try_into().unwrap()) as usize;
     for cut in [1usize, 7, 16, 40] {
-        std::fs::write(&log, &full[..full.len() - cut]).unwrap();
+        let mut torn = full.clone();
+        torn.extend_from_slice(&full[32..32 + first_record - cut]);
+        std::fs::write(&log, &torn).unwrap();
         let store = common::open(dir.path());
-        assert!(store.torn_claim_bytes() > 0, "cut {cut}");
-        for i in 0..last {
+        assert_eq!(
+            store.torn_claim_bytes(),
+            (first_record - cut) as u64,
+            "cut {cut}"
+        );
+        for i in 0..=last {
             assert!(
                 store.request(&format!("t-{i}")).unwrap().is_some(),
                 "cut {cut}: t-{i} lost"
             );
         }
-        assert!(store.request(&format!("t-{last}")).unwrap().is_none());
         drop(store);
     }
+    // An acknowledged record cut short is not an unfinished write: the
+    // store recorded the log's length, and refuses the cut file.
+    std::fs::write(&log, &full[..full.len() - 7]).unwrap();
+    let err = Store::open(dir.path()).err().expect("a cut log is refused");
+    assert!(err.to_string().contains("payouts are missing"), "{err}");
     // A flipped byte in the first record, with good records after it.
     let mut bad = full.clone();
     bad[40] ^= 0x20;

@@ -307,7 +307,10 @@ fn registry(swapped: bool, warn: &[&str]) -> tepat::Result<Registry> {
         "warn = [\"not_eligible\", \"duplicate_identity\"]",
         &format!("warn = [{}]", quoted.join(", ")),
     );
-    Registry::from_toml_str(&format!("{head}[[program]]{}", parts.join("[[program]]")), None)
+    Registry::from_toml_str(
+        &format!("{head}[[program]]{}", parts.join("[[program]]")),
+        None,
+    )
 }
 
 /// A refresh with the original register (the pending moves and deaths are
@@ -331,7 +334,14 @@ fn refresh(store: &Store, persons: &[PersonRecord], registry: &Registry) {
 }
 
 impl StoreTest {
-    fn check(sut: &Sut, model: &Model, t: &Transition, person: usize, program: usize, period: usize) {
+    fn check(
+        sut: &Sut,
+        model: &Model,
+        t: &Transition,
+        person: usize,
+        program: usize,
+        period: usize,
+    ) {
         let (payable, reasons) = model.verdict(person, program, period);
         let p = &model.persons[person];
         let v = sut
@@ -347,7 +357,11 @@ impl StoreTest {
             ReasonCode::PeriodNotOpen,
             ReasonCode::CivilServant,
         ] {
-            assert_eq!(v.reasons.contains(r), reasons.contains(&r), "{t:?}: {r:?} in {v:?}");
+            assert_eq!(
+                v.reasons.contains(r),
+                reasons.contains(&r),
+                "{t:?}: {r:?} in {v:?}"
+            );
         }
     }
 
@@ -419,7 +433,11 @@ impl StateMachineTest for StoreTest {
                     .claim(&request(id, &model.persons[*person], *program, *period))
                     .unwrap();
                 assert_eq!((out.paid, out.replayed), (*paid, true), "{t:?}");
-                assert_eq!(out.reversed_by.is_some(), model.reversed.contains(id), "{t:?}");
+                assert_eq!(
+                    out.reversed_by.is_some(),
+                    model.reversed.contains(id),
+                    "{t:?}"
+                );
             }
             Transition::Reverse { which } => {
                 let (id, (_, paid, _)) = model.requests.iter().nth(*which).unwrap();

@@ -87,6 +87,7 @@ impl Store {
         }
         // The witness counts the change files and records how long the
         // claims log was: an older copy of live/, CURRENT or the log shows.
+        let _one = self.witness_lock.lock().unwrap_or_else(|p| p.into_inner());
         let mut witness = self.live.witness()?.ok_or_else(|| Error::Store {
             dir: self.dir().to_path_buf(),
             message: "the live state has no witness record".into(),

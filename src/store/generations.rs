@@ -244,6 +244,7 @@ impl Store {
         }
         // The live state now belongs to this generation: a `CURRENT` that
         // names an older one is an older copy (store::open).
+        let _one = self.witness_lock.lock().unwrap_or_else(|p| p.into_inner());
         let witness = self.live.witness()?;
         let generation = snap.generation();
         if let Some(mut w) = witness

@@ -40,6 +40,7 @@ pub mod generations;
 mod open;
 mod person;
 mod verify;
+mod witness;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -141,12 +142,14 @@ impl Generation {
 
 /// A store: snapshot + live state.
 pub struct Store {
+    /// First, so that it stops before the parts it watches are dropped.
+    _witness: witness::WitnessThread,
     dir: PathBuf,
     options: Options,
     id: StoreId,
     pub(crate) current: ArcSwap<Generation>,
-    pub(crate) live: Live,
-    pub(crate) ledger: Ledger,
+    pub(crate) live: Arc<Live>,
+    pub(crate) ledger: Arc<Ledger>,
     pub(crate) changed: ChangeFilter,
     /// Family cards with a membership marker (someone moved in, out or was
     /// born since the snapshot): only these need a live-state scan to list
@@ -160,6 +163,9 @@ pub struct Store {
     /// One rewrite of `CURRENT` at a time (a change file and a generation
     /// change both rewrite it).
     current_file: Mutex<()>,
+    /// One change of the live state's witness at a time (a change file, a
+    /// generation change and the witness thread change it).
+    pub(crate) witness_lock: Arc<Mutex<()>>,
     /// The next audit sequence number, shared by the ledger's records and
     /// the live state's audit entries so that the audit merges them in the
     /// order they were taken.

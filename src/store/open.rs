@@ -17,6 +17,7 @@ use arc_swap::ArcSwap;
 use super::accel::{ChangeFilter, ClaimedIndex, mark_key};
 use super::create::store_error;
 use super::dir::{CLAIMS_LOG, Current, LIVE_DIR};
+use super::witness::WitnessThread;
 use super::{Generation, Options, Store, open_snapshot};
 use crate::domain::program::Registry;
 use crate::durable::StoreId;
@@ -65,7 +66,10 @@ impl Store {
             numbers,
         };
         let last_seq = ledger.last_seq().max(live.last_audit_seq()?);
+        let (live, ledger) = (Arc::new(live), Arc::new(ledger));
+        let witness_lock = Arc::new(Mutex::new(()));
         let store = Store {
+            _witness: WitnessThread::start(live.clone(), ledger.clone(), witness_lock.clone()),
             dir: dir.to_path_buf(),
             options,
             id,
@@ -77,6 +81,7 @@ impl Store {
             writers: RwLock::new(()),
             generations: Mutex::new(()),
             current_file: Mutex::new(()),
+            witness_lock,
             seq: AtomicU64::new(last_seq + 1),
         };
         store.complete_identity(&mut current, witness)?;
