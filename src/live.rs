@@ -425,8 +425,32 @@ fn remove_unfinished_snapshots(dir: &Path) -> Result<()> {
     Ok(())
 }
 
+/// Refuses a FIFO, socket or device among the live state's files (sled
+/// would open it and wait for ever), before sled sees it.
+fn refuse_special_files(dir: &Path) -> Result<()> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Ok(());
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let kind = entry.file_type().map_err(|e| Error::io(&path, e))?;
+        if kind.is_dir() {
+            refuse_special_files(&path)?;
+        } else if !kind.is_file() {
+            return Err(Error::Live {
+                message: format!(
+                    "{}: not a regular file (a FIFO, socket or device); refusing to open the live state",
+                    path.display()
+                ),
+            });
+        }
+    }
+    Ok(())
+}
+
 /// Opens sled, waiting briefly while the directory lock is still held.
 fn open_db(dir: &Path) -> Result<sled::Db> {
+    refuse_special_files(dir)?;
     remove_unfinished_snapshots(dir)?;
     let result = open_db_waiting(dir);
     if result.is_err() {

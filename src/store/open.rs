@@ -46,7 +46,18 @@ impl Store {
             let id = *current.id.get_or_insert_with(StoreId::new);
             claims_log::create(&log_path, id)?;
         }
-        let snapshot = Arc::new(open_snapshot(&current.snapshot_path(dir), options)?);
+        let snapshot_path = current.snapshot_path(dir);
+        if !snapshot_path.exists() {
+            return Err(store_error(
+                dir,
+                &format!(
+                    "CURRENT names {}, which is not in the store directory (CURRENT damaged, \
+                     or the snapshot removed); restore it from a backup",
+                    current.snapshot
+                ),
+            ));
+        }
+        let snapshot = Arc::new(open_snapshot(&snapshot_path, options)?);
         check_snapshot(dir, &current, &snapshot)?;
         let claimed = ClaimedIndex::new(snapshot.slot_count(), snapshot.family_count());
         // The claims log first: its lock is the store's, so a second
