@@ -70,7 +70,7 @@ impl<R: BufRead> Lines<R> {
         // Every carriage return before the line feed goes: a header saved
         // by an editor that doubled them still names its columns.
         let header = header.trim_end_matches('\n').trim_end_matches('\r');
-        let header = header.strip_prefix('\u{feff}').unwrap_or(header).to_owned();
+        let header = header.trim_start_matches('\u{feff}').to_owned();
         let lines = Lines {
             reader,
             file: file.to_owned(),

@@ -54,10 +54,29 @@ impl Input<'_> {
     }
 }
 
+/// A verdict with its programs named by code, for comparing verdicts
+/// across registries: (payable, reasons, sorted (conflict, level), claim).
+type ByCode = (bool, u16, Vec<(String, String)>, Option<tepat::verdict::ClaimInfo>);
+
+fn by_code(registry: &Registry, v: &tepat::Verdict) -> ByCode {
+    let mut conflicts: Vec<(String, String)> = v
+        .conflicts
+        .iter()
+        .map(|c| {
+            let code = registry.get(c.program).map_or("?", |p| p.code.as_str());
+            (code.to_owned(), format!("{:?}", c.level))
+        })
+        .collect();
+    conflicts.sort();
+    (v.payable, v.reasons.0, conflicts, v.claimed.clone())
+}
+
 /// A claim as sent and answered.
 struct Sent {
     req: ClaimRequest,
     outcome: ClaimOutcome,
+    /// The outcome's verdict by program code, as the registry then named them.
+    verdict_codes: ByCode,
     /// (program, period, family card or NIK) it paid, when it paid.
     paid_key: Option<(String, String, u64)>,
     /// Persons its family claim covers.
@@ -132,7 +151,9 @@ pub fn check(data: &[u8]) {
                     .unwrap_or_else(|e| panic!("retry of {:?} failed: {e}", first.req));
                 assert!(again.replayed, "a retry was not answered as a replay");
                 assert_eq!(again.paid, first.outcome.paid);
-                assert_eq!(again.verdict, first.outcome.verdict);
+                // The first verdict, its programs by code (a refresh may
+                // have reordered the registry since).
+                assert_eq!(by_code(&store.registry(), &again.verdict), first.verdict_codes);
                 assert_eq!(again.request_id, first.req.request_id);
             }
             // reuse a request id for other content
@@ -291,6 +312,7 @@ fn claim(
         }
         sent.push(Sent {
             req: req.clone(),
+            verdict_codes: by_code(&store.registry(), &outcome.verdict),
             outcome,
             paid_key: Some(key),
             covered: if unit == Some(Unit::Family) {
@@ -303,6 +325,7 @@ fn claim(
     } else {
         sent.push(Sent {
             req: req.clone(),
+            verdict_codes: by_code(&store.registry(), &outcome.verdict),
             outcome,
             paid_key: None,
             covered: Vec::new(),
