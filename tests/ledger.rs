@@ -602,3 +602,29 @@ fn a_fifo_in_place_of_a_file_is_refused_not_waited_on() {
     std::fs::create_dir(trial.join("claims.log")).unwrap();
     assert!(open_err(&trial).contains("directory"));
 }
+
+/// Finding 3, the sibling: a registry read back from bytes (a snapshot's
+/// header) is checked as a registry file is. A crafted registry section
+/// whose policy lets `already_claimed` warn does not decode.
+#[test]
+fn a_registry_decoded_from_bytes_cannot_carry_a_bad_policy() {
+    #[derive(serde::Serialize)]
+    struct Parts<'a> {
+        programs: &'a [tepat::Program],
+        policy: tepat::program::Policy,
+    }
+    let registry = Registry::builtin();
+    let good = postcard::to_allocvec(registry).unwrap();
+    assert_eq!(&postcard::from_bytes::<Registry>(&good).unwrap(), registry);
+    let bad = postcard::to_allocvec(&Parts {
+        programs: registry.programs(),
+        policy: tepat::program::Policy {
+            warn: vec!["already_claimed".into()],
+        },
+    })
+    .unwrap();
+    let err = postcard::from_bytes::<Registry>(&bad)
+        .unwrap_err()
+        .to_string();
+    assert!(!err.is_empty());
+}

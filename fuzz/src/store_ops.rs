@@ -56,7 +56,12 @@ impl Input<'_> {
 
 /// A verdict with its programs named by code, for comparing verdicts
 /// across registries: (payable, reasons, sorted (conflict, level), claim).
-type ByCode = (bool, u16, Vec<(String, String)>, Option<tepat::verdict::ClaimInfo>);
+type ByCode = (
+    bool,
+    u16,
+    Vec<(String, String)>,
+    Option<tepat::verdict::ClaimInfo>,
+);
 
 fn by_code(registry: &Registry, v: &tepat::Verdict) -> ByCode {
     let mut conflicts: Vec<(String, String)> = v
@@ -153,7 +158,10 @@ pub fn check(data: &[u8]) {
                 assert_eq!(again.paid, first.outcome.paid);
                 // The first verdict, its programs by code (a refresh may
                 // have reordered the registry since).
-                assert_eq!(by_code(&store.registry(), &again.verdict), first.verdict_codes);
+                assert_eq!(
+                    by_code(&store.registry(), &again.verdict),
+                    first.verdict_codes
+                );
                 assert_eq!(again.request_id, first.req.request_id);
             }
             // reuse a request id for other content
