@@ -595,7 +595,7 @@ fn write_row(
             out.write_all(b"\n")
         }
         OutputFormat::JsonLines => {
-            let mut obj = serde_json_lite::Object::new();
+            let mut obj = crate::json::Object::new();
             obj.num("line", row.line);
             for (i, c) in columns.iter().enumerate() {
                 obj.str(c, row.fields.get(i).map_or("", String::as_str));
@@ -615,68 +615,5 @@ fn write_field(out: &mut impl Write, s: &str) -> std::io::Result<()> {
         write!(out, "\"{}\"", s.replace('"', "\"\""))
     } else {
         out.write_all(s.as_bytes())
-    }
-}
-
-/// Just enough JSON writing for one flat object per line, so the library
-/// needs no JSON crate.
-mod serde_json_lite {
-    /// A flat JSON object being written.
-    pub struct Object(String);
-
-    fn escape(s: &str, out: &mut String) {
-        out.push('"');
-        for c in s.chars() {
-            match c {
-                '"' => out.push_str("\\\""),
-                '\\' => out.push_str("\\\\"),
-                '\n' => out.push_str("\\n"),
-                '\r' => out.push_str("\\r"),
-                '\t' => out.push_str("\\t"),
-                c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
-                c => out.push(c),
-            }
-        }
-        out.push('"');
-    }
-
-    impl Object {
-        pub fn new() -> Object {
-            Object(String::from("{"))
-        }
-        fn key(&mut self, k: &str) {
-            if self.0.len() > 1 {
-                self.0.push(',');
-            }
-            escape(k, &mut self.0);
-            self.0.push(':');
-        }
-        pub fn str(&mut self, k: &str, v: &str) {
-            self.key(k);
-            escape(v, &mut self.0);
-        }
-        pub fn num(&mut self, k: &str, v: u64) {
-            self.key(k);
-            self.0.push_str(&v.to_string());
-        }
-        pub fn bool(&mut self, k: &str, v: bool) {
-            self.key(k);
-            self.0.push_str(if v { "true" } else { "false" });
-        }
-        pub fn list<'a>(&mut self, k: &str, items: impl Iterator<Item = &'a str>) {
-            self.key(k);
-            self.0.push('[');
-            for (i, it) in items.enumerate() {
-                if i > 0 {
-                    self.0.push(',');
-                }
-                escape(it, &mut self.0);
-            }
-            self.0.push(']');
-        }
-        pub fn finish(mut self) -> String {
-            self.0.push('}');
-            self.0
-        }
     }
 }

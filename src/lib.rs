@@ -115,7 +115,7 @@
 )]
 
 // Layers, each importing only those above it in this list: the leaves
-// (error, csv), the domain, text rows, durable-write primitives, the
+// (error, csv, json), the domain, text rows, durable-write primitives, the
 // snapshot file, the live state (sled), payouts (the claims log and its
 // ledger), the store that joins them, and batch and report over a store.
 pub mod batch;
@@ -123,6 +123,7 @@ mod csv;
 mod domain;
 mod durable;
 pub mod error;
+mod json;
 pub mod live;
 mod payouts;
 pub mod report;

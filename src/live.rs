@@ -11,7 +11,7 @@
 //! |---|---|
 //! | `P` nik | [`LivePerson`]: the person's whole current state |
 //! | `M` kk nik | membership: `1` moved in or born, `0` moved out of a snapshot family |
-//! | `A` sequence | [`AuditEntry`] of an applied change |
+//! | `A` sequence | the audit of an applied change row |
 //!
 //! Integers in keys are big-endian so that keys sort by value. Values are
 //! postcard-encoded. Keys and encodings stay inside this module: the rest
@@ -109,21 +109,24 @@ impl LivePerson {
     }
 }
 
-/// One audit log entry.
+/// The audit entry of one applied change row.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct AuditEntry {
-    /// When, milliseconds since the epoch.
-    pub at_ms: u64,
-    /// The request id, for claims and reversals.
-    pub request_id: Option<String>,
-    /// `claim`, `reverse`, `apply`.
-    pub op: String,
-    /// The NIK concerned, if one.
-    pub nik: Option<u64>,
-    /// The inputs, as text.
-    pub inputs: String,
-    /// The outcome, as text.
-    pub outcome: String,
+pub(crate) struct ChangeAudit {
+    /// When it was applied, milliseconds since the epoch.
+    pub(crate) at_ms: u64,
+    /// `death`, `birth`, `move`, `enrol`, `remove`, `decile`.
+    pub(crate) kind: String,
+    /// The NIK it changes, if one.
+    pub(crate) nik: Option<u64>,
+    /// The family card it names (a move's target, a re-ranked family).
+    pub(crate) kk: Option<u64>,
+    /// The program it enrols in or removes from.
+    pub(crate) program: Option<String>,
+    /// The date the row gives (`YYYY-MM-DD`).
+    pub(crate) date: String,
+    /// The file and line it came from.
+    pub(crate) file: String,
+    pub(crate) line: u64,
 }
 
 fn live_err(e: impl std::fmt::Display) -> Error {
@@ -219,7 +222,7 @@ impl LiveWrite {
     }
 
     /// Records an audit entry under its sequence number.
-    pub(crate) fn put_audit(&mut self, seq: u64, entry: &AuditEntry) -> Result<()> {
+    pub(crate) fn put_audit(&mut self, seq: u64, entry: &ChangeAudit) -> Result<()> {
         self.batch.insert(&audit_key(seq)[..], encode(entry)?);
         Ok(())
     }
@@ -268,7 +271,7 @@ impl Live {
             let decoded = match k.first() {
                 Some(&PERSON) => decode::<LivePerson>(&v).map(|_| ()),
                 Some(&MEMBER) if k.len() == 17 && v.len() == 1 => Ok(()),
-                Some(&AUDIT) => decode::<AuditEntry>(&v).map(|_| ()),
+                Some(&AUDIT) => decode::<ChangeAudit>(&v).map(|_| ()),
                 Some(&b'W') if k.len() == 1 => decode::<Witness>(&v).map(|_| ()),
                 _ => Err(Error::Live {
                     message: format!("a record with a key this tepat never writes: {:?}", &k[..]),
@@ -339,7 +342,7 @@ impl Live {
 
     /// Every audit entry of an applied change with its sequence number, in
     /// order.
-    pub(crate) fn audit(&self) -> impl Iterator<Item = Result<(u64, AuditEntry)>> + '_ {
+    pub(crate) fn audit(&self) -> impl Iterator<Item = Result<(u64, ChangeAudit)>> + '_ {
         self.tree.scan_prefix([AUDIT]).map(|item| {
             let (k, v) = item.map_err(live_err)?;
             Ok((key_at(&k, 1)?, decode(&v)?))

@@ -92,6 +92,15 @@ pub struct AuditArgs {
     /// Only entries of this request id.
     #[arg(long)]
     request: Option<String>,
+    /// Only claims and reversals of this period (2026-Q4, 2026-11, ...).
+    #[arg(long)]
+    period: Option<String>,
+    /// Only entries recorded on or after this day (YYYY-MM-DD, UTC).
+    #[arg(long, value_parser = crate::nik::parse_date)]
+    from: Option<tepat::Date>,
+    /// Only entries recorded before this day (YYYY-MM-DD, UTC).
+    #[arg(long, value_parser = crate::nik::parse_date)]
+    to: Option<tepat::Date>,
 }
 
 /// The `reasons` array of the JSON output: a stable `code` each, whether it
@@ -226,7 +235,11 @@ pub fn claim(args: ClaimArgs) -> CmdResult {
                 "period": args.period,
                 "reasons": reasons,
                 "replayed": out.replayed,
-                "reversed_by": out.reversed_by,
+                "reversed": out.reversed.as_ref().map(|r| json!({
+                    "request_id": r.request_id,
+                    "at": tepat::date::iso_utc(r.at_ms),
+                    "reason": r.reason,
+                })),
             })
         );
     } else {
@@ -239,8 +252,11 @@ pub fn claim(args: ClaimArgs) -> CmdResult {
             } else {
                 ""
             },
-            match &out.reversed_by {
-                Some(by) => format!(", since REVERSED by {by}: do not pay it out"),
+            match &out.reversed {
+                Some(r) => format!(
+                    ", since REVERSED by {} ({}): do not pay it out",
+                    r.request_id, r.reason
+                ),
                 None => String::new(),
             },
             readable_reasons(&reasons)
@@ -287,26 +303,34 @@ pub fn apply(args: ApplyArgs) -> CmdResult {
 /// `tepat audit`: one JSON object per entry and line, oldest first.
 pub fn audit(args: AuditArgs) -> CmdResult {
     let store = args.at.open()?;
-    let nik = match &args.nik {
+    let day_ms = |d: tepat::Date| d.to_unix_days().max(0) as u64 * 86_400_000;
+    let mut filter = tepat::store::AuditFilter::default();
+    filter.nik = match &args.nik {
         Some(n) => Some(n.parse::<tepat::Nik>()?.get()),
         None => None,
     };
+    filter.request = args.request.clone();
+    filter.period = args.period.clone();
+    filter.from_ms = args.from.map(day_ms);
+    filter.to_ms = args.to.map(day_ms);
     let out = std::io::stdout();
     let mut out = BufWriter::new(out.lock());
-    for e in store.audit(nik, args.request.as_deref())? {
-        writeln!(
-            out,
-            "{}",
-            json!({
-                "at_ms": e.at_ms,
-                "request_id": e.request_id,
-                "op": e.op,
-                "nik": e.nik.map(|n| format!("{n:016}")),
-                "inputs": e.inputs,
-                "outcome": e.outcome,
-            })
-        )?;
-    }
+    let mut write_error = None;
+    store
+        .audit_each(&filter, |r| {
+            if let Err(e) = writeln!(out, "{}", r.to_json_line()) {
+                write_error = Some(e);
+                return Err(tepat::Error::Input {
+                    file: "stdout".into(),
+                    message: "the reader went away".into(),
+                });
+            }
+            Ok(())
+        })
+        .or_else(|e| match write_error.take() {
+            Some(io) => Err(Box::new(io) as Box<dyn std::error::Error>),
+            None => Err(e.into()),
+        })?;
     out.flush()?;
     Ok(ExitCode::SUCCESS)
 }

@@ -116,25 +116,13 @@ fn acknowledged_claims_survive_kill_9() {
         for e in &audit {
             let id = e.request_id.clone().unwrap();
             assert!(
-                audited.insert(id.clone(), e.outcome.clone()).is_none(),
+                audited.insert(id.clone(), e.outcome.to_owned()).is_none(),
                 "{id} audited twice"
             );
             if e.outcome == "paid" {
                 let nik = e.nik.unwrap();
-                let program = if e.inputs.contains("program=PKH") {
-                    "PKH"
-                } else {
-                    "PBI_JK"
-                };
-                let period = e
-                    .inputs
-                    .split("period=")
-                    .nth(1)
-                    .unwrap()
-                    .split(' ')
-                    .next()
-                    .unwrap()
-                    .to_owned();
+                let program = e.program.as_deref().unwrap();
+                let period = e.period.clone().unwrap();
                 let subject = if program == "PKH" { kk_of[&nik] } else { nik };
                 *paid
                     .entry((format!("{program}/{subject}"), period))

@@ -430,7 +430,7 @@ fn invariants(
     }
     // The audit log: every answered request once, with its outcome.
     let audit = store.audit(None, None).unwrap();
-    let mut by_request: HashMap<&str, Vec<&tepat::live::AuditEntry>> = HashMap::new();
+    let mut by_request: HashMap<&str, Vec<&tepat::store::AuditRecord>> = HashMap::new();
     for e in &audit {
         if let Some(r) = &e.request_id {
             by_request.entry(r.as_str()).or_default().push(e);
@@ -463,7 +463,8 @@ fn invariants(
             entries.len()
         );
         assert_eq!(entries[0].op, "reverse");
-        assert_eq!(entries[0].outcome, format!("reversed {original}"));
+        assert_eq!(entries[0].outcome, "reversed");
+        assert_eq!(entries[0].reverses.as_deref(), Some(original.as_str()));
     }
     let _ = registry;
 }

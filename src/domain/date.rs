@@ -127,6 +127,22 @@ impl Date {
     }
 }
 
+/// A time in milliseconds since the Unix epoch as ISO 8601 in UTC:
+/// `2026-12-02T05:33:23.123Z`.
+pub fn iso_utc(ms: u64) -> String {
+    let days = (ms / 86_400_000) as i64;
+    let in_day = ms % 86_400_000;
+    let date =
+        Date::from_unix_days(days).map_or_else(|| "????-??-??".to_owned(), |d| d.to_string());
+    let (h, m, s, milli) = (
+        in_day / 3_600_000,
+        in_day / 60_000 % 60,
+        in_day / 1000 % 60,
+        in_day % 1000,
+    );
+    format!("{date}T{h:02}:{m:02}:{s:02}.{milli:03}Z")
+}
+
 impl fmt::Display for Date {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{:04}-{:02}-{:02}", self.year, self.month, self.day)

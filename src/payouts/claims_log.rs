@@ -216,6 +216,17 @@ impl LogFile {
         Ok(self.written)
     }
 
+    /// A reader of the records in `from..end`, beside this writer (it reads
+    /// with `pread` and needs no lock).
+    pub(crate) fn reader(&self, from: u64, end: u64) -> Reader {
+        Reader {
+            io: self.file.clone(),
+            path: self.path.clone(),
+            pos: from.max(HEADER_LEN),
+            end,
+        }
+    }
+
     /// A handle for syncing outside the caller's lock.
     pub(crate) fn sync_handle(&self) -> Arc<dyn LogIo> {
         self.file.clone()
@@ -245,6 +256,54 @@ impl LogFile {
         self.file
             .read_at(out, offset)
             .map_err(|e| Error::io(&self.path, e))
+    }
+}
+
+/// Sequential reads of a log's records, beside its writer: the records
+/// between two offsets (records a sync covered, which never change).
+pub(crate) struct Reader {
+    io: Arc<dyn LogIo>,
+    path: PathBuf,
+    pos: u64,
+    end: u64,
+}
+
+impl Reader {
+    /// The next record's offset and payload, `None` past the end.
+    pub(crate) fn next_record(&mut self) -> Result<Option<(u64, Vec<u8>)>> {
+        if self.pos + RECORD_HEADER_LEN as u64 > self.end {
+            return Ok(None);
+        }
+        let at = self.pos;
+        let payload = self.record_at(at)?;
+        self.pos += (RECORD_HEADER_LEN + payload.len()) as u64;
+        Ok(Some((at, payload)))
+    }
+
+    /// The payload of the record at `offset` (checksummed again).
+    pub(crate) fn record_at(&self, offset: u64) -> Result<Vec<u8>> {
+        let mut head = [0u8; RECORD_HEADER_LEN];
+        self.io
+            .read_at(&mut head, offset)
+            .map_err(|e| Error::io(&self.path, e))?;
+        let (len, sum) = parse_record_header(&head)
+            .ok_or_else(|| log_err(&self.path, format!("no record at byte {offset}")))?;
+        let mut payload = vec![0u8; len];
+        self.io
+            .read_at(&mut payload, offset + RECORD_HEADER_LEN as u64)
+            .map_err(|e| Error::io(&self.path, e))?;
+        if xxhash_rust::xxh3::xxh3_64(&payload) != sum {
+            return Err(log_err(
+                &self.path,
+                format!("the record at byte {offset} no longer matches its checksum"),
+            ));
+        }
+        Ok(payload)
+    }
+
+    /// The path of the log, for errors.
+    pub(crate) fn path(&self) -> &Path {
+        &self.path
     }
 }
 

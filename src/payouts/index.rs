@@ -117,8 +117,8 @@ pub(crate) struct Index {
     held: KeyMap<u64>,
     /// Held claim key → the later unreversed claims covering it too.
     also: KeyMap<Vec<u64>>,
-    /// Reversed claim's offset → the reversal's request id.
-    reversed: HashMap<u64, String>,
+    /// Reversed claim's offset → the reversal's record offset.
+    reversed: HashMap<u64, u64>,
     /// Every record's offset, in log order.
     pub(crate) order: Vec<u64>,
     /// The highest audit sequence number of any record.
@@ -200,7 +200,7 @@ impl Index {
             }
             Entry::Claim(_) => {}
             Entry::Reverse(r) => {
-                self.reversed.insert(r.claim_offset, r.request_id.clone());
+                self.reversed.insert(r.claim_offset, offset);
                 for k in self.keys(&r.program, r.period, &r.keys)? {
                     self.free(k, r.claim_offset, events);
                 }
@@ -272,8 +272,8 @@ impl Index {
     }
 
     /// The reversal of the claim recorded at `offset`, if any.
-    pub(crate) fn reversed_by(&self, claim_offset: u64) -> Option<&str> {
-        self.reversed.get(&claim_offset).map(String::as_str)
+    pub(crate) fn reversed_by(&self, claim_offset: u64) -> Option<u64> {
+        self.reversed.get(&claim_offset).copied()
     }
 
     /// Every held key with the offset of its holder.

@@ -25,7 +25,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use super::codec::{decode, encode};
 use super::index::{ClaimKey, Index, KeyEvent, ProgramUse};
-use super::records::{ClaimEntry, Entry};
+use super::records::{ClaimEntry, Entry, ReverseEntry};
 use crate::durable::StoreId;
 use crate::durable::file::LogIo;
 use crate::durable::group_commit::GroupCommit;
@@ -170,6 +170,13 @@ impl Ledger {
         self.lock_inner().failed = Some(e.to_string());
     }
 
+    /// A reader of every record a sync covers now, from byte `from` (the
+    /// start when 0): the audit and a ledger sync stream the log with it,
+    /// without holding the decision lock.
+    pub(crate) fn reader(&self, from: u64) -> claims_log::Reader {
+        self.lock_inner().log.reader(from, self.synced_bytes())
+    }
+
     /// How many syncs have run.
     pub(crate) fn syncs(&self) -> u64 {
         self.commit.flushes()
@@ -232,12 +239,18 @@ impl LedgerGuard<'_> {
         }
     }
 
-    /// The reversal of the claim recorded at `offset`, if any.
-    pub(crate) fn reversed_by(&self, claim_offset: u64) -> Option<String> {
-        self.inner
-            .index
-            .reversed_by(claim_offset)
-            .map(str::to_owned)
+    /// The reversal of the claim recorded at `claim_offset`, if any.
+    pub(crate) fn reversal_of(&self, claim_offset: u64) -> Result<Option<ReverseEntry>> {
+        let Some(offset) = self.inner.index.reversed_by(claim_offset) else {
+            return Ok(None);
+        };
+        match self.entry_at(offset)? {
+            Entry::Reverse(r) => Ok(Some(r)),
+            Entry::Claim(_) => Err(Error::ClaimsLog {
+                file: self.inner.log.path().to_path_buf(),
+                message: format!("the index points at a claim for the reversal at byte {offset}"),
+            }),
+        }
     }
 
     /// Appends a record and indexes it (reversals free their claim's keys).

@@ -7,7 +7,7 @@
 //! decisions the store takes.
 
 pub(crate) mod claims_log;
-mod codec;
+pub(crate) mod codec;
 pub(crate) mod index;
 pub(crate) mod ledger;
 #[cfg(test)]

@@ -106,6 +106,48 @@ pub enum Change {
 }
 
 impl Change {
+    /// The date the row gives.
+    pub fn date(&self) -> Date {
+        match self {
+            Change::Death { date, .. }
+            | Change::Birth { date, .. }
+            | Change::Move { date, .. }
+            | Change::Enrol { date, .. }
+            | Change::Remove { date, .. }
+            | Change::Decile { date, .. } => *date,
+        }
+    }
+
+    /// The NIK the row changes, if one.
+    pub fn nik(&self) -> Option<Nik> {
+        match self {
+            Change::Death { nik, .. }
+            | Change::Move { nik, .. }
+            | Change::Enrol { nik, .. }
+            | Change::Remove { nik, .. } => Some(*nik),
+            Change::Birth { person, .. } => Some(person.nik),
+            Change::Decile { .. } => None,
+        }
+    }
+
+    /// The family card the row names (a birth's, a move's target, a
+    /// re-ranked family), if one.
+    pub fn kk(&self) -> Option<Kk> {
+        match self {
+            Change::Birth { person, .. } => Some(person.kk),
+            Change::Move { kk, .. } | Change::Decile { kk, .. } => Some(*kk),
+            _ => None,
+        }
+    }
+
+    /// The program the row enrols in or removes from, if one.
+    pub fn program(&self) -> Option<ProgramId> {
+        match self {
+            Change::Enrol { program, .. } | Change::Remove { program, .. } => Some(*program),
+            _ => None,
+        }
+    }
+
     /// The kind's name, as the file writes it.
     pub fn kind(&self) -> &'static str {
         match self {

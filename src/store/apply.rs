@@ -9,7 +9,7 @@ use crate::domain::date::Date;
 use crate::domain::nik::Sex;
 use crate::domain::program::{ComponentSet, PersonFacts, ProgramId, ProgramSet, Registry, Unit};
 use crate::error::{Error, Result};
-use crate::live::{AuditEntry, LivePerson, LiveWrite};
+use crate::live::{ChangeAudit, LivePerson, LiveWrite};
 use crate::rows::change::{Change, ChangeParser};
 use crate::rows::register::{PersonRecord, Relation};
 use crate::snapshot::Snapshot;
@@ -75,13 +75,18 @@ impl Store {
         }
         let at_ms = now_ms();
         for (line, change) in changes {
-            let entry = AuditEntry {
+            let entry = ChangeAudit {
                 at_ms,
-                request_id: None,
-                op: format!("apply {}", change.kind()),
-                nik: change_nik(change),
-                inputs: format!("{file}:{line}: {change:?}"),
-                outcome: "applied".into(),
+                kind: change.kind().to_owned(),
+                nik: change.nik().map(|n| n.get()),
+                kk: change.kk().map(|k| k.get()),
+                program: change
+                    .program()
+                    .and_then(|p| snap.registry().get(p))
+                    .map(|p| p.code.clone()),
+                date: change.date().to_string(),
+                file: file.to_owned(),
+                line: *line,
             };
             write.put_audit(self.next_seq(), &entry)?;
         }
@@ -101,17 +106,6 @@ impl Store {
             c.log_bytes = c.log_bytes.max(witness.log_bytes);
         })?;
         Ok(changes.len() as u64)
-    }
-}
-
-fn change_nik(c: &Change) -> Option<u64> {
-    match c {
-        Change::Death { nik, .. }
-        | Change::Move { nik, .. }
-        | Change::Enrol { nik, .. }
-        | Change::Remove { nik, .. } => Some(nik.get()),
-        Change::Birth { person, .. } => Some(person.nik.get()),
-        Change::Decile { .. } => None,
     }
 }
 

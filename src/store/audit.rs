@@ -1,15 +1,19 @@
 //! What the store remembers of its payouts and changes: the audit trail,
 //! the claims that hold, the first outcome of a request.
 
-use std::collections::HashMap;
-
 use serde::{Deserialize, Serialize};
 
 use super::Store;
+use crate::domain::period::Period;
+use crate::domain::verdict::ReasonCode;
 use crate::domain::verdict::{ReasonSet, Verdict};
 use crate::error::Result;
-use crate::live::AuditEntry;
-use crate::payouts::records::{Entry, SUBJECT_FAMILY, SUBJECT_PERSON, Subject};
+use crate::live::ChangeAudit;
+use crate::payouts::claims_log::Reader;
+use crate::payouts::codec::decode;
+use crate::payouts::records::{
+    ClaimEntry, Entry, ReverseEntry, SUBJECT_FAMILY, SUBJECT_PERSON, Subject,
+};
 
 /// A recorded payout.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -72,41 +76,164 @@ pub struct StoredClaim {
     pub record: ClaimRecord,
 }
 
+/// One entry of the audit trail: a claim, a reversal or an applied change
+/// row, as `tepat audit` writes it (one JSON object per line:
+/// [`AuditRecord::to_json_line`]; README, "Audit format").
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct AuditRecord {
+    /// Audit order: claims, reversals and changes in the order they were
+    /// recorded.
+    pub seq: u64,
+    /// When, milliseconds since the Unix epoch.
+    pub at_ms: u64,
+    /// `claim`, `reverse` or `apply`.
+    pub op: &'static str,
+    /// The request id (claims and reversals).
+    pub request_id: Option<String>,
+    /// The NIK: the payee, the reversed claim's payee, the changed person.
+    pub nik: Option<u64>,
+    /// The family card: a family claim's, a change's.
+    pub kk: Option<u64>,
+    /// The program's code.
+    pub program: Option<String>,
+    /// The period (claims and reversals).
+    pub period: Option<String>,
+    /// The amount paid, in rupiah, where the claim stated it.
+    pub amount: Option<u64>,
+    /// The operator or device that asked.
+    pub operator: Option<String>,
+    /// `paid`, `refused`, `reversed` or `applied`.
+    pub outcome: &'static str,
+    /// A claim's reason codes.
+    pub reasons: Vec<&'static str>,
+    /// A reversal's: the request id of the claim it reversed.
+    pub reverses: Option<String>,
+    /// A reversal's reason.
+    pub reason: Option<String>,
+    /// An applied change's kind (`death`, `move`, ...), date, file and line.
+    pub change: Option<String>,
+    /// The date a change row gives.
+    pub date: Option<String>,
+    /// `FILE:LINE` of an applied change row.
+    pub source: Option<String>,
+    /// The byte offset of a claim's or reversal's record in the claims log.
+    pub offset: Option<u64>,
+}
+
+impl AuditRecord {
+    /// The record as one JSON object (no line ending): `at` in ISO 8601
+    /// UTC, NIKs and KKs as 16-digit strings, absent fields as `null`.
+    pub fn to_json_line(&self) -> String {
+        let mut o = crate::json::Object::new();
+        o.num("seq", self.seq);
+        o.str("at", &crate::domain::date::iso_utc(self.at_ms));
+        o.str("op", self.op);
+        o.opt_str("request_id", self.request_id.as_deref());
+        o.opt_str("nik", self.nik.map(|n| format!("{n:016}")).as_deref());
+        o.opt_str("kk", self.kk.map(|k| format!("{k:016}")).as_deref());
+        o.opt_str("program", self.program.as_deref());
+        o.opt_str("period", self.period.as_deref());
+        o.opt_num("amount", self.amount);
+        o.opt_str("operator", self.operator.as_deref());
+        o.str("outcome", self.outcome);
+        o.list("reasons", self.reasons.iter().copied());
+        o.opt_str("reverses", self.reverses.as_deref());
+        o.opt_str("reason", self.reason.as_deref());
+        o.opt_str("change", self.change.as_deref());
+        o.opt_str("date", self.date.as_deref());
+        o.opt_str("source", self.source.as_deref());
+        o.finish()
+    }
+}
+
+/// Which audit records [`Store::audit_each`] gives (every field optional).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct AuditFilter {
+    /// Only those of this NIK.
+    pub nik: Option<u64>,
+    /// Only those of this request id.
+    pub request: Option<String>,
+    /// Only claims and reversals of this period (`2026-Q4`).
+    pub period: Option<String>,
+    /// Only those recorded at or after this time (ms since the epoch).
+    pub from_ms: Option<u64>,
+    /// Only those recorded before this time (ms since the epoch).
+    pub to_ms: Option<u64>,
+}
+
+impl AuditFilter {
+    fn admits(&self, r: &AuditRecord) -> bool {
+        self.nik.is_none_or(|n| r.nik == Some(n))
+            && self
+                .request
+                .as_deref()
+                .is_none_or(|q| r.request_id.as_deref() == Some(q))
+            && self
+                .period
+                .as_deref()
+                .is_none_or(|p| r.period.as_deref() == Some(p))
+            && self.from_ms.is_none_or(|t| r.at_ms >= t)
+            && self.to_ms.is_none_or(|t| r.at_ms < t)
+    }
+}
+
 impl Store {
-    /// Every audit entry, oldest first, optionally only those of one NIK or
-    /// one request: the payouts from the ledger and the applied changes from
-    /// the live state, merged in the order they were recorded. A reversal
-    /// is listed under the NIK of the claim it reversed.
-    pub fn audit(&self, nik: Option<u64>, request: Option<&str>) -> Result<Vec<AuditEntry>> {
-        let mut out: Vec<(u64, AuditEntry)> = Vec::new();
-        let wanted = |e: &AuditEntry| {
-            nik.is_none_or(|n| e.nik == Some(n))
-                && request.is_none_or(|r| e.request_id.as_deref() == Some(r))
-        };
-        for item in self.live.audit() {
-            let (seq, e) = item?;
-            if wanted(&e) {
-                out.push((seq, e));
-            }
-        }
-        let mut paid_nik: HashMap<u64, Option<u64>> = HashMap::new();
-        for (offset, entry) in self.ledger.lock()?.entries()? {
-            let e = match &entry {
-                Entry::Claim(c) => {
-                    paid_nik.insert(offset, c.nik);
-                    audit_entry(&entry, c.nik)
+    /// Every audit record [`AuditFilter`] admits, oldest first, streamed
+    /// to `each`: the claims log's records (read beside the claims, which
+    /// never wait for it) and the applied changes, merged in the order
+    /// they were recorded.
+    pub fn audit_each(
+        &self,
+        filter: &AuditFilter,
+        mut each: impl FnMut(AuditRecord) -> Result<()>,
+    ) -> Result<()> {
+        let mut log = self.ledger.reader(0);
+        let mut changes = self.live.audit().peekable();
+        let mut next_claim = read_claim(&mut log)?;
+        loop {
+            let change_first = match (&next_claim, changes.peek()) {
+                (None, None) => return Ok(()),
+                (Some(_), None) => false,
+                (None, Some(_)) => true,
+                (Some(c), Some(Ok((seq, _)))) => *seq < c.seq,
+                (Some(_), Some(Err(_))) => true,
+            };
+            let record = if change_first {
+                match changes.next() {
+                    Some(item) => change_record(item?),
+                    None => continue,
                 }
-                Entry::Reverse(r) => {
-                    let nik = paid_nik.get(&r.claim_offset).copied().flatten();
-                    audit_entry(&entry, nik)
+            } else {
+                match next_claim.take() {
+                    Some(r) => {
+                        next_claim = read_claim(&mut log)?;
+                        r
+                    }
+                    None => continue,
                 }
             };
-            if wanted(&e) {
-                out.push((entry.seq(), e));
+            if filter.admits(&record) {
+                each(record)?;
             }
         }
-        out.sort_by_key(|(seq, _)| *seq);
-        Ok(out.into_iter().map(|(_, e)| e).collect())
+    }
+
+    /// Every audit record of one NIK or one request (or all), oldest
+    /// first: [`Store::audit_each`] collected.
+    pub fn audit(&self, nik: Option<u64>, request: Option<&str>) -> Result<Vec<AuditRecord>> {
+        let filter = AuditFilter {
+            nik,
+            request: request.map(str::to_owned),
+            ..AuditFilter::default()
+        };
+        let mut out = Vec::new();
+        self.audit_each(&filter, |r| {
+            out.push(r);
+            Ok(())
+        })?;
+        Ok(out)
     }
 
     /// Every claim key held by a claim that is not reversed, in key order,
@@ -149,7 +276,7 @@ impl Store {
                 keys: c.keys.iter().map(subject_bytes).collect(),
                 verdict: Some(c.verdict.to_verdict(&self.registry())),
                 at_ms: c.at_ms,
-                reversed_by: seen.reversed_by,
+                reversed_by: seen.reversed.map(|r| r.request_id),
             },
             Entry::Reverse(r) => RequestRecord {
                 asked: r.asked,
@@ -172,28 +299,94 @@ fn subject_bytes(s: &Subject) -> Vec<u8> {
     b
 }
 
-/// A ledger record as an audit entry, under `nik`.
-fn audit_entry(entry: &Entry, nik: Option<u64>) -> AuditEntry {
-    match entry {
-        Entry::Claim(c) => AuditEntry {
-            at_ms: c.at_ms,
-            request_id: Some(c.request_id.clone()),
-            op: "claim".into(),
-            nik,
-            inputs: c.asked.clone(),
-            outcome: if c.paid {
-                "paid".into()
-            } else {
-                format!("refused: {}", c.verdict.reasons.join())
-            },
-        },
-        Entry::Reverse(r) => AuditEntry {
-            at_ms: r.at_ms,
-            request_id: Some(r.request_id.clone()),
-            op: "reverse".into(),
-            nik,
-            inputs: r.asked.clone(),
-            outcome: format!("reversed {}", r.original),
-        },
+/// The next claims-log record as an audit record (a reversal under the
+/// reversed claim's payee).
+fn read_claim(log: &mut Reader) -> Result<Option<AuditRecord>> {
+    let Some((offset, payload)) = log.next_record()? else {
+        return Ok(None);
+    };
+    let entry: Entry = decode(&payload, log.path(), offset)?;
+    Ok(Some(match entry {
+        Entry::Claim(c) => claim_record(offset, c),
+        Entry::Reverse(r) => {
+            let payee = match decode(&log.record_at(r.claim_offset)?, log.path(), r.claim_offset)? {
+                Entry::Claim(c) => (c.nik, c.kk),
+                Entry::Reverse(_) => (None, None),
+            };
+            reverse_record(offset, r, payee)
+        }
+    }))
+}
+
+fn period_text(key: u32) -> Option<String> {
+    Period::from_key(key).map(|p| p.to_string())
+}
+
+fn claim_record(offset: u64, c: ClaimEntry) -> AuditRecord {
+    AuditRecord {
+        seq: c.seq,
+        at_ms: c.at_ms,
+        op: "claim",
+        request_id: Some(c.request_id),
+        nik: c.nik,
+        kk: c.kk,
+        program: Some(c.program),
+        period: period_text(c.period),
+        amount: c.amount,
+        operator: (!c.operator.is_empty()).then_some(c.operator),
+        outcome: if c.paid { "paid" } else { "refused" },
+        reasons: c.verdict.reasons.iter().map(ReasonCode::as_str).collect(),
+        reverses: None,
+        reason: None,
+        change: None,
+        date: None,
+        source: None,
+        offset: Some(offset),
+    }
+}
+
+fn reverse_record(offset: u64, r: ReverseEntry, payee: (Option<u64>, Option<u64>)) -> AuditRecord {
+    AuditRecord {
+        seq: r.seq,
+        at_ms: r.at_ms,
+        op: "reverse",
+        request_id: Some(r.request_id),
+        nik: payee.0,
+        kk: payee.1,
+        program: Some(r.program),
+        period: period_text(r.period),
+        amount: None,
+        operator: None,
+        outcome: "reversed",
+        reasons: Vec::new(),
+        reverses: Some(r.original),
+        reason: Some(r.reason),
+        change: None,
+        date: None,
+        source: None,
+        offset: Some(offset),
+    }
+}
+
+fn change_record((seq, c): (u64, ChangeAudit)) -> AuditRecord {
+    AuditRecord {
+        seq,
+        at_ms: c.at_ms,
+        op: "apply",
+        request_id: None,
+        nik: c.nik,
+        kk: c.kk,
+        program: c.program,
+        period: None,
+        amount: None,
+        operator: None,
+        outcome: "applied",
+        reasons: Vec::new(),
+        reverses: None,
+        reason: None,
+        change: Some(c.kind),
+        date: Some(c.date),
+        source: Some(format!("{}:{}", c.file, c.line)),
+        offset: None,
     }
 }

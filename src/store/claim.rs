@@ -78,9 +78,21 @@ pub struct ClaimOutcome {
     pub verdict: Verdict,
     /// True when this is a retry answered from the first outcome.
     pub replayed: bool,
-    /// The request that reversed this claim since, if any: a retry of a
-    /// paid claim that was reversed must not be paid out again.
-    pub reversed_by: Option<String>,
+    /// The reversal of this claim since, if any: a retry of a paid claim
+    /// that was reversed must not be paid out again.
+    pub reversed: Option<Reversal>,
+}
+
+/// A claim's reversal, as a replayed claim reports it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Reversal {
+    /// The reversal's request id.
+    pub request_id: String,
+    /// When it was recorded, milliseconds since the Unix epoch.
+    pub at_ms: u64,
+    /// Why.
+    pub reason: String,
 }
 
 /// What a reversal did.
@@ -109,7 +121,7 @@ fn valid_request_id(id: &str) -> Result<()> {
 /// was a claim that was reversed.
 pub(super) struct Seen {
     pub(super) entry: Entry,
-    pub(super) reversed_by: Option<String>,
+    pub(super) reversed: Option<Reversal>,
 }
 
 impl Store {
@@ -254,7 +266,7 @@ impl Store {
             paid,
             verdict,
             replayed: false,
-            reversed_by: None,
+            reversed: None,
         })
     }
 
@@ -296,9 +308,10 @@ impl Store {
                     )));
                 }
             };
-            if let Some(by) = ledger.reversed_by(claim_offset) {
+            if let Some(by) = ledger.reversal_of(claim_offset)? {
                 return Err(fail(format!(
-                    "the claim of {original:?} is already reversed (by {by:?})"
+                    "the claim of {original:?} is already reversed (by {:?})",
+                    by.request_id
                 )));
             }
             let entry = ReverseEntry {
@@ -332,8 +345,12 @@ pub(super) fn seen(ledger: &LedgerGuard<'_>, request_id: &str) -> Result<Option<
     let Some((offset, entry)) = ledger.request(request_id)? else {
         return Ok(None);
     };
-    let reversed_by = ledger.reversed_by(offset);
-    Ok(Some(Seen { entry, reversed_by }))
+    let reversed = ledger.reversal_of(offset)?.map(|r| Reversal {
+        request_id: r.request_id,
+        at_ms: r.at_ms,
+        reason: r.reason,
+    });
+    Ok(Some(Seen { entry, reversed }))
 }
 
 /// What a claim would decide on (see [`Store::plan_claim`]).
@@ -357,7 +374,7 @@ fn replay(registry: &Registry, request_id: &str, asked: &str, first: Seen) -> Re
             paid: c.paid,
             verdict: c.verdict.to_verdict(registry),
             replayed: true,
-            reversed_by: first.reversed_by,
+            reversed: first.reversed,
         }),
         other => Err(Error::RequestConflict {
             request_id: request_id.to_owned(),

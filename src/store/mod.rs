@@ -58,8 +58,8 @@ use crate::snapshot::Snapshot;
 use accel::{ChangeFilter, ClaimedIndex};
 use dir::Current;
 
-pub use audit::{ClaimRecord, ClaimSubject, RequestRecord, StoredClaim};
-pub use claim::{ClaimOutcome, ClaimRequest, ReverseOutcome};
+pub use audit::{AuditFilter, AuditRecord, ClaimRecord, ClaimSubject, RequestRecord, StoredClaim};
+pub use claim::{ClaimOutcome, ClaimRequest, Reversal, ReverseOutcome};
 pub use create::Reservation;
 pub use dir::CLAIMS_LOG;
 pub use person::PersonState;
