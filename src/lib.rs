@@ -38,8 +38,10 @@
 //!     nik: "3201015708900001".into(),
 //!     program: "PKH".into(),
 //!     period: "2026-Q4".into(),
+//!     amount: Some(750_000),
+//!     operator: "counter-3".into(),
 //!     meta: "post office 40111".into(),
-//!, ..Default::default() };
+//! };
 //! assert!(store.claim(&claim)?.paid);
 //! // The counter's retry (a timeout, a double click) gets the first answer.
 //! assert!(store.claim(&claim)?.replayed);

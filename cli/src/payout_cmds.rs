@@ -327,9 +327,9 @@ pub fn audit(args: AuditArgs) -> CmdResult {
             }
             Ok(())
         })
-        .or_else(|e| match write_error.take() {
-            Some(io) => Err(Box::new(io) as Box<dyn std::error::Error>),
-            None => Err(e.into()),
+        .map_err(|e| match write_error.take() {
+            Some(io) => Box::new(io) as Box<dyn std::error::Error>,
+            None => e.into(),
         })?;
     out.flush()?;
     Ok(ExitCode::SUCCESS)
