@@ -22,6 +22,8 @@ pub(crate) struct Lines<R> {
     file: String,
     raw: Vec<u8>,
     line_no: u64,
+    /// xxh3 of every byte read so far, line endings included.
+    digest: xxhash_rust::xxh3::Xxh3,
 }
 
 /// One line of a [`Lines`] reader.
@@ -66,6 +68,8 @@ impl<R: BufRead> Lines<R> {
                 message: "empty file: no header".into(),
             });
         }
+        let mut digest = xxhash_rust::xxh3::Xxh3::new();
+        digest.update(&raw);
         let header = String::from_utf8_lossy(&raw);
         // Every carriage return before the line feed goes: a header saved
         // by an editor that doubled them still names its columns.
@@ -76,8 +80,16 @@ impl<R: BufRead> Lines<R> {
             file: file.to_owned(),
             raw,
             line_no: 1,
+            digest,
         };
         Ok((lines, header))
+    }
+
+    /// The xxh3-64 of every byte read so far (the whole input once
+    /// [`Lines::next_line`] has said `None`): what recognises a file applied
+    /// before.
+    pub(crate) fn digest(&self) -> u64 {
+        self.digest.digest()
     }
 
     /// The next line and its 1-based number, `None` at the end of the input.
@@ -93,6 +105,7 @@ impl<R: BufRead> Lines<R> {
         if read == 0 {
             return Ok(None);
         }
+        self.digest.update(&self.raw);
         self.line_no += 1;
         if self.raw.last() == Some(&b'\n') {
             self.raw.pop();

@@ -201,6 +201,14 @@ pub enum Error {
         message: String,
     },
 
+    /// A refresh (or rollback) refused before anything was switched: the
+    /// export breaks a guard ([`crate::store::RefreshGuard`]).
+    #[error("refresh refused: {message}")]
+    RefreshRefused {
+        /// Why, and how to go on.
+        message: String,
+    },
+
     /// The live-state database failed.
     #[error("live state: {message}")]
     Live {

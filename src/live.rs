@@ -38,6 +38,20 @@ const MEMBER: u8 = b'M';
 const AUDIT: u8 = b'A';
 /// The one witness record.
 const WITNESS: [u8; 1] = [b'W'];
+/// Prefix of the records of change files applied, by checksum.
+const APPLIED: u8 = b'F';
+
+/// A change file applied, recorded under the xxh3 of its bytes so that the
+/// same file sent again is recognised.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AppliedFile {
+    /// When it was applied, milliseconds since the Unix epoch.
+    pub at_ms: u64,
+    /// The name it was applied under.
+    pub file: String,
+    /// The rows it applied.
+    pub rows: u64,
+}
 
 /// What the live state knows of the store it belongs to, written with the
 /// writes that change it: the store's identity, how many change files it
@@ -50,6 +64,9 @@ pub(crate) struct Witness {
     pub(crate) applies: u64,
     pub(crate) log_bytes: u64,
     pub(crate) generation: u64,
+    /// The latest date a change row applied gave (days since the epoch;
+    /// `i64::MIN` before any): an export older than it would undo changes.
+    pub(crate) latest_change: i64,
 }
 
 /// A changed person's whole current state.
@@ -215,6 +232,14 @@ impl LiveWrite {
         self.batch.remove(&member_key(kk, nik)[..]);
     }
 
+    /// Records a change file applied, under its checksum.
+    pub(crate) fn put_applied(&mut self, digest: u64, applied: &AppliedFile) -> Result<()> {
+        let mut key = [APPLIED; 9];
+        key[1..].copy_from_slice(&digest.to_be_bytes());
+        self.batch.insert(&key[..], encode(applied)?);
+        Ok(())
+    }
+
     /// Records the witness.
     pub(crate) fn put_witness(&mut self, w: &Witness) -> Result<()> {
         self.batch.insert(&WITNESS[..], encode(w)?);
@@ -273,6 +298,7 @@ impl Live {
                 Some(&MEMBER) if k.len() == 17 && v.len() == 1 => Ok(()),
                 Some(&AUDIT) => decode::<ChangeAudit>(&v).map(|_| ()),
                 Some(&b'W') if k.len() == 1 => decode::<Witness>(&v).map(|_| ()),
+                Some(&APPLIED) if k.len() == 9 => decode::<AppliedFile>(&v).map(|_| ()),
                 _ => Err(Error::Live {
                     message: format!("a record with a key this tepat never writes: {:?}", &k[..]),
                 }),
@@ -283,6 +309,16 @@ impl Live {
             n += 1;
         }
         Ok(n)
+    }
+
+    /// The change file applied with this checksum, if one was.
+    pub(crate) fn applied_file(&self, digest: u64) -> Result<Option<AppliedFile>> {
+        let mut key = [APPLIED; 9];
+        key[1..].copy_from_slice(&digest.to_be_bytes());
+        match self.tree.get(key).map_err(live_err)? {
+            Some(v) => decode(&v).map(Some),
+            None => Ok(None),
+        }
     }
 
     /// Whether the live state holds no record at all.

@@ -177,7 +177,10 @@ fn the_months_changes_apply() {
     let f = fixture();
     let (_copy, store) = store_copy(f);
     let changes = std::fs::read_to_string(f.data.join("changes.csv")).unwrap();
-    let n = store.apply_csv(changes.as_bytes(), "changes.csv").unwrap();
+    let n = store
+        .apply_csv(changes.as_bytes(), "changes.csv")
+        .unwrap()
+        .rows;
     assert_eq!(n as usize, changes.lines().count() - 1);
     // Every death in the file now reads as deceased.
     let snap = store.snapshot();

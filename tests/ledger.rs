@@ -150,7 +150,9 @@ fn refresh(store: &Store, records: &[PersonRecord], registry: &Registry) -> tepa
         r.programs = set;
         b.add(&r).unwrap();
     }
-    store.refresh(b).map(|_| ())
+    store
+        .refresh_guarded(b, &tepat::store::RefreshGuard::force())
+        .map(|_| ())
 }
 
 /// Finding 2: claims were keyed by a program's position in the registry.

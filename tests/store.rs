@@ -277,7 +277,13 @@ fn a_mover_is_not_paid_twice_and_changes_apply_whole() {
         ),
         format!("death,{},,,,,,,,,,,,2026-11-03", family[1].nik),
     ]);
-    assert_eq!(store.apply_csv(good.as_bytes(), "changes.csv").unwrap(), 2);
+    assert_eq!(
+        store
+            .apply_csv(good.as_bytes(), "changes.csv")
+            .unwrap()
+            .rows,
+        2
+    );
     let v = store
         .check_str(&family[1].nik.to_string(), "PKH", "2026-Q4")
         .unwrap();

@@ -230,7 +230,7 @@ pub fn run(args: DemoArgs) -> CmdResult {
     )?;
     let t = Instant::now();
     let file = std::fs::File::open(data.join("changes.csv"))?;
-    let n = store.apply_csv(BufReader::new(file), "changes.csv")?;
+    let n = store.apply_csv(BufReader::new(file), "changes.csv")?.rows;
     let kinds: Vec<String> = truth["changes"]["by_kind"]
         .as_object()
         .into_iter()

@@ -48,8 +48,15 @@ pub fn refresh(args: BuildArgs) -> CmdResult {
     drop(current);
     let mut builder = SnapshotBuilder::new(registry, RegionTable::builtin(), as_of(&args))?;
     let (report, rejects_path) = stage_register(&args, &mut builder, next)?;
-    let change = store.refresh(builder)?;
-    print_change("refreshed", &change);
+    let change = store.refresh_guarded(builder, &args.guard(&report))?;
+    print_change(
+        if change.switched {
+            "refreshed"
+        } else {
+            "dry run, nothing switched"
+        },
+        &change,
+    );
     eprintln!(
         "rows read {}, accepted {}, rejected {} (listed in {}); {:.1} s in all",
         report.rows,
@@ -61,7 +68,36 @@ pub fn refresh(args: BuildArgs) -> CmdResult {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Switches back to the previous generation.
+pub fn rollback(args: CompactArgs) -> CmdResult {
+    let store = args.at.open()?;
+    let change = store.rollback()?;
+    print_change("rolled back", &change);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// What a refresh changes, person by person.
+fn print_diff(d: &tepat::store::GenerationDiff) {
+    eprintln!(
+        "difference from the current generation: {} persons added, {} removed, {} changed; \
+         {} deaths, {} back from the dead",
+        d.added, d.removed, d.changed, d.deaths, d.revived
+    );
+    let moved: Vec<String> = d
+        .enrolment
+        .iter()
+        .filter(|(_, g, l)| *g > 0 || *l > 0)
+        .map(|(code, g, l)| format!("{code} +{g} -{l}"))
+        .collect();
+    if !moved.is_empty() {
+        eprintln!("enrolment: {}", moved.join(", "));
+    }
+}
+
 fn print_change(what: &str, c: &GenerationChange) {
+    if let Some(d) = &c.diff {
+        print_diff(d);
+    }
     eprintln!(
         "{what}: generation {} -> {}: {} persons, {} families, {} bytes",
         c.from, c.to, c.persons, c.families, c.bytes

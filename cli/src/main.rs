@@ -49,6 +49,9 @@ enum Command {
     Build(snapshot_cmds::BuildArgs),
     /// Fold the pending changes into the next snapshot generation.
     Compact(generation_cmds::CompactArgs),
+    /// Switch back to the previous generation (kept until the next
+    /// compaction or refresh).
+    Rollback(generation_cmds::CompactArgs),
     /// Show what the current snapshot holds for NIKs.
     Get(snapshot_cmds::GetArgs),
     /// Show a store's generation, counts, sizes and program registry.
@@ -85,6 +88,7 @@ fn main() -> ExitCode {
         }
         Command::Build(args) => snapshot_cmds::build(args),
         Command::Compact(args) => generation_cmds::compact(args),
+        Command::Rollback(args) => generation_cmds::rollback(args),
         Command::Get(args) => snapshot_cmds::get(args),
         Command::Info(args) => snapshot_cmds::info(args),
         Command::Verify(args) => snapshot_cmds::verify(args),

@@ -295,8 +295,16 @@ pub fn apply(args: ApplyArgs) -> CmdResult {
     let file = std::fs::File::open(&args.changes)
         .map_err(|e| format!("{}: {e}", args.changes.display()))?;
     let label = args.changes.display().to_string();
-    let n = store.apply_csv(BufReader::new(file), &label)?;
-    eprintln!("applied {n} changes from {label}");
+    let applied = store.apply_csv(BufReader::new(file), &label)?;
+    match &applied.before {
+        Some(before) => eprintln!(
+            "{label} was applied before (as {}, {} rows, at {}): nothing changed",
+            before.file,
+            before.rows,
+            tepat::date::iso_utc(before.at_ms)
+        ),
+        None => eprintln!("applied {} changes from {label}", applied.rows),
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -32,6 +32,38 @@ pub struct BuildArgs {
     /// Where refused rows go; default: STORE/rejects-GENERATION.csv.
     #[arg(long)]
     pub(crate) rejects: Option<PathBuf>,
+    /// Refuse the export when more than this percentage of its rows is
+    /// rejected.
+    #[arg(long, default_value_t = 1.0)]
+    pub(crate) max_rejected: f64,
+    /// On an existing store: refuse the export when the person count moves
+    /// by more than this percentage from the current generation.
+    #[arg(long, default_value_t = 5.0)]
+    pub(crate) max_change: f64,
+    /// Build and go live whatever the guards say (rejected rows, the person
+    /// count, an export older than the changes applied).
+    #[arg(long)]
+    pub(crate) force: bool,
+    /// On an existing store: build and compare with the current generation,
+    /// print the difference, and switch nothing.
+    #[arg(long)]
+    pub(crate) dry_run: bool,
+}
+
+impl BuildArgs {
+    /// The refresh guard these arguments ask for, with what reading the
+    /// export found.
+    pub(crate) fn guard(&self, report: &IngestReport) -> tepat::store::RefreshGuard {
+        let guard = if self.force {
+            tepat::store::RefreshGuard::force()
+        } else {
+            let mut g = tepat::store::RefreshGuard::default();
+            g.max_rejected = self.max_rejected / 100.0;
+            g.max_change = self.max_change / 100.0;
+            g
+        };
+        guard.ingest(report.clone()).dry_run(self.dry_run)
+    }
 }
 
 /// The eligibility reference date: `--as-of`, or the first day of this
@@ -91,6 +123,19 @@ pub fn build(args: BuildArgs) -> CmdResult {
     let generation = 1;
     let mut builder = SnapshotBuilder::new(registry, RegionTable::builtin(), as_of)?;
     let (report, rejects_path) = stage_register(&args, &mut builder, generation)?;
+    let rejected = report.rejected as f64 > args.max_rejected / 100.0 * report.rows as f64;
+    if rejected && !args.force {
+        return Err(format!(
+            "{} of {} rows of {} were rejected (listed in {}), more than {} %: no store is made \
+             (--force to build anyway)",
+            report.rejected,
+            report.rows,
+            args.register.display(),
+            rejects_path.display(),
+            args.max_rejected
+        )
+        .into());
+    }
     let read_secs = started.elapsed().as_secs_f64();
     let (_store, summary) = reservation.create(builder, Options::default())?;
     let secs = started.elapsed().as_secs_f64();

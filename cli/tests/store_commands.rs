@@ -346,3 +346,96 @@ fn verify_names_a_damaged_claims_log() {
     let snap = tepat(&["verify", "--store", s, "--snapshot-only"]);
     assert!(snap.status.success());
 }
+
+/// Issue findings 1 and 3 as an operator meets them: an export whose every
+/// row is rejected makes no store and refreshes none; a refresh goes
+/// through, prints its difference, and `tepat rollback` undoes it; the
+/// same change file applied twice is recognised.
+#[test]
+fn guarded_builds_refreshes_rollback_and_a_change_file_twice() {
+    let dir = tempfile::tempdir().unwrap();
+    let records = common::register(30, 5);
+    let garbage = dir.path().join("garbage.csv");
+    std::fs::write(&garbage, format!("{HEADER}\n1,2,3\nx,y,z\n")).unwrap();
+    let first = dir.path().join("first");
+    let out = tepat(&[
+        "build",
+        "--register",
+        garbage.to_str().unwrap(),
+        "--store",
+        first.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("rejected"),
+        "{}",
+        text(&out.stderr)
+    );
+    assert!(
+        !first.join("CURRENT").exists(),
+        "a store was made of nothing"
+    );
+
+    let store = build(&records, dir.path());
+    let s = store.to_str().unwrap();
+    let refresh = |register: &Path, extra: &[&str]| {
+        let mut args = vec![
+            "build",
+            "--register",
+            register.to_str().unwrap(),
+            "--store",
+            s,
+            "--as-of",
+            "2026-11-01",
+        ];
+        args.extend_from_slice(extra);
+        tepat(&args)
+    };
+    let out = refresh(&garbage, &[]);
+    assert_ne!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("refused"),
+        "{}",
+        text(&out.stderr)
+    );
+    let info = text(&tepat(&["info", "--store", s]).stdout);
+    assert!(info.contains("generation  1"), "{info}");
+
+    let register = dir.path().join("register.csv");
+    let out = refresh(&register, &[]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("difference from the current generation"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = tepat(&["rollback", "--store", s]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let info = text(&tepat(&["info", "--store", s]).stdout);
+    assert!(info.contains("generation  1"), "{info}");
+
+    let nik = records
+        .iter()
+        .find(|r| !r.deceased)
+        .unwrap()
+        .nik
+        .to_string();
+    let changes = dir.path().join("changes.csv");
+    std::fs::write(
+        &changes,
+        format!(
+            "{}\ndeath,{nik},,,,,,,,,,,,2026-11-20\n",
+            tepat::change::HEADER
+        ),
+    )
+    .unwrap();
+    let apply = || tepat(&["apply", "--store", s, changes.to_str().unwrap()]);
+    assert!(apply().status.success());
+    let again = apply();
+    assert!(again.status.success(), "{}", text(&again.stderr));
+    assert!(
+        text(&again.stderr).contains("applied before"),
+        "{}",
+        text(&again.stderr)
+    );
+}

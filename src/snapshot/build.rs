@@ -193,6 +193,11 @@ impl<'a> SnapshotBuilder<'a> {
         Ok(())
     }
 
+    /// The date eligibility is computed on: the export's as-of date.
+    pub fn as_of(&self) -> Date {
+        self.as_of
+    }
+
     /// The registry the snapshot is built for.
     pub fn registry(&self) -> &Registry {
         &self.registry

@@ -9,7 +9,7 @@ use crate::domain::date::Date;
 use crate::domain::nik::Sex;
 use crate::domain::program::{ComponentSet, PersonFacts, ProgramId, ProgramSet, Registry, Unit};
 use crate::error::{Error, Result};
-use crate::live::{ChangeAudit, LivePerson, LiveWrite};
+use crate::live::{AppliedFile, ChangeAudit, LivePerson, LiveWrite};
 use crate::rows::change::{Change, ChangeParser};
 use crate::rows::register::{PersonRecord, Relation};
 use crate::snapshot::Snapshot;
@@ -19,7 +19,11 @@ impl Store {
     /// all: every row is checked first, against the snapshot, the live state
     /// and the rows before it; one bad row and nothing is applied, and the
     /// error lists every bad row with its line and column.
-    pub fn apply_csv(&self, reader: impl std::io::BufRead, file: &str) -> Result<u64> {
+    ///
+    /// A file applied before (the same bytes: its xxh3 is recorded with it)
+    /// is recognised and changes nothing: the outcome says when it was
+    /// applied.
+    pub fn apply_csv(&self, reader: impl std::io::BufRead, file: &str) -> Result<Applied> {
         let snap = self.snapshot();
         let registry = snap.registry().clone();
         let parser = ChangeParser::new(&registry);
@@ -43,15 +47,33 @@ impl Store {
                 Err(e) => errors.push(format!("line {line_no}: {e}")),
             }
         }
-        if errors.is_empty() {
-            return self.apply(file, &changes);
+        if !errors.is_empty() {
+            return Err(rows_error(file, errors));
         }
-        Err(rows_error(file, errors))
+        let digest = lines.digest();
+        if let Some(before) = self.live.applied_file(digest)? {
+            return Ok(Applied {
+                rows: 0,
+                before: Some(before),
+            });
+        }
+        let rows = self.apply_recorded(file, &changes, Some(digest))?;
+        Ok(Applied { rows, before: None })
     }
 
     /// Applies changes (with the line numbers they came from) whole or not
     /// at all. Returns how many were applied.
     pub fn apply(&self, file: &str, changes: &[(u64, Change)]) -> Result<u64> {
+        self.apply_recorded(file, changes, None)
+    }
+
+    /// [`Store::apply`], recording the file's checksum `digest` with it.
+    fn apply_recorded(
+        &self,
+        file: &str,
+        changes: &[(u64, Change)],
+        digest: Option<u64>,
+    ) -> Result<u64> {
         let _alone = self.writers.write().unwrap_or_else(|p| p.into_inner());
         let snap = self.snapshot();
         let mut overlay = Overlay::new(self, &snap);
@@ -99,7 +121,18 @@ impl Store {
         })?;
         witness.applies += 1;
         witness.log_bytes = witness.log_bytes.max(self.ledger.synced_bytes());
+        if let Some(latest) = changes.iter().map(|(_, c)| c.date().to_unix_days()).max() {
+            witness.latest_change = witness.latest_change.max(latest);
+        }
         write.put_witness(&witness)?;
+        if let Some(digest) = digest {
+            let applied = AppliedFile {
+                at_ms,
+                file: file.to_owned(),
+                rows: changes.len() as u64,
+            };
+            write.put_applied(digest, &applied)?;
+        }
         self.live.write(write)?;
         self.update_current(|c| {
             c.applies = witness.applies;
@@ -124,6 +157,16 @@ fn rows_error(file: &str, errors: Vec<String>) -> Error {
             shown.join("; ")
         ),
     }
+}
+
+/// What [`Store::apply_csv`] did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct Applied {
+    /// The rows applied (0 for a file applied before).
+    pub rows: u64,
+    /// When the same file was applied before, if it was: nothing changed.
+    pub before: Option<AppliedFile>,
 }
 
 /// Changes being validated: the new states of every person they touch, on

@@ -18,6 +18,7 @@
 //! snapshot-checksum 9a3e…(16 hex digits)      the current file's header checksum
 //! applies 3                                   change files applied so far
 //! claims-log-bytes 48213                      the claims log was at least this long
+//! previous snapshot-000001.tepat 41c2…        the generation before, kept for a rollback
 //! ```
 //!
 //! Opening a store checks every part against it: a snapshot file whose
@@ -68,6 +69,9 @@ pub(crate) struct Current {
     pub(crate) applies: u64,
     /// The claims log was at least this long (bytes).
     pub(crate) log_bytes: u64,
+    /// The generation before the current one, kept for a rollback: its
+    /// file name and header checksum.
+    pub(crate) previous: Option<(String, u64)>,
 }
 
 impl Current {
@@ -80,6 +84,7 @@ impl Current {
             snapshot_checksum: Some(snapshot_checksum),
             applies: 0,
             log_bytes: 0,
+            previous: None,
         }
     }
 
@@ -110,6 +115,7 @@ impl Current {
             snapshot_checksum: None,
             applies: 0,
             log_bytes: 0,
+            previous: None,
         };
         for (i, line) in lines.enumerate() {
             current
@@ -134,6 +140,7 @@ impl Current {
             }
             Some(("applies", v)) => self.applies = number(v)?,
             Some(("claims-log-bytes", v)) => self.log_bytes = number(v)?,
+            Some(("previous", v)) => self.previous = Some(parse_previous(v)?),
             _ => return Err(format!("{line:?} is not a line CURRENT has")),
         }
         Ok(())
@@ -155,6 +162,9 @@ impl Current {
             "applies {}\nclaims-log-bytes {}\n",
             self.applies, self.log_bytes
         ));
+        if let Some((name, sum)) = &self.previous {
+            text.push_str(&format!("previous {name} {sum:016x}\n"));
+        }
         text
     }
 
@@ -182,6 +192,20 @@ impl Current {
     }
 }
 
+/// `snapshot-NNNNNN.tepat CHECKSUM` of a `previous` line.
+fn parse_previous(v: &str) -> std::result::Result<(String, u64), String> {
+    let (name, sum) = v
+        .split_once(' ')
+        .ok_or_else(|| format!("{v:?} is not a file name and a checksum"))?;
+    let valid =
+        name.starts_with("snapshot-") && name.ends_with(".tepat") && !name.contains(['/', '\\']);
+    if !valid {
+        return Err(format!("{name:?} is not a snapshot file name"));
+    }
+    let sum = u64::from_str_radix(sum, 16).map_err(|_| format!("{sum:?} is not hex"))?;
+    Ok((name.to_owned(), sum))
+}
+
 /// The path of the current snapshot of the store in `dir`.
 pub fn current_snapshot(dir: &Path) -> Result<PathBuf> {
     Ok(Current::read(dir)?.snapshot_path(dir))
@@ -197,6 +221,7 @@ mod tests {
         c.live_state = true;
         c.applies = 3;
         c.log_bytes = 4096;
+        c.previous = Some(("snapshot-000006.tepat".into(), 0xbeef));
         assert_eq!(Current::parse(&c.to_text()), Ok(c));
         let old = Current::parse("snapshot-000002.tepat\nlive-state\n").unwrap();
         assert!(old.live_state && old.id.is_none() && old.applies == 0);

@@ -10,8 +10,11 @@
 //!    rename, directory sync) — **the switch**, on disk — and the in-memory
 //!    generation is swapped (an atomic pointer swap; readers never wait);
 //! 3. once no call of this process still uses generation N (bounded wait),
-//!    the pending changes that N+1 now holds are removed from the live state
-//!    and the change filter is rebuilt; the old snapshot file is deleted.
+//!    the pending changes that both N+1 and N hold are removed from the
+//!    live state and the change filter is rebuilt; N's file is kept (named
+//!    in `CURRENT` as `previous`, for `Store::rollback`), older files are
+//!    deleted. A change N+1 folded in but N lacks stays pending until the
+//!    next generation change: a rollback to N must still find it.
 //!
 //! **Why a read never sees "both or neither".** A pending change is stored
 //! as the person's *whole* current state. At the switch, every change that
@@ -28,8 +31,10 @@
 //!
 //! **Refresh rule.** A pending change that the new export reflects (the
 //! person's record in the export equals the pending state, field for
-//! field) is dropped; any other is carried over on top of N+1, because
-//! tepat cannot tell whether the export is older or newer than the change.
+//! field) is dropped; any other is carried over on top of N+1. A refresh is
+//! guarded (`store::refresh`): an export older than the latest change, or
+//! one that lost its rows or moved the population, is refused unless
+//! forced.
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
@@ -37,6 +42,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::dir;
+use super::refresh::{GenerationDiff, RefreshGuard, diff};
 use crate::domain::date::Date;
 use crate::domain::kk::Kk;
 use crate::domain::nik::{Nik, Sex};
@@ -69,13 +75,20 @@ pub struct GenerationChange {
     pub families: u64,
     /// Bytes of the new snapshot file.
     pub bytes: u64,
-    /// Pending changes the new generation holds, removed from the live state.
+    /// Pending changes the new generation holds (removed from the live
+    /// state once the generation kept for a rollback holds them too: at the
+    /// next generation change).
     pub folded: u64,
     /// Pending changes still pending on top of the new generation.
     pub carried: u64,
     /// Whether step 3 ran (false: old readers outlived the wait; it runs at
     /// the next generation change or open).
     pub finished: bool,
+    /// Whether the store switched to the new generation (false for a dry
+    /// run: built, compared, removed).
+    pub switched: bool,
+    /// A refresh's comparison of the new generation with the current one.
+    pub diff: Option<GenerationDiff>,
     /// Seconds to build, write, sync and verify the new snapshot.
     pub build_secs: f64,
     /// Seconds the switch held the ledger's lock (claims wait this long).
@@ -114,74 +127,102 @@ impl Store {
                 add(&mut builder, &record_of_live(*nik, l)?)?;
             }
         }
-        self.install(builder, old, started)
+        self.install(builder, old, started, None)
     }
 
-    /// Makes a new generation from a register export staged in `builder`
-    /// (for example with [`SnapshotBuilder::add_csv`]), while the store
-    /// keeps serving. Pending changes the export reflects are dropped, the
-    /// others carried over (module docs).
-    pub fn refresh(&self, builder: SnapshotBuilder<'_>) -> Result<GenerationChange> {
-        let _one = self.generations.lock().unwrap_or_else(|p| p.into_inner());
-        let old = self.snapshot();
-        self.install(builder, old, Instant::now())
-    }
-
-    /// Steps 1-3 of the module docs.
-    fn install(
+    /// Steps 1-3 of the module docs. `guard`: a refresh's (the diff is
+    /// computed and the guards checked before the switch); `None` for a
+    /// compaction.
+    pub(super) fn install(
         &self,
         builder: SnapshotBuilder<'_>,
         old: Arc<Snapshot>,
         started: Instant,
+        guard: Option<&RefreshGuard>,
     ) -> Result<GenerationChange> {
         let from = old.generation();
-        // Step 3 waits for every holder of the old generation: not us.
-        drop(old);
         // Refused before the build costs anything (and again at the switch,
         // under the ledger's lock, where it is decisive).
         refuse_registry_change(&self.ledger.lock()?.uses(), builder.registry())?;
+        if let Some(guard) = guard {
+            self.check_export(guard, &builder, &old)?;
+        }
         let to = from + 1;
         let path = self.dir().join(dir::snapshot_file_name(to));
         let summary = builder.generation(to).write_to_path(&path)?;
         let snapshot = Arc::new(self.open_generation(&path)?);
-        let build_secs = started.elapsed().as_secs_f64();
-
-        let switch_started = Instant::now();
-        let retired = match self.switch_to(snapshot) {
-            Ok(retired) => retired,
-            Err(e) => {
-                let _ = std::fs::remove_file(&path);
-                return Err(e);
-            }
-        };
-        let switch_secs = switch_started.elapsed().as_secs_f64();
-
-        let finish_started = Instant::now();
-        let retired_snapshot = retired.snapshot.clone();
-        let finished = wait_for_readers(retired, retired_snapshot);
-        let (folded, carried) = if finished {
-            self.finish_generation_change(true)?
-        } else {
-            (0, self.changed_persons()?.len() as u64)
-        };
-        Ok(GenerationChange {
+        let diff = guard.map(|_| diff(&old, &snapshot, &self.changed.view()));
+        // Step 3 waits for every holder of the old generation: not us.
+        drop(old);
+        let mut change = GenerationChange {
             from,
             to,
             persons: summary.persons,
             families: summary.families,
             bytes: summary.bytes,
-            folded,
-            carried,
-            finished,
-            build_secs,
-            switch_secs,
-            finish_secs: finish_started.elapsed().as_secs_f64(),
-        })
+            folded: 0,
+            carried: 0,
+            finished: false,
+            switched: false,
+            diff,
+            build_secs: started.elapsed().as_secs_f64(),
+            switch_secs: 0.0,
+            finish_secs: 0.0,
+        };
+        if guard.is_some_and(|g| g.dry_run) {
+            std::fs::remove_file(&path).map_err(|e| Error::io(&path, e))?;
+            return Ok(change);
+        }
+        self.switch_and_finish(snapshot, &path, &mut change)?;
+        Ok(change)
+    }
+
+    /// Steps 2 and 3: the switch to `snapshot` (its file `path`, removed
+    /// if the switch fails) and the clean-up after it.
+    pub(super) fn switch_and_finish(
+        &self,
+        snapshot: Arc<Snapshot>,
+        path: &Path,
+        change: &mut GenerationChange,
+    ) -> Result<()> {
+        let rollback = change.to < change.from;
+        let switch_started = Instant::now();
+        let retired = match self.switch_to(snapshot, !rollback) {
+            Ok(retired) => retired,
+            Err(e) => {
+                if !rollback {
+                    let _ = std::fs::remove_file(path);
+                }
+                return Err(e);
+            }
+        };
+        change.switched = true;
+        change.switch_secs = switch_started.elapsed().as_secs_f64();
+        let finish_started = Instant::now();
+        let retired_snapshot = retired.snapshot.clone();
+        change.finished = wait_for_readers(retired, retired_snapshot);
+        (change.folded, change.carried) = if change.finished {
+            self.finish_generation_change(true)?
+        } else {
+            (0, self.changed_persons()?.len() as u64)
+        };
+        change.finish_secs = finish_started.elapsed().as_secs_f64();
+        Ok(())
+    }
+
+    /// The previous generation `CURRENT` keeps for a rollback, if it opens
+    /// and is the file `CURRENT` recorded.
+    pub(super) fn previous_snapshot(&self) -> Option<Snapshot> {
+        let (name, checksum) = dir::Current::read(self.dir()).ok()?.previous?;
+        let snap = Snapshot::open(&self.dir().join(name)).ok()?;
+        (snap.checksum() == checksum).then_some(snap)
     }
 
     /// Step 2: under the ledger's lock, the new generation's bitmaps from
     /// the held keys, `CURRENT`, the swap. Returns the retired generation.
-    fn switch_to(&self, snapshot: Arc<Snapshot>) -> Result<Arc<Generation>> {
+    /// `keep_previous`: the generation switched from stays on disk, named in
+    /// `CURRENT`, for a rollback (false for the rollback itself).
+    fn switch_to(&self, snapshot: Arc<Snapshot>, keep_previous: bool) -> Result<Arc<Generation>> {
         let mut ledger = self.ledger.lock()?;
         refuse_registry_change(&ledger.uses(), snapshot.registry())?;
         let numbers = snapshot
@@ -202,6 +243,10 @@ impl Store {
         let checksum = next.snapshot.checksum();
         let log_bytes = self.ledger.synced_bytes();
         self.update_current(|c| {
+            c.previous = match (keep_previous, c.snapshot_checksum) {
+                (true, Some(sum)) => Some((c.snapshot.clone(), sum)),
+                _ => None,
+            };
             c.snapshot = name;
             c.snapshot_checksum = Some(checksum);
             c.log_bytes = c.log_bytes.max(log_bytes);
@@ -211,9 +256,11 @@ impl Store {
         Ok(retired)
     }
 
-    /// Step 3, also run on open: removes the pending changes the current
-    /// snapshot holds, rebuilds the change filter, and deletes left-over
-    /// snapshot files. Returns (folded, carried). `in_change`: called by a
+    /// Step 3, also run on open: removes the pending changes that both the
+    /// current snapshot and the previous one (kept for a rollback) hold,
+    /// rebuilds the change filter, and deletes left-over snapshot files
+    /// (all but those two). Returns (pending changes the current snapshot
+    /// holds, pending changes it does not). `in_change`: called by a
     /// generation change (not by open), for the fault points.
     pub(crate) fn finish_generation_change(&self, in_change: bool) -> Result<(u64, u64)> {
         let fault_point = |name| {
@@ -223,15 +270,21 @@ impl Store {
         };
         let _alone = self.writers.write().unwrap_or_else(|p| p.into_inner());
         let snap = self.snapshot();
+        // A change may go only when the generation a rollback would return
+        // to holds it too: the previous generation's file is kept for that.
+        let previous = self.previous_snapshot();
         let mut folded: HashSet<u64> = HashSet::new();
-        let mut carried = 0u64;
+        let (mut held, mut carried) = (0u64, 0u64);
         let mut write = LiveWrite::default();
         for (nik, state) in self.changed_persons()? {
-            if holds(&snap, nik, &state) {
+            if !holds(&snap, nik, &state) {
+                carried += 1;
+                continue;
+            }
+            held += 1;
+            if previous.as_ref().is_none_or(|p| holds(p, nik, &state)) {
                 folded.insert(nik);
                 write.remove_person(nik);
-            } else {
-                carried += 1;
             }
         }
         if !folded.is_empty() {
@@ -258,9 +311,12 @@ impl Store {
         }
         fault_point("finish.live_cleaned");
         self.rebuild_change_filter()?;
-        remove_leftovers(self.dir(), &snap)?;
+        let keep = previous
+            .as_ref()
+            .and_then(|p| p.path().file_name().map(|n| n.to_os_string()));
+        remove_leftovers(self.dir(), &snap, keep.as_deref())?;
         fault_point("finish.old_removed");
-        Ok((folded.len() as u64, carried))
+        Ok((held, carried))
     }
 }
 
@@ -347,8 +403,9 @@ fn holds(snap: &Snapshot, nik: u64, state: &LivePerson) -> bool {
     have == *state
 }
 
-/// Deletes `.tmp` files and snapshot files other than the current one.
-fn remove_leftovers(dir: &Path, current: &Snapshot) -> Result<()> {
+/// Deletes `.tmp` files and snapshot files other than the current one and
+/// `keep` (the previous generation's, kept for a rollback).
+fn remove_leftovers(dir: &Path, current: &Snapshot, keep: Option<&std::ffi::OsStr>) -> Result<()> {
     let current_name = current.path().file_name().map(|n| n.to_os_string());
     let entries = std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
     for entry in entries {
@@ -357,7 +414,8 @@ fn remove_leftovers(dir: &Path, current: &Snapshot) -> Result<()> {
         let text = name.to_string_lossy();
         let stale_snapshot = text.starts_with("snapshot-")
             && (text.ends_with(".tepat") || text.ends_with(".tepat.tmp"))
-            && Some(&name) != current_name.as_ref();
+            && Some(&name) != current_name.as_ref()
+            && Some(name.as_os_str()) != keep;
         if stale_snapshot || text == "CURRENT.tmp" {
             let path = entry.path();
             std::fs::remove_file(&path).map_err(|e| Error::io(&path, e))?;

@@ -27,7 +27,8 @@
 //! | `claim` | claims and reversals |
 //! | `apply` | change files |
 //! | `audit` | the audit trail and the claims that hold |
-//! | [`generations`] | compaction and refresh |
+//! | [`generations`] | compaction and the switch to a new generation |
+//! | `refresh` | refreshes guarded and compared, rollback |
 
 pub(crate) mod accel;
 mod apply;
@@ -39,6 +40,7 @@ mod dir;
 pub mod generations;
 mod open;
 mod person;
+mod refresh;
 mod verify;
 mod witness;
 
@@ -58,11 +60,13 @@ use crate::snapshot::Snapshot;
 use accel::{ChangeFilter, ClaimedIndex};
 use dir::Current;
 
+pub use apply::Applied;
 pub use audit::{AuditFilter, AuditRecord, ClaimRecord, ClaimSubject, RequestRecord, StoredClaim};
 pub use claim::{ClaimOutcome, ClaimRequest, Reversal, ReverseOutcome};
 pub use create::Reservation;
 pub use dir::CLAIMS_LOG;
 pub use person::PersonState;
+pub use refresh::{GenerationDiff, RefreshGuard};
 pub use verify::StoreCheck;
 
 /// How a store is opened.

@@ -112,6 +112,7 @@ impl Store {
                 applies: current.applies,
                 log_bytes: current.log_bytes,
                 generation: 0,
+                latest_change: i64::MIN,
             })?;
             self.live.write(write)?;
         }

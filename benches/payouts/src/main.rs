@@ -357,7 +357,7 @@ fn compact(a: &Args) -> Res<()> {
     let (rows, _) = enrol_changes(&snap, a.changes, &mut rng)?;
     drop(snap);
     let t = Instant::now();
-    let applied = store.apply_csv(BufReader::new(rows.as_bytes()), "bench-changes.csv")?;
+    let applied = store.apply_csv(BufReader::new(rows.as_bytes()), "bench-changes.csv")?.rows;
     log(format!(
         "applied {applied} enrol changes in {:.2} s",
         t.elapsed().as_secs_f64()
@@ -573,7 +573,7 @@ fn check(a: &Args) -> Res<()> {
 
     let (rows, mut changed) = enrol_changes(&snap, a.changes, &mut rng)?;
     let t = Instant::now();
-    let applied = store.apply_csv(BufReader::new(rows.as_bytes()), "bench-changes.csv")?;
+    let applied = store.apply_csv(BufReader::new(rows.as_bytes()), "bench-changes.csv")?.rows;
     let apply_s = t.elapsed().as_secs_f64();
     log(format!("applied {applied} enrol changes in {apply_s:.2} s"));
     let _ = time_loop(&store, &changed)?;
