@@ -43,7 +43,7 @@ fn deceased(store: &Store, who: &PersonRecord) -> bool {
         .contains(ReasonCode::Deceased)
 }
 
-fn alive<'a>(records: &'a [PersonRecord], n: usize) -> Vec<&'a PersonRecord> {
+fn alive(records: &[PersonRecord], n: usize) -> Vec<&PersonRecord> {
     let unique = |r: &PersonRecord| records.iter().filter(|q| q.nik == r.nik).count() == 1;
     records
         .iter()
