@@ -427,7 +427,7 @@ pub fn variant(rng: &mut Rng, name: &str) -> String {
         0 => old_spelling(name),
         1 => name.replace(' ', "  "),
         2 => respell_token(rng, name),
-        3 if !name.contains(" BR ") => name.replacen(' ', "", 1),
+        3 => join_words(name),
         4 => name.replace(" BR ", " "),
         5 => title_case(name),
         _ => name.to_lowercase(),
@@ -476,8 +476,10 @@ fn respell_token(rng: &mut Rng, name: &str) -> String {
             return words.join(" ");
         }
     }
-    // No Muhammad: double a consonant or undouble one (Siti / Sitti).
-    let w = rng.index(words.len());
+    // No Muhammad: double a consonant or undouble one (Siti / Sitti), not
+    // in the Batak `BR`, which is a word of its own.
+    let choices: Vec<usize> = (0..words.len()).filter(|&i| words[i] != "BR").collect();
+    let w = choices[rng.index(choices.len())];
     let word = &mut words[w];
     if let Some(i) = (1..word.len()).find(|&i| word.as_bytes()[i] == word.as_bytes()[i - 1]) {
         word.remove(i);
@@ -486,6 +488,26 @@ fn respell_token(rng: &mut Rng, name: &str) -> String {
         word.insert(i, c);
     }
     words.join(" ")
+}
+
+/// The first two words written as one, unless the join could read as an
+/// old-spelling pair or a doubled letter (`SAHAT JOHANNES`: `TJ`; `LUNGAN
+/// DJALIL`: `NJ` once `DJ` is `J`), which no normaliser can tell apart;
+/// then the name in title case.
+fn join_words(name: &str) -> String {
+    let Some(i) = name.find(' ') else {
+        return title_case(name);
+    };
+    let last = name.as_bytes()[i - 1];
+    let next = &name[i + 1..];
+    const STARTS: [&str; 10] = ["DJ", "TJ", "OE", "SJ", "NJ", "CH", "KH", "SY", "NY", "BR "];
+    let risky = b"TDOSNCK".contains(&last)
+        || STARTS.iter().any(|p| next.starts_with(p))
+        || next.as_bytes().first() == Some(&last);
+    if risky {
+        return title_case(name);
+    }
+    name.replacen(' ', "", 1)
 }
 
 fn title_case(name: &str) -> String {
