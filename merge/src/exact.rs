@@ -87,7 +87,7 @@ pub fn run(
 
 /// The civil records of one partition, sorted by NIK; a NIK twice is an
 /// error naming both lines.
-fn load(paths: &[std::path::PathBuf], civil_file: &Path) -> Result<Vec<Civil>> {
+fn load(paths: &[spill::Slice], civil_file: &Path) -> Result<Vec<Civil>> {
     let mut out = Vec::new();
     spill::for_each(paths, |r| {
         out.push(Civil {

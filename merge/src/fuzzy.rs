@@ -97,7 +97,7 @@ pub fn run(scratch: &Path, threads: usize, progress: &(dyn Fn(Progress) + Sync))
     Ok(tally)
 }
 
-fn load(paths: &[std::path::PathBuf]) -> Result<Vec<Key>> {
+fn load(paths: &[spill::Slice]) -> Result<Vec<Key>> {
     let mut keys = Vec::new();
     spill::for_each(paths, |r| {
         keys.push(Key {
@@ -128,7 +128,8 @@ fn candidates(keys: &[Key], rec: &Rec) -> Vec<u64> {
 /// The decision for one record, given the civil persons sharing its name,
 /// birth date and village (`candidates`, sorted).
 pub fn decide(rec: &Rec, candidates: &[u64]) -> Decision {
-    let given = rec.nik_given.as_str();
+    let given = rec.given_nik();
+    let given = given.as_ref();
     if !given.is_empty() {
         let near: Vec<u64> = candidates
             .iter()

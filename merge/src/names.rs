@@ -41,40 +41,49 @@ const MUHAMMAD: &[&str] = &[
 
 /// The normal form of a name (upper-case ASCII letters only).
 pub fn normalise(name: &str) -> String {
-    let upper: String = name
-        .chars()
-        .map(|c| {
+    let mut out = Vec::with_capacity(name.len());
+    let mut word = Vec::with_capacity(32);
+    let mut scratch = Vec::with_capacity(32);
+    let mut chars = name.chars().peekable();
+    while chars.peek().is_some() {
+        word.clear();
+        for c in chars.by_ref() {
             let c = fold_accent(c).to_ascii_uppercase();
-            if c.is_ascii_uppercase() { c } else { ' ' }
-        })
-        .collect();
-    let mut joined = String::with_capacity(upper.len());
-    for word in upper.split_ascii_whitespace() {
-        match word {
-            "BR" | "BORU" => {}
-            w if MUHAMMAD.contains(&w) => joined.push_str("MUHAMAD"),
-            // Old spellings are within a word: rewriting after the words
-            // are joined would read "SAHAT JOHANNES" as "...TJ...".
-            w => joined.push_str(&respell(w)),
+            if c.is_ascii_uppercase() {
+                word.push(c as u8);
+            } else if !word.is_empty() {
+                break;
+            }
         }
+        push_word(&word, &mut scratch, &mut out);
     }
-    collapse(&joined)
+    // Joining may double a letter (`NUR RAHMA`).
+    collapse_in_place(&mut out);
+    String::from_utf8(out).unwrap_or_default()
 }
 
-fn respell(word: &str) -> String {
-    let first = rewrite(word, &[("OE", 'U'), ("DJ", 'J'), ("TJ", 'C')]);
-    let second = rewrite2(&first, &[("SJ", "SY"), ("NJ", "NY"), ("CH", "KH")]);
-    collapse(&second)
+/// Appends one upper-case word's normal form to `out`.
+fn push_word(word: &[u8], scratch: &mut Vec<u8>, out: &mut Vec<u8>) {
+    match word {
+        b"" | b"BR" | b"BORU" => {}
+        w if w[0] == b'M' && MUHAMMAD.iter().any(|m| m.as_bytes() == w) => {
+            out.extend_from_slice(b"MUHAMAD")
+        }
+        // Old spellings are within a word: rewriting after the words are
+        // joined would read "SAHAT JOHANNES" as "...TJ...".
+        w => {
+            scratch.clear();
+            rewrite(w, scratch);
+            collapse_in_place(scratch);
+            out.extend_from_slice(scratch);
+        }
+    }
 }
 
 /// A 64-bit key of the normal form (0 for a name with no letters).
 pub fn key(name: &str) -> u64 {
     let n = normalise(name);
-    if n.is_empty() {
-        0
-    } else {
-        xxh3_64(n.as_bytes()) | 1
-    }
+    if n.is_empty() { 0 } else { xxh3_64(n.as_bytes()) | 1 }
 }
 
 /// Latin letters with accents as their base letter (names typed on phones).
@@ -89,56 +98,42 @@ fn fold_accent(c: char) -> char {
     }
 }
 
-fn collapse(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        if !out.ends_with(c) {
-            out.push(c);
-        }
-    }
-    out
+fn collapse_in_place(s: &mut Vec<u8>) {
+    s.dedup();
 }
 
-/// Replaces each two-letter pair by one letter, left to right.
-fn rewrite(s: &str, pairs: &[(&str, char)]) -> String {
-    let b = s.as_bytes();
-    let mut out = String::with_capacity(s.len());
+/// The two left-to-right passes: `OE`→`U`, `DJ`→`J`, `TJ`→`C`, then
+/// `SJ`→`SY`, `NJ`→`NY`, `CH`→`KH`.
+fn rewrite(word: &[u8], out: &mut Vec<u8>) {
+    let mut first = Vec::with_capacity(word.len());
     let mut i = 0;
-    while i < b.len() {
-        let pair = b.get(i..i + 2);
-        match pairs.iter().find(|(p, _)| Some(p.as_bytes()) == pair) {
-            Some(&(_, c)) => {
+    while i < word.len() {
+        match (word[i], word.get(i + 1)) {
+            (b'O', Some(b'E')) => first.push(b'U'),
+            (b'D', Some(b'J')) => first.push(b'J'),
+            (b'T', Some(b'J')) => first.push(b'C'),
+            (c, _) => {
+                first.push(c);
+                i += 1;
+                continue;
+            }
+        }
+        i += 2;
+    }
+    let mut i = 0;
+    while i < first.len() {
+        match (first[i], first.get(i + 1)) {
+            (b'S', Some(b'J')) => out.extend_from_slice(b"SY"),
+            (b'N', Some(b'J')) => out.extend_from_slice(b"NY"),
+            (b'C', Some(b'H')) => out.extend_from_slice(b"KH"),
+            (c, _) => {
                 out.push(c);
-                i += 2;
-            }
-            None => {
-                out.push(b[i] as char);
                 i += 1;
+                continue;
             }
         }
+        i += 2;
     }
-    out
-}
-
-/// Replaces each two-letter pair by another pair, left to right.
-fn rewrite2(s: &str, pairs: &[(&str, &str)]) -> String {
-    let b = s.as_bytes();
-    let mut out = String::with_capacity(s.len());
-    let mut i = 0;
-    while i < b.len() {
-        let pair = b.get(i..i + 2);
-        match pairs.iter().find(|(p, _)| Some(p.as_bytes()) == pair) {
-            Some(&(_, r)) => {
-                out.push_str(r);
-                i += 2;
-            }
-            None => {
-                out.push(b[i] as char);
-                i += 1;
-            }
-        }
-    }
-    out
 }
 
 #[cfg(test)]

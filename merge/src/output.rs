@@ -191,7 +191,7 @@ fn write_worklist(path: &Path, names: &[String], recs: &[Rec]) -> Result<()> {
             "{source},{},{},{},{},{birth},{:010},{},{},{}",
             r.line,
             csv::field(&r.id),
-            csv::field(&r.nik_given),
+            csv::field(&r.given_nik()),
             csv::field(&r.full_name),
             r.village,
             reason.name(),

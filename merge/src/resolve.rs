@@ -198,7 +198,7 @@ impl Ctx<'_> {
                 "{source},{},{},{},{:016},{method}",
                 r.line,
                 crate::csv::field(&r.id),
-                crate::csv::field(&r.nik_given),
+                crate::csv::field(&r.given_nik()),
                 r.link
             );
         }

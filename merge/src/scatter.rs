@@ -324,7 +324,6 @@ impl Route {
             };
             self.by_village.push(village_part(rec.village), &key)?;
             rec.full_name.clear();
-            rec.nik_given.clear();
             return self.by_nik.push(nik_part(rec.nik), &rec);
         }
         let district = (rec.village / 10_000) as u32;

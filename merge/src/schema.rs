@@ -136,9 +136,10 @@ pub struct Rec {
     pub source: u8,
     /// 1-based line in its file.
     pub line: u64,
-    /// The NIK as given, separators removed (empty: none).
+    /// The NIK as given, separators removed, when it is not a valid NIK
+    /// (a valid one is `nik`; see [`Rec::given_nik`]).
     pub nik_given: String,
-    /// `nik_given` as a valid NIK, or 0.
+    /// The given NIK when it is a valid one, or 0.
     pub nik: u64,
     /// Family card, or 0.
     pub kk: u64,
@@ -184,6 +185,17 @@ pub struct Rec {
     /// A `missing_field` work-list item: 1 + the index in
     /// [`crate::rules::TARGETS`] of the field no source gave (0: none).
     pub missing: u8,
+}
+
+impl Rec {
+    /// The NIK as the source gave it (separators removed; empty: none).
+    pub fn given_nik(&self) -> Cow<'_, str> {
+        if self.nik != 0 {
+            Cow::Owned(format!("{:016}", self.nik))
+        } else {
+            Cow::Borrowed(&self.nik_given)
+        }
+    }
 }
 
 /// The meaning of each column of one file.
@@ -370,22 +382,25 @@ impl RowReader<'_> {
     }
 
     fn read_nik(&self, rec: &mut Rec, v: &str) -> Result<(), String> {
-        let cleaned: String = v
-            .chars()
-            .filter(|c| !matches!(c, ' ' | '.' | '-'))
-            .collect();
+        let cleaned = without_separators(v);
         if cleaned.len() > 32 {
             return Err(format!("{v:?} is too long for a NIK"));
         }
-        rec.nik = Nik::parse(&cleaned).map_or(0, Nik::get);
-        if self.civil && rec.nik == 0 {
-            return Err(match Nik::parse(&cleaned) {
-                Err(e) => format!("invalid NIK {v:?}: {e}"),
-                Ok(_) => format!("invalid NIK {v:?}"),
-            });
+        match Nik::parse(&cleaned) {
+            Ok(nik) => rec.nik = nik.get(),
+            Err(e) if self.civil => return Err(format!("invalid NIK {v:?}: {e}")),
+            Err(_) => rec.nik_given = cleaned.into_owned(),
         }
-        rec.nik_given = cleaned;
         Ok(())
+    }
+}
+
+/// `v` without the spaces, dots and dashes people type in numbers.
+fn without_separators(v: &str) -> Cow<'_, str> {
+    if v.bytes().any(|b| matches!(b, b' ' | b'.' | b'-')) {
+        Cow::Owned(v.chars().filter(|c| !matches!(c, ' ' | '.' | '-')).collect())
+    } else {
+        Cow::Borrowed(v)
     }
 }
 

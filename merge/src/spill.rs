@@ -3,19 +3,23 @@
 //! A partition is a four-digit prefix: of the NIK (province and regency of
 //! issue) for the passes that join on NIK, of the village code (province
 //! and regency of residence) for the pass that matches on name, birth date
-//! and village. Each writer (one per worker thread and pass) buffers per
-//! partition and appends to its own file `KIND-PPPP.SUFFIX`, so no two
-//! threads share a file; readers take all files of a kind and partition
-//! and sort what they read, so the order in which threads wrote never
-//! reaches the output.
+//! and village. Each writer (one per worker thread and pass) buffers
+//! records per partition and, every [`RUN_BYTES`], writes them out as one
+//! *run* file `KIND.SUFFIX.NNNNN`: the partitions one after another, then
+//! an index (partition, offset, length) and its count and magic. So a pass
+//! writes a few large files sequentially, no two threads share a file, and
+//! a reader of one partition reads its slice of every run. Readers sort
+//! what they read, so the order in which threads wrote never reaches the
+//! output.
 //!
 //! A record is a little-endian `u32` length, a `u32` presence mask, the
 //! fields every record has, then the present optional ones.
 
 use std::collections::{BTreeMap, HashMap};
-use std::fs::{File, OpenOptions};
-use std::io::{BufReader, Read, Write};
+use std::fs::File;
+use std::io::{BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use crate::error::{MergeError, Result, io};
 use crate::schema::{NO_DATE, NONE, Rec};
@@ -30,8 +34,11 @@ pub fn village_part(village: u64) -> u16 {
     (village / 1_000_000) as u16
 }
 
-/// Bytes buffered per partition before they are appended to the file.
-const FLUSH_AT: usize = 64 * 1024;
+/// Bytes a writer buffers before it writes a run: its memory bound.
+pub const RUN_BYTES: usize = 32 << 20;
+
+/// The last four bytes of a run file.
+const MAGIC: &[u8; 4] = b"TMR1";
 
 /// A writer of one kind of scratch record, for one thread of one pass.
 pub struct Spill {
@@ -39,103 +46,176 @@ pub struct Spill {
     kind: &'static str,
     suffix: String,
     bufs: HashMap<u16, Vec<u8>>,
-    /// Bytes written so far.
-    pub bytes: u64,
+    buffered: usize,
+    runs: u32,
 }
 
 impl Spill {
-    /// A writer of `kind` records into `dir`, files ending `.suffix`.
+    /// A writer of `kind` records into `dir`, its runs named
+    /// `KIND.SUFFIX.NNNNN`.
     pub fn new(dir: &Path, kind: &'static str, suffix: String) -> Spill {
         Spill {
             dir: dir.to_owned(),
             kind,
             suffix,
             bufs: HashMap::new(),
-            bytes: 0,
+            buffered: 0,
+            runs: 0,
         }
     }
 
     /// Appends `rec` to partition `part`.
     pub fn push(&mut self, part: u16, rec: &Rec) -> Result<()> {
         let buf = self.bufs.entry(part).or_default();
+        let before = buf.len();
         encode(rec, buf);
-        if buf.len() >= FLUSH_AT {
-            self.flush(part)?;
+        self.buffered += buf.len() - before;
+        if self.buffered >= RUN_BYTES {
+            self.write_run()?;
         }
         Ok(())
     }
 
-    fn flush(&mut self, part: u16) -> Result<()> {
-        let Some(buf) = self.bufs.get_mut(&part) else {
-            return Ok(());
-        };
-        if buf.is_empty() {
+    fn write_run(&mut self) -> Result<()> {
+        if self.buffered == 0 {
             return Ok(());
         }
         let path = self
             .dir
-            .join(format!("{}-{part:04}.{}", self.kind, self.suffix));
-        // Open, append, close: thousands of partitions must not hold
-        // thousands of descriptors.
-        let mut file = OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&path)
-            .map_err(io(&path))?;
-        file.write_all(buf).map_err(io(&path))?;
-        self.bytes += buf.len() as u64;
-        buf.clear();
+            .join(format!("{}.{}.{:05}", self.kind, self.suffix, self.runs));
+        let file = File::create(&path).map_err(io(&path))?;
+        let mut out = BufWriter::with_capacity(1 << 20, file);
+        let mut parts: Vec<u16> = self.bufs.keys().copied().collect();
+        parts.sort_unstable();
+        let mut index = Vec::with_capacity(parts.len() * 18 + 8);
+        let mut offset = 0u64;
+        for part in parts {
+            let Some(buf) = self.bufs.get(&part) else {
+                continue;
+            };
+            if buf.is_empty() {
+                continue;
+            }
+            out.write_all(buf).map_err(io(&path))?;
+            index.extend_from_slice(&part.to_le_bytes());
+            index.extend_from_slice(&offset.to_le_bytes());
+            index.extend_from_slice(&(buf.len() as u64).to_le_bytes());
+            offset += buf.len() as u64;
+        }
+        // Dropped, not cleared: kept capacities would add up past the bound.
+        self.bufs.clear();
+        let entries = (index.len() / 18) as u32;
+        index.extend_from_slice(&entries.to_le_bytes());
+        index.extend_from_slice(MAGIC);
+        out.write_all(&index).map_err(io(&path))?;
+        out.flush().map_err(io(&path))?;
+        self.buffered = 0;
+        self.runs += 1;
         Ok(())
     }
 
     /// Writes what is buffered.
-    pub fn finish(mut self) -> Result<u64> {
-        let mut parts: Vec<u16> = self.bufs.keys().copied().collect();
-        parts.sort_unstable();
-        for part in parts {
-            self.flush(part)?;
-        }
-        Ok(self.bytes)
+    pub fn finish(mut self) -> Result<()> {
+        self.write_run()
     }
 }
 
-/// The scratch files of `kind` in `dir`, by partition (names sorted).
-pub fn files(dir: &Path, kind: &str) -> Result<BTreeMap<u16, Vec<PathBuf>>> {
-    let mut out: BTreeMap<u16, Vec<PathBuf>> = BTreeMap::new();
-    let prefix = format!("{kind}-");
-    for entry in std::fs::read_dir(dir).map_err(io(dir))? {
-        let entry = entry.map_err(io(dir))?;
-        let name = entry.file_name();
-        let Some(name) = name.to_str() else { continue };
-        let Some(rest) = name.strip_prefix(&prefix) else {
-            continue;
-        };
-        if let Some(part) = rest.get(..4).and_then(|p| p.parse::<u16>().ok()) {
-            out.entry(part).or_default().push(entry.path());
+/// One partition's records in one run file.
+#[derive(Clone, Debug)]
+pub struct Slice {
+    path: Arc<PathBuf>,
+    offset: u64,
+    len: u64,
+}
+
+/// The run files of `kind` in `dir`: each partition's slices, in file
+/// name order.
+pub fn files(dir: &Path, kind: &str) -> Result<BTreeMap<u16, Vec<Slice>>> {
+    let mut out: BTreeMap<u16, Vec<Slice>> = BTreeMap::new();
+    for path in runs(dir, kind)? {
+        let path = Arc::new(path);
+        for (part, offset, len) in read_index(&path)? {
+            out.entry(part).or_default().push(Slice {
+                path: Arc::clone(&path),
+                offset,
+                len,
+            });
         }
-    }
-    for paths in out.values_mut() {
-        paths.sort();
     }
     Ok(out)
 }
 
-/// Removes the scratch files of `kind` (a pass has consumed them).
-pub fn remove(dir: &Path, kind: &str) -> Result<()> {
-    for paths in files(dir, kind)?.values() {
-        for path in paths {
-            std::fs::remove_file(path).map_err(io(path))?;
+fn runs(dir: &Path, kind: &str) -> Result<Vec<PathBuf>> {
+    let prefix = format!("{kind}.");
+    let mut paths = Vec::new();
+    for entry in std::fs::read_dir(dir).map_err(io(dir))? {
+        let entry = entry.map_err(io(dir))?;
+        if entry.file_name().to_str().is_some_and(|n| n.starts_with(&prefix)) {
+            paths.push(entry.path());
         }
+    }
+    paths.sort();
+    Ok(paths)
+}
+
+fn read_index(path: &Path) -> Result<Vec<(u16, u64, u64)>> {
+    let damaged = |reason| MergeError::Scratch {
+        path: path.to_owned(),
+        reason,
+    };
+    let mut file = File::open(path).map_err(io(path))?;
+    let size = file.metadata().map_err(io(path))?.len();
+    if size < 8 {
+        return Err(damaged("too short for a run"));
+    }
+    let mut tail = [0u8; 8];
+    file.seek(SeekFrom::End(-8)).map_err(io(path))?;
+    file.read_exact(&mut tail).map_err(io(path))?;
+    if &tail[4..] != MAGIC {
+        return Err(damaged("no run magic at the end"));
+    }
+    let entries = u32::from_le_bytes([tail[0], tail[1], tail[2], tail[3]]) as u64;
+    let index_len = entries * 18;
+    if index_len + 8 > size {
+        return Err(damaged("index larger than the file"));
+    }
+    let mut index = vec![0u8; index_len as usize];
+    file.seek(SeekFrom::Start(size - 8 - index_len))
+        .map_err(io(path))?;
+    file.read_exact(&mut index).map_err(io(path))?;
+    let data_end = size - 8 - index_len;
+    index
+        .chunks_exact(18)
+        .map(|e| {
+            let mut c = Cursor(e);
+            let part = u16::from_le_bytes(c.take().ok_or_else(|| damaged("short index"))?);
+            let offset = c.u64().ok_or_else(|| damaged("short index"))?;
+            let len = c.u64().ok_or_else(|| damaged("short index"))?;
+            if offset.checked_add(len).is_none_or(|end| end > data_end) {
+                return Err(damaged("a slice beyond the data"));
+            }
+            Ok((part, offset, len))
+        })
+        .collect()
+}
+
+/// Removes the run files of `kind` (a pass has consumed them).
+pub fn remove(dir: &Path, kind: &str) -> Result<()> {
+    for path in runs(dir, kind)? {
+        std::fs::remove_file(&path).map_err(io(&path))?;
     }
     Ok(())
 }
 
-/// Calls `f` with every record of `paths`, in file order.
-pub fn for_each(paths: &[PathBuf], mut f: impl FnMut(Rec) -> Result<()>) -> Result<()> {
+/// Calls `f` with every record of `slices`, in order.
+pub fn for_each(slices: &[Slice], mut f: impl FnMut(Rec) -> Result<()>) -> Result<()> {
     let mut body = Vec::new();
-    for path in paths {
-        let file = File::open(path).map_err(io(path))?;
-        let mut reader = BufReader::with_capacity(1 << 20, file);
+    for slice in slices {
+        let path = slice.path.as_path();
+        let mut file = File::open(path).map_err(io(path))?;
+        file.seek(SeekFrom::Start(slice.offset)).map_err(io(path))?;
+        let capacity = slice.len.min(1 << 20) as usize;
+        let mut reader = BufReader::with_capacity(capacity, file).take(slice.len);
         loop {
             let mut len = [0u8; 4];
             match reader.read_exact(&mut len) {
@@ -146,7 +226,7 @@ pub fn for_each(paths: &[PathBuf], mut f: impl FnMut(Rec) -> Result<()>) -> Resu
             body.resize(u32::from_le_bytes(len) as usize, 0);
             reader.read_exact(&mut body).map_err(io(path))?;
             let rec = decode(&body).ok_or_else(|| MergeError::Scratch {
-                path: path.clone(),
+                path: path.to_owned(),
                 reason: "a record does not decode",
             })?;
             f(rec)?;
@@ -155,10 +235,10 @@ pub fn for_each(paths: &[PathBuf], mut f: impl FnMut(Rec) -> Result<()>) -> Resu
     Ok(())
 }
 
-/// Every record of `paths`.
-pub fn read_all(paths: &[PathBuf]) -> Result<Vec<Rec>> {
+/// Every record of `slices`.
+pub fn read_all(slices: &[Slice]) -> Result<Vec<Rec>> {
     let mut out = Vec::new();
-    for_each(paths, |r| {
+    for_each(slices, |r| {
         out.push(r);
         Ok(())
     })?;
@@ -375,6 +455,32 @@ pub fn decode(body: &[u8]) -> Option<Rec> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn runs_hold_their_partitions() {
+        let dir = std::env::temp_dir().join(format!("tepat-merge-spill-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let mut spill = Spill::new(&dir, "x", "1.0".into());
+        let rec = |line| Rec {
+            line,
+            ..Rec::default()
+        };
+        for line in 0..1000u64 {
+            spill.push((line % 7) as u16, &rec(line)).unwrap();
+            if line == 500 {
+                spill.write_run().unwrap();
+            }
+        }
+        spill.finish().unwrap();
+        let parts = files(&dir, "x").unwrap();
+        assert_eq!(parts.len(), 7);
+        let three: Vec<u64> = read_all(&parts[&3]).unwrap().iter().map(|r| r.line).collect();
+        assert_eq!(three, (0..1000).filter(|l| l % 7 == 3).collect::<Vec<_>>());
+        assert_eq!(parts[&3].len(), 2, "one slice per run");
+        remove(&dir, "x").unwrap();
+        assert!(files(&dir, "x").unwrap().is_empty());
+        std::fs::remove_dir_all(dir).unwrap();
+    }
 
     #[test]
     fn records_round_trip() {
