@@ -67,9 +67,7 @@ pub fn run(
         |w| Spill::new(scratch, "w", format!("4.{w}")),
         |work, i| {
             let part = parts[i];
-            let civil = sorted(spill::read_all(civil.get(&part).unwrap_or(&none))?, |r| {
-                (r.nik, r.line)
-            });
+            let civil = civil_of(civil.get(&part).unwrap_or(&none))?;
             let recs = sorted(spill::read_all(&matched[&part])?, |r| {
                 (r.link, u64::from(r.source), r.line)
             });
@@ -96,6 +94,62 @@ pub fn run(
     Ok(resolved)
 }
 
+/// What the pass keeps of a civil record: the fields rules may take
+/// from it (a fifth of a [`Rec`]: Kab. Bogor alone has 5.7 M persons).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct Civil {
+    nik: u64,
+    line: u64,
+    kk: u64,
+    village: u64,
+    birth: i32,
+    updated: i32,
+    sex: u8,
+    relation: u8,
+    deceased: u8,
+}
+
+impl Civil {
+    fn rec(&self) -> Rec {
+        Rec {
+            source: crate::CIVIL,
+            line: self.line,
+            nik: self.nik,
+            kk: self.kk,
+            village: self.village,
+            birth: self.birth,
+            updated: self.updated,
+            sex: self.sex,
+            relation: self.relation,
+            deceased: self.deceased,
+            civil_servant: crate::schema::NONE,
+            extreme_poor: crate::schema::NONE,
+            ..Rec::default()
+        }
+    }
+}
+
+/// The civil records of a partition, sorted by NIK.
+fn civil_of(slices: &[spill::Slice]) -> Result<Vec<Civil>> {
+    let mut out = Vec::new();
+    spill::for_each(slices, |r| {
+        out.push(Civil {
+            nik: r.nik,
+            line: r.line,
+            kk: r.kk,
+            village: r.village,
+            birth: r.birth,
+            updated: r.updated,
+            sex: r.sex,
+            relation: r.relation,
+            deceased: r.deceased,
+        });
+        Ok(())
+    })?;
+    out.sort_unstable();
+    Ok(out)
+}
+
 fn sorted<K: Ord>(mut v: Vec<Rec>, key: impl Fn(&Rec) -> K) -> Vec<Rec> {
     v.sort_unstable_by_key(key);
     v
@@ -111,7 +165,7 @@ struct Ctx<'a> {
 
 impl Ctx<'_> {
     /// One partition: `civil` sorted by NIK, `recs` by matched NIK.
-    fn part(&self, part: u16, civil: &[Rec], recs: &[Rec], work: &mut Spill) -> Result<PartOut> {
+    fn part(&self, part: u16, civil: &[Civil], recs: &[Rec], work: &mut Spill) -> Result<PartOut> {
         let mut out = PartOut {
             tally: Tally::new(),
             persons: 0,
@@ -128,8 +182,9 @@ impl Ctx<'_> {
                     reason: "a record is matched to a NIK the civil register lacks",
                 });
             };
-            let person = self.person(&civil[k], group);
-            count(&mut out.tally, &civil[k], group, person.as_ref().ok());
+            let civil = civil[k].rec();
+            let person = self.person(&civil, group);
+            count(&mut out.tally, &civil, group, person.as_ref().ok());
             match person {
                 Ok(p) => {
                     p.write_csv(self.registry, &mut register)
