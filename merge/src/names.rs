@@ -41,49 +41,103 @@ const MUHAMMAD: &[&str] = &[
 
 /// The normal form of a name (upper-case ASCII letters only).
 pub fn normalise(name: &str) -> String {
-    let mut out = Vec::with_capacity(name.len());
-    let mut word = Vec::with_capacity(32);
-    let mut scratch = Vec::with_capacity(32);
-    let mut chars = name.chars().peekable();
-    while chars.peek().is_some() {
-        word.clear();
-        for c in chars.by_ref() {
-            let c = fold_accent(c).to_ascii_uppercase();
-            if c.is_ascii_uppercase() {
-                word.push(c as u8);
-            } else if !word.is_empty() {
-                break;
-            }
-        }
-        push_word(&word, &mut scratch, &mut out);
-    }
-    // Joining may double a letter (`NUR RAHMA`).
-    collapse_in_place(&mut out);
-    String::from_utf8(out).unwrap_or_default()
-}
-
-/// Appends one upper-case word's normal form to `out`.
-fn push_word(word: &[u8], scratch: &mut Vec<u8>, out: &mut Vec<u8>) {
-    match word {
-        b"" | b"BR" | b"BORU" => {}
-        w if w[0] == b'M' && MUHAMMAD.iter().any(|m| m.as_bytes() == w) => {
-            out.extend_from_slice(b"MUHAMAD")
-        }
-        // Old spellings are within a word: rewriting after the words are
-        // joined would read "SAHAT JOHANNES" as "...TJ...".
-        w => {
-            scratch.clear();
-            rewrite(w, scratch);
-            collapse_in_place(scratch);
-            out.extend_from_slice(scratch);
-        }
-    }
+    BUFFERS.with_borrow_mut(|b| {
+        b.normalise(name);
+        String::from_utf8_lossy(&b.out).into_owned()
+    })
 }
 
 /// A 64-bit key of the normal form (0 for a name with no letters).
 pub fn key(name: &str) -> u64 {
-    let n = normalise(name);
-    if n.is_empty() { 0 } else { xxh3_64(n.as_bytes()) | 1 }
+    BUFFERS.with_borrow_mut(|b| {
+        b.normalise(name);
+        if b.out.is_empty() {
+            0
+        } else {
+            xxh3_64(&b.out) | 1
+        }
+    })
+}
+
+thread_local! {
+    // Normalising runs once per row of every input: reuse the buffers.
+    static BUFFERS: std::cell::RefCell<Buffers> = std::cell::RefCell::new(Buffers::default());
+}
+
+#[derive(Default)]
+struct Buffers {
+    out: Vec<u8>,
+    word: Vec<u8>,
+    first: Vec<u8>,
+    second: Vec<u8>,
+}
+
+impl Buffers {
+    fn normalise(&mut self, name: &str) {
+        self.out.clear();
+        let mut chars = name.chars().peekable();
+        while chars.peek().is_some() {
+            self.word.clear();
+            for c in chars.by_ref() {
+                let c = fold_accent(c).to_ascii_uppercase();
+                if c.is_ascii_uppercase() {
+                    self.word.push(c as u8);
+                } else if !self.word.is_empty() {
+                    break;
+                }
+            }
+            self.push_word();
+        }
+        // Joining may double a letter (`NUR RAHMA`).
+        self.out.dedup();
+    }
+
+    /// Appends the current word's normal form to `out`.
+    fn push_word(&mut self) {
+        match self.word.as_slice() {
+            b"" | b"BR" | b"BORU" => {}
+            w if w[0] == b'M' && MUHAMMAD.iter().any(|m| m.as_bytes() == w) => {
+                self.out.extend_from_slice(b"MUHAMAD")
+            }
+            // Old spellings are within a word: rewriting after the words
+            // are joined would read "SAHAT JOHANNES" as "...TJ...".
+            w => {
+                self.first.clear();
+                pass(w, &mut self.first, |pair| match pair {
+                    b"OE" => Some(b"U"),
+                    b"DJ" => Some(b"J"),
+                    b"TJ" => Some(b"C"),
+                    _ => None,
+                });
+                self.second.clear();
+                pass(&self.first, &mut self.second, |pair| match pair {
+                    b"SJ" => Some(b"SY"),
+                    b"NJ" => Some(b"NY"),
+                    b"CH" => Some(b"KH"),
+                    _ => None,
+                });
+                self.second.dedup();
+                self.out.extend_from_slice(&self.second);
+            }
+        }
+    }
+}
+
+/// One left-to-right pass replacing the letter pairs `replace` knows.
+fn pass(word: &[u8], out: &mut Vec<u8>, replace: impl Fn(&[u8]) -> Option<&'static [u8]>) {
+    let mut i = 0;
+    while i < word.len() {
+        match word.get(i..i + 2).and_then(&replace) {
+            Some(r) => {
+                out.extend_from_slice(r);
+                i += 2;
+            }
+            None => {
+                out.push(word[i]);
+                i += 1;
+            }
+        }
+    }
 }
 
 /// Latin letters with accents as their base letter (names typed on phones).
@@ -95,44 +149,6 @@ fn fold_accent(c: char) -> char {
         'ò' | 'ó' | 'ô' | 'ö' | 'Ò' | 'Ó' | 'Ô' | 'Ö' => 'o',
         'ù' | 'ú' | 'û' | 'ü' | 'Ù' | 'Ú' | 'Û' | 'Ü' => 'u',
         c => c,
-    }
-}
-
-fn collapse_in_place(s: &mut Vec<u8>) {
-    s.dedup();
-}
-
-/// The two left-to-right passes: `OE`→`U`, `DJ`→`J`, `TJ`→`C`, then
-/// `SJ`→`SY`, `NJ`→`NY`, `CH`→`KH`.
-fn rewrite(word: &[u8], out: &mut Vec<u8>) {
-    let mut first = Vec::with_capacity(word.len());
-    let mut i = 0;
-    while i < word.len() {
-        match (word[i], word.get(i + 1)) {
-            (b'O', Some(b'E')) => first.push(b'U'),
-            (b'D', Some(b'J')) => first.push(b'J'),
-            (b'T', Some(b'J')) => first.push(b'C'),
-            (c, _) => {
-                first.push(c);
-                i += 1;
-                continue;
-            }
-        }
-        i += 2;
-    }
-    let mut i = 0;
-    while i < first.len() {
-        match (first[i], first.get(i + 1)) {
-            (b'S', Some(b'J')) => out.extend_from_slice(b"SY"),
-            (b'N', Some(b'J')) => out.extend_from_slice(b"NY"),
-            (b'C', Some(b'H')) => out.extend_from_slice(b"KH"),
-            (c, _) => {
-                out.push(c);
-                i += 1;
-                continue;
-            }
-        }
-        i += 2;
     }
 }
 

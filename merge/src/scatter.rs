@@ -266,21 +266,33 @@ fn parse_block(
     shared: &Shared,
 ) -> Result<()> {
     let mut count = 0;
-    for (k, raw) in block.split(|&b| b == b'\n').enumerate() {
-        let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
-        if raw.iter().all(|b| b.is_ascii_whitespace()) {
-            continue;
+    let mut line = |k: usize, text: &str| -> Result<()> {
+        let text = text.strip_suffix('\r').unwrap_or(text);
+        if text.bytes().all(|b| b.is_ascii_whitespace()) {
+            return Ok(());
         }
-        let line = first + k as u64;
-        let text = std::str::from_utf8(raw).map_err(|_| MergeError::Row {
-            file: rows.file.to_owned(),
-            line,
-            field: "row".into(),
-            reason: "not UTF-8".into(),
-        })?;
-        let rec = rows.parse(text, line)?;
-        route.push(rec)?;
+        route.push(rows.parse(text, first + k as u64)?)?;
         count += 1;
+        Ok(())
+    };
+    // One check of the whole block; line by line only to name a bad line.
+    match std::str::from_utf8(block) {
+        Ok(text) => {
+            for (k, text) in text.split('\n').enumerate() {
+                line(k, text)?;
+            }
+        }
+        Err(_) => {
+            for (k, raw) in block.split(|&b| b == b'\n').enumerate() {
+                let text = std::str::from_utf8(raw).map_err(|_| MergeError::Row {
+                    file: rows.file.to_owned(),
+                    line: first + k as u64,
+                    field: "row".into(),
+                    reason: "not UTF-8".into(),
+                })?;
+                line(k, text)?;
+            }
+        }
     }
     shared.rows.fetch_add(count, Ordering::Relaxed);
     Ok(())

@@ -304,14 +304,16 @@ impl RowReader<'_> {
             field: field.to_owned(),
             reason,
         };
-        let mut split: Vec<Cow<'_, str>> = Vec::with_capacity(self.schema.names.len());
-        csv::split(text, &mut split).map_err(|r| row_error("row", r.into()))?;
-        if split.len() != self.schema.names.len() {
-            let reason = format!(
-                "{} fields, the header has {}",
-                split.len(),
-                self.schema.names.len()
-            );
+        let width = self.schema.names.len();
+        let mut quoted: Vec<Cow<'_, str>> = Vec::new();
+        let count = if text.contains('"') {
+            csv::split(text, &mut quoted).map_err(|r| row_error("row", r.into()))?;
+            quoted.len()
+        } else {
+            text.bytes().filter(|&b| b == b',').count() + 1
+        };
+        if count != width {
+            let reason = format!("{count} fields, the header has {width}");
             return Err(row_error("row", reason));
         }
         let mut rec = Rec {
@@ -324,12 +326,22 @@ impl RowReader<'_> {
             updated: NO_DATE,
             ..Rec::default()
         };
-        for (i, value) in split.iter().enumerate() {
+        let mut field = |i: usize, value: &str| -> Result<()> {
             let Some((field, reading)) = self.schema.columns[i] else {
-                continue;
+                return Ok(());
             };
             self.read(&mut rec, field, reading, value.trim())
-                .map_err(|reason| row_error(&self.schema.names[i], reason))?;
+                .map_err(|reason| row_error(&self.schema.names[i], reason))
+        };
+        // Unquoted rows (nearly all) are split without allocating.
+        if quoted.is_empty() {
+            for (i, value) in text.split(',').enumerate() {
+                field(i, value)?;
+            }
+        } else {
+            for (i, value) in quoted.iter().enumerate() {
+                field(i, value)?;
+            }
         }
         if self.civil {
             if rec.nik == 0 {
@@ -398,7 +410,11 @@ impl RowReader<'_> {
 /// `v` without the spaces, dots and dashes people type in numbers.
 fn without_separators(v: &str) -> Cow<'_, str> {
     if v.bytes().any(|b| matches!(b, b' ' | b'.' | b'-')) {
-        Cow::Owned(v.chars().filter(|c| !matches!(c, ' ' | '.' | '-')).collect())
+        Cow::Owned(
+            v.chars()
+                .filter(|c| !matches!(c, ' ' | '.' | '-'))
+                .collect(),
+        )
     } else {
         Cow::Borrowed(v)
     }
@@ -417,8 +433,19 @@ fn read_kk(v: &str) -> Result<u64, String> {
         .map_err(|e| format!("invalid KK {v:?}: {e}"))
 }
 
+/// `v` in upper case, in `buf` (values longer than it are left as they
+/// are: no vocabulary word is that long).
+fn upper<'b>(v: &'b str, buf: &'b mut [u8; 32]) -> &'b str {
+    let Some(dst) = buf.get_mut(..v.len()) else {
+        return v;
+    };
+    dst.copy_from_slice(v.as_bytes());
+    dst.make_ascii_uppercase();
+    std::str::from_utf8(dst).unwrap_or(v)
+}
+
 fn read_sex(v: &str) -> Result<u8, String> {
-    match v.to_ascii_uppercase().as_str() {
+    match upper(v, &mut [0; 32]) {
         "" => Ok(0),
         "M" | "L" | "1" | "LAKI-LAKI" | "LAKI LAKI" | "LAKI" => Ok(1),
         "F" | "P" | "2" | "PEREMPUAN" | "WANITA" => Ok(2),
@@ -456,8 +483,7 @@ fn read_village(v: &str) -> Result<u64, String> {
 
 /// The register's words, the civil register's (SHDK) and BPS's codes.
 fn read_relation(v: &str) -> Result<u8, String> {
-    let up = v.to_ascii_uppercase();
-    let relation = match up.as_str() {
+    let relation = match upper(v, &mut [0; 32]) {
         "" => return Ok(NONE),
         "HEAD" | "KEPALA KELUARGA" | "1" => Relation::Head,
         "SPOUSE" | "ISTRI" | "SUAMI" | "2" => Relation::Spouse,
@@ -485,8 +511,8 @@ fn read_civil_servant(v: &str, reading: Reading) -> Result<u8, String> {
     match reading {
         Reading::Occupation if v.is_empty() => Ok(NONE),
         Reading::Occupation => {
-            let up = v.to_ascii_uppercase();
-            Ok(u8::from(CIVIL_SERVICE.contains(&up.trim())))
+            let mut buf = [0; 32];
+            Ok(u8::from(CIVIL_SERVICE.contains(&upper(v, &mut buf).trim())))
         }
         _ => read_flag(v),
     }

@@ -150,7 +150,11 @@ fn runs(dir: &Path, kind: &str) -> Result<Vec<PathBuf>> {
     let mut paths = Vec::new();
     for entry in std::fs::read_dir(dir).map_err(io(dir))? {
         let entry = entry.map_err(io(dir))?;
-        if entry.file_name().to_str().is_some_and(|n| n.starts_with(&prefix)) {
+        if entry
+            .file_name()
+            .to_str()
+            .is_some_and(|n| n.starts_with(&prefix))
+        {
             paths.push(entry.path());
         }
     }
@@ -474,7 +478,11 @@ mod tests {
         spill.finish().unwrap();
         let parts = files(&dir, "x").unwrap();
         assert_eq!(parts.len(), 7);
-        let three: Vec<u64> = read_all(&parts[&3]).unwrap().iter().map(|r| r.line).collect();
+        let three: Vec<u64> = read_all(&parts[&3])
+            .unwrap()
+            .iter()
+            .map(|r| r.line)
+            .collect();
         assert_eq!(three, (0..1000).filter(|l| l % 7 == 3).collect::<Vec<_>>());
         assert_eq!(parts[&3].len(), 2, "one slice per run");
         remove(&dir, "x").unwrap();
