@@ -45,7 +45,7 @@ fn main() -> ExitCode {
                 eprintln!("  {pass}: {seconds:.2} s");
             }
             eprintln!(
-                "merge: {} civil records, {} source records, {} persons, {} work-list rows in {} files; {:.2} s; scratch peak {} MB",
+                "merge: {} civil records, {} source records, {} persons, {} work-list rows in {} files; {:.2} s; scratch peak {} MB, {} MB written",
                 s.civil_records,
                 s.sources.iter().map(|x| x.counts.records).sum::<u64>(),
                 s.persons,
@@ -53,6 +53,7 @@ fn main() -> ExitCode {
                 s.work_files,
                 s.seconds,
                 s.scratch_bytes / 1_000_000,
+                s.scratch_written / 1_000_000,
             );
             ExitCode::SUCCESS
         }

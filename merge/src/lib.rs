@@ -382,6 +382,7 @@ fn merge(
     Ok(Summary {
         timings: passes.timings,
         scratch_bytes: passes.peak,
+        scratch_written: passes.written,
         ..summary
     })
 }
@@ -393,6 +394,9 @@ struct Passes<'a> {
     clock: Instant,
     timings: Vec<(String, f64)>,
     peak: u64,
+    /// Scratch bytes when the pass began, and written by all passes.
+    before: u64,
+    written: u64,
 }
 
 impl<'a> Passes<'a> {
@@ -402,16 +406,22 @@ impl<'a> Passes<'a> {
             clock: Instant::now(),
             timings: Vec::new(),
             peak: 0,
+            before: 0,
+            written: 0,
         }
     }
 
     fn done(&mut self, pass: &str, consumed: &[&str]) -> Result<()> {
         self.timings
             .push((pass.to_owned(), self.clock.elapsed().as_secs_f64()));
-        self.peak = self.peak.max(output::dir_bytes(self.scratch)?);
+        let now = output::dir_bytes(self.scratch)?;
+        self.peak = self.peak.max(now);
+        // Nothing is removed during a pass: what grew was written.
+        self.written += now.saturating_sub(self.before);
         for kind in consumed {
             spill::remove(self.scratch, kind)?;
         }
+        self.before = output::dir_bytes(self.scratch)?;
         self.clock = Instant::now();
         Ok(())
     }

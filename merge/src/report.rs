@@ -146,6 +146,9 @@ pub struct Summary {
     /// Peak bytes of scratch files.
     #[serde(skip)]
     pub scratch_bytes: u64,
+    /// Bytes of scratch files written in all (each is read back once).
+    #[serde(skip)]
+    pub scratch_written: u64,
 }
 
 /// The national summary of a finished merge.
@@ -196,6 +199,7 @@ pub fn summarise(
         timings: Vec::new(),
         seconds: 0.0,
         scratch_bytes: 0,
+        scratch_written: 0,
     }
 }
 

@@ -5,7 +5,8 @@
 //! `links-PPPP.csv` into the scratch directory; `missing_field` items go
 //! to the work list (`w`).
 
-use std::io::Write;
+use std::fs::File;
+use std::io::{BufWriter, Write};
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -150,6 +151,13 @@ fn civil_of(slices: &[spill::Slice]) -> Result<Vec<Civil>> {
     Ok(out)
 }
 
+/// A buffered CSV file in the scratch directory: a partition's rows are
+/// not held in memory.
+fn csv_out(path: &Path) -> Result<BufWriter<File>> {
+    let file = File::create(path).map_err(io(path))?;
+    Ok(BufWriter::with_capacity(1 << 20, file))
+}
+
 fn sorted<K: Ord>(mut v: Vec<Rec>, key: impl Fn(&Rec) -> K) -> Vec<Rec> {
     v.sort_unstable_by_key(key);
     v
@@ -171,9 +179,13 @@ impl Ctx<'_> {
             persons: 0,
             missing: 0,
         };
-        let mut register = Vec::with_capacity(recs.len() * 90);
-        let mut links = Vec::new();
         let reg_path = self.scratch.join(format!("reg-{part:04}.csv"));
+        let mut register = csv_out(&reg_path)?;
+        let links_path = self.scratch.join(format!("links-{part:04}.csv"));
+        let mut links = match self.links {
+            true => Some(csv_out(&links_path)?),
+            false => None,
+        };
         for group in recs.chunk_by(|a, b| a.link == b.link) {
             let nik = group[0].link;
             let Ok(k) = civil.binary_search_by_key(&nik, |c| c.nik) else {
@@ -200,14 +212,13 @@ impl Ctx<'_> {
                     out.missing += 1;
                 }
             }
-            if self.links {
-                self.link_rows(group, &mut links);
+            if let Some(links) = links.as_mut() {
+                self.link_rows(group, links).map_err(io(&links_path))?;
             }
         }
-        std::fs::write(&reg_path, register).map_err(io(&reg_path))?;
-        if self.links {
-            let path = self.scratch.join(format!("links-{part:04}.csv"));
-            std::fs::write(&path, links).map_err(io(&path))?;
+        register.flush().map_err(io(&reg_path))?;
+        if let Some(mut links) = links {
+            links.flush().map_err(io(&links_path))?;
         }
         Ok(out)
     }
@@ -241,22 +252,23 @@ impl Ctx<'_> {
         })
     }
 
-    fn link_rows(&self, group: &[Rec], out: &mut Vec<u8>) {
+    fn link_rows(&self, group: &[Rec], out: &mut impl Write) -> std::io::Result<()> {
         for r in group {
             let source = self
                 .names
                 .get(usize::from(r.source))
                 .map_or("?", String::as_str);
             let method = Method::from_code(r.method).map_or("?", Method::name);
-            let _ = writeln!(
+            writeln!(
                 out,
                 "{source},{},{},{},{:016},{method}",
                 r.line,
                 crate::csv::field(&r.id),
                 crate::csv::field(&r.given_nik()),
                 r.link
-            );
+            )?;
         }
+        Ok(())
     }
 }
 
