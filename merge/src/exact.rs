@@ -2,10 +2,11 @@
 //! sources' (padan).
 //!
 //! A source record whose NIK is in the civil register and whose
-//! normalised name agrees is matched (`l`, same partition). Every other
-//! one goes to the match by name, birth date and village (`f`, by village
-//! partition), carrying the civil NIK it hit, if any (`weak`): a NIK with
-//! one wrong digit may well be another person's.
+//! normalised name, village and KK (when it gives one) agree is matched
+//! (`l`, same partition). Every other one goes to the match by name, birth
+//! date and village (`f`, by village partition), carrying the civil NIK it
+//! hit, if any (`weak`): a NIK with one wrong digit may well be another
+//! person's, even one of the same common name.
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -20,6 +21,8 @@ struct Civil {
     nik: u64,
     line: u64,
     name: u64,
+    village: u64,
+    kk: u64,
     birth: i32,
 }
 
@@ -55,7 +58,7 @@ pub fn run(
             let civil = load(civil.get(&part).unwrap_or(&none), civil_file)?;
             spill::for_each(sources.get(&part).unwrap_or(&none), |mut rec| {
                 match civil.binary_search_by_key(&rec.nik, |c| c.nik) {
-                    Ok(k) if civil[k].name == rec.name => {
+                    Ok(k) if agrees(&civil[k], &rec) => {
                         rec.link = rec.nik;
                         rec.method = Method::Padan as u8;
                         rec.full_name.clear();
@@ -64,6 +67,7 @@ pub fn run(
                     Ok(k) => {
                         rec.weak = rec.nik;
                         rec.weak_birth = civil[k].birth == rec.birth;
+                        rec.weak_name = civil[k].name == rec.name;
                         fuzzy.push(village_part(rec.village), &rec)
                     }
                     Err(_) => fuzzy.push(village_part(rec.village), &rec),
@@ -85,6 +89,14 @@ pub fn run(
     Ok(())
 }
 
+/// Name, village and KK (when the record gives one) agree: the NIK is the
+/// record's. A name alone is not enough: a wrong serial digit often lands
+/// on someone born the same day in the same district, and common names
+/// repeat.
+fn agrees(c: &Civil, rec: &crate::schema::Rec) -> bool {
+    c.name == rec.name && c.village == rec.village && (rec.kk == 0 || rec.kk == c.kk)
+}
+
 /// The civil records of one partition, sorted by NIK; a NIK twice is an
 /// error naming both lines.
 fn load(paths: &[spill::Slice], civil_file: &Path) -> Result<Vec<Civil>> {
@@ -94,6 +106,8 @@ fn load(paths: &[spill::Slice], civil_file: &Path) -> Result<Vec<Civil>> {
             nik: r.nik,
             line: r.line,
             name: r.name,
+            village: r.village,
+            kk: r.kk,
             birth: r.birth,
         });
         Ok(())

@@ -4,6 +4,9 @@
 //! The candidates are found by that key alone; the given NIK then chooses
 //! among them (one edit or one transposition away), so a NIK typo can only
 //! move a record to someone who also has its name, birth date and village.
+//! The record's KK, when it gives one, breaks ties between candidates and
+//! vetoes a correction to a person on another family card: that is for a
+//! verifier to decide.
 //! Matches go to `l` (by the matched NIK's partition); everything else to
 //! the work list (`w`, by village partition).
 
@@ -23,6 +26,16 @@ struct Key {
     birth: i32,
     name: u64,
     nik: u64,
+    kk: u64,
+}
+
+/// A civil person sharing a record's name, birth date and village.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Candidate {
+    /// The person's NIK.
+    pub nik: u64,
+    /// The person's KK.
+    pub kk: u64,
 }
 
 /// What becomes of a record.
@@ -105,6 +118,7 @@ fn load(paths: &[spill::Slice]) -> Result<Vec<Key>> {
             birth: r.birth,
             name: r.name,
             nik: r.nik,
+            kk: r.kk,
         });
         Ok(())
     })?;
@@ -112,44 +126,84 @@ fn load(paths: &[spill::Slice]) -> Result<Vec<Key>> {
     Ok(keys)
 }
 
-/// The civil NIKs with the record's village, birth date and name.
-fn candidates(keys: &[Key], rec: &Rec) -> Vec<u64> {
-    let probe = |nik| Key {
+/// The civil persons with the record's village, birth date and name.
+fn candidates(keys: &[Key], rec: &Rec) -> Vec<Candidate> {
+    let probe = |nik, kk| Key {
         village: rec.village,
         birth: rec.birth,
         name: rec.name,
         nik,
+        kk,
     };
-    let lo = keys.partition_point(|k| *k < probe(0));
-    let hi = keys.partition_point(|k| *k <= probe(u64::MAX));
-    keys[lo..hi].iter().map(|k| k.nik).collect()
+    let lo = keys.partition_point(|k| *k < probe(0, 0));
+    let hi = keys.partition_point(|k| *k <= probe(u64::MAX, u64::MAX));
+    keys[lo..hi]
+        .iter()
+        .map(|k| Candidate {
+            nik: k.nik,
+            kk: k.kk,
+        })
+        .collect()
+}
+
+/// Of several candidates, those on the record's family card, if any are.
+fn narrow(cands: Vec<Candidate>, kk: u64) -> Vec<Candidate> {
+    if cands.len() > 1 && kk != 0 && cands.iter().any(|c| c.kk == kk) {
+        cands.into_iter().filter(|c| c.kk == kk).collect()
+    } else {
+        cands
+    }
+}
+
+fn niks(cands: &[Candidate]) -> Vec<u64> {
+    cands.iter().map(|c| c.nik).collect()
 }
 
 /// The decision for one record, given the civil persons sharing its name,
-/// birth date and village (`candidates`, sorted).
-pub fn decide(rec: &Rec, candidates: &[u64]) -> Decision {
+/// birth date and village (`candidates`, sorted by NIK).
+pub fn decide(rec: &Rec, candidates: &[Candidate]) -> Decision {
     let given = rec.given_nik();
     let given = given.as_ref();
+    let kk_ok = |c: &Candidate| rec.kk == 0 || c.kk == rec.kk;
+    // 1. Someone the given NIK points at: the NIK itself (the record came
+    //    here for its KK) or one edit away.
     if !given.is_empty() {
-        let near: Vec<u64> = candidates
+        let near: Vec<Candidate> = candidates
             .iter()
             .copied()
-            .filter(|&c| within_one_edit(given.as_bytes(), format!("{c:016}").as_bytes()))
+            .filter(|c| within_one_edit(given.as_bytes(), format!("{:016}", c.nik).as_bytes()))
             .collect();
-        match near.len() {
-            0 => {}
-            1 => return Decision::Link(near[0], Method::Neighbour),
-            _ => return Decision::Work(Reason::Ambiguous, near),
+        let near = narrow(near, rec.kk);
+        match near.as_slice() {
+            [] => {}
+            [c] if c.nik == rec.nik => return Decision::Link(c.nik, Method::Padan),
+            [c] if kk_ok(c) => return Decision::Link(c.nik, Method::Neighbour),
+            [c] => return Decision::Work(Reason::KkDiffers, vec![c.nik]),
+            many => return Decision::Work(Reason::Ambiguous, niks(many)),
         }
     }
-    match (candidates, given.is_empty(), rec.weak) {
-        ([only], true, _) => Decision::Link(*only, Method::WithoutNik),
-        ([only], false, 0) => Decision::Link(*only, Method::Demographic),
-        ([only], false, weak) => Decision::Work(Reason::NikConflict, vec![weak, *only]),
-        ([], _, 0) => Decision::Work(Reason::NoCivilIdentity, Vec::new()),
-        ([], _, weak) if rec.weak_birth => Decision::Link(weak, Method::NameDiffers),
-        ([], _, weak) => Decision::Work(Reason::NikOfOtherPerson, vec![weak]),
-        (many, _, _) => Decision::Work(Reason::Ambiguous, many.to_vec()),
+    // 2. The NIK's own person, though the name, village or KK differ.
+    if rec.weak != 0 {
+        return match (rec.weak_name, rec.weak_birth, candidates) {
+            // Moved, or a family split: the NIK and the name agree.
+            (true, _, _) => Decision::Link(rec.weak, Method::Padan),
+            (false, true, []) => Decision::Link(rec.weak, Method::NameDiffers),
+            (false, false, []) => Decision::Work(Reason::NikOfOtherPerson, vec![rec.weak]),
+            (false, _, others) => {
+                let mut both = vec![rec.weak];
+                both.extend(niks(others));
+                Decision::Work(Reason::NikConflict, both)
+            }
+        };
+    }
+    // 3. Name, birth date and village alone.
+    let cands = narrow(candidates.to_vec(), rec.kk);
+    match cands.as_slice() {
+        [] => Decision::Work(Reason::NoCivilIdentity, Vec::new()),
+        [c] if !kk_ok(c) => Decision::Work(Reason::KkDiffers, vec![c.nik]),
+        [c] if given.is_empty() => Decision::Link(c.nik, Method::WithoutNik),
+        [c] => Decision::Link(c.nik, Method::Demographic),
+        many => Decision::Work(Reason::Ambiguous, niks(many)),
     }
 }
 
@@ -181,13 +235,25 @@ pub fn within_one_edit(a: &[u8], b: &[u8]) -> bool {
 mod tests {
     use super::*;
 
-    fn rec(nik: &str, weak: u64, weak_birth: bool) -> Rec {
+    fn rec(nik: &str, kk: u64, weak: u64, weak_name: bool, weak_birth: bool) -> Rec {
+        let valid = tepat::Nik::parse(nik).map_or(0, |n| n.get());
         Rec {
-            nik_given: nik.into(),
+            nik_given: if valid == 0 {
+                nik.into()
+            } else {
+                String::new()
+            },
+            nik: valid,
+            kk,
             weak,
+            weak_name,
             weak_birth,
             ..Rec::default()
         }
+    }
+
+    fn c(nik: u64, kk: u64) -> Candidate {
+        Candidate { nik, kk }
     }
 
     #[test]
@@ -203,45 +269,67 @@ mod tests {
 
     #[test]
     fn decisions() {
-        let a = 3201015708900001;
-        let b = 3201015708900007;
         use Decision::*;
+        let (a, b, far) = (3201015708900001, 3201015708900007, 3201015708900555);
+        let (ka, kb) = (3201011503150001, 3201011503150002);
         // A typo: the neighbour among several candidates wins.
+        let r = rec("3201015708900002", 0, 0, false, false);
         assert_eq!(
-            decide(&rec("3201015708900002", 0, false), &[a, 3201015708900555]),
+            decide(&r, &[c(a, ka), c(far, kb)]),
             Link(a, Method::Neighbour)
         );
+        let r = rec("3201015708900004", 0, 0, false, false);
         assert_eq!(
-            decide(&rec("3201015708900004", 0, false), &[a, b]),
+            decide(&r, &[c(a, ka), c(b, kb)]),
+            Work(Reason::Ambiguous, vec![a, b])
+        );
+        // ... unless the record's KK says which.
+        let r = rec("3201015708900004", kb, 0, false, false);
+        assert_eq!(
+            decide(&r, &[c(a, ka), c(b, kb)]),
+            Link(b, Method::Neighbour)
+        );
+        // A neighbour on another family card is for a verifier.
+        let r = rec("3201015708900002", kb, 0, false, false);
+        assert_eq!(decide(&r, &[c(a, ka)]), Work(Reason::KkDiffers, vec![a]));
+        assert_eq!(
+            decide(&rec("", 0, 0, false, false), &[c(a, ka)]),
+            Link(a, Method::WithoutNik)
+        );
+        let two = [c(a, ka), c(b, kb)];
+        assert_eq!(
+            decide(&rec("", 0, 0, false, false), &two),
             Work(Reason::Ambiguous, vec![a, b])
         );
         assert_eq!(
-            decide(&rec("", 0, false), &[a]),
+            decide(&rec("", ka, 0, false, false), &two),
             Link(a, Method::WithoutNik)
         );
         assert_eq!(
-            decide(&rec("", 0, false), &[a, b]),
-            Work(Reason::Ambiguous, vec![a, b])
-        );
-        assert_eq!(
-            decide(&rec("9999", 0, false), &[a]),
+            decide(&rec("9999", 0, 0, false, false), &[c(a, ka)]),
             Link(a, Method::Demographic)
         );
+        let r = rec("9999", 0, 0, false, false);
+        assert_eq!(decide(&r, &[]), Work(Reason::NoCivilIdentity, vec![]));
+        // The NIK is in the register: the same person with a stale KK ...
+        let r = rec("3201015708900001", kb, a, true, true);
+        assert_eq!(decide(&r, &[c(a, ka)]), Link(a, Method::Padan));
+        // ... or in another village (moved).
+        assert_eq!(decide(&r, &[]), Link(a, Method::Padan));
+        // A typo that hit b, who has the same name: a is the neighbour.
+        let r = rec("3201015708900007", ka, b, true, true);
         assert_eq!(
-            decide(&rec("9999", 0, false), &[]),
-            Work(Reason::NoCivilIdentity, vec![])
+            decide(&r, &[c(a, ka), c(b, kb)]),
+            Link(a, Method::Neighbour)
         );
         // The NIK hit someone with another name.
+        let r = rec("3201015708900555", 0, far, false, true);
+        assert_eq!(decide(&r, &[]), Link(far, Method::NameDiffers));
+        let r = rec("3201015708900555", 0, far, false, false);
+        assert_eq!(decide(&r, &[]), Work(Reason::NikOfOtherPerson, vec![far]));
+        let r = rec("3201015708900555", 0, b, false, false);
         assert_eq!(
-            decide(&rec("3201015708900555", b, true), &[]),
-            Link(b, Method::NameDiffers)
-        );
-        assert_eq!(
-            decide(&rec("3201015708900555", b, false), &[]),
-            Work(Reason::NikOfOtherPerson, vec![b])
-        );
-        assert_eq!(
-            decide(&rec("3201015708900555", b, false), &[a]),
+            decide(&r, &[c(a, ka)]),
             Work(Reason::NikConflict, vec![b, a])
         );
     }

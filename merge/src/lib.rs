@@ -225,16 +225,20 @@ pub enum Reason {
     NikConflict = 4,
     /// No source gives a value for a field and the rules have no default.
     MissingField = 5,
+    /// The one civil person who fits is on another family card than the
+    /// record's.
+    KkDiffers = 6,
 }
 
 impl Reason {
     /// All reasons, by code.
-    pub const ALL: [Reason; 5] = [
+    pub const ALL: [Reason; 6] = [
         Reason::Ambiguous,
         Reason::NoCivilIdentity,
         Reason::NikOfOtherPerson,
         Reason::NikConflict,
         Reason::MissingField,
+        Reason::KkDiffers,
     ];
 
     /// The name the work list uses.
@@ -245,6 +249,7 @@ impl Reason {
             Reason::NikOfOtherPerson => "nik_of_other_person",
             Reason::NikConflict => "nik_conflict",
             Reason::MissingField => "missing_field",
+            Reason::KkDiffers => "kk_differs",
         }
     }
 
@@ -262,6 +267,9 @@ impl Reason {
                 "the NIK is another person's, and a different civil person has this name, birth date and village"
             }
             Reason::MissingField => "no source gives a value for a field the rules need",
+            Reason::KkDiffers => {
+                "the one civil person with this name, birth date and village (and a NIK one edit away, if given) is on another family card"
+            }
         }
     }
 

@@ -319,11 +319,13 @@ impl Route {
 
     fn push(&mut self, mut rec: Rec) -> Result<()> {
         if self.civil {
-            // The match by name, birth date and village needs only these.
+            // The match by name, birth date and village needs only these (the
+            // KK tells apart candidates of one name).
             let key = Rec {
                 source: CIVIL,
                 line: rec.line,
                 nik: rec.nik,
+                kk: rec.kk,
                 village: rec.village,
                 birth: rec.birth,
                 name: rec.name,

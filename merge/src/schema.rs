@@ -171,10 +171,13 @@ pub struct Rec {
     pub id: String,
     /// The full name as given.
     pub full_name: String,
-    /// Set by the exact pass: a civil NIK equal to `nik` whose name differs.
+    /// Set by the exact pass: the civil person with NIK `nik`, when the
+    /// name, the village or the KK disagrees.
     pub weak: u64,
-    /// ... and whether that person's birth date agrees.
+    /// ... whether that person's birth date agrees ...
     pub weak_birth: bool,
+    /// ... and whether the name does (then the village or the KK differs).
+    pub weak_name: bool,
     /// The civil NIK the record was matched to (0: not yet).
     pub link: u64,
     /// How it was matched ([`crate::Method`] as a byte), or for a work-list

@@ -66,11 +66,16 @@ fn case(tag: &str, rules: Option<&str>) -> Case {
         ),
         format!("T3,{a},,head,BUDI,L,1971-02-03,{VILLAGE},2,,2026-05-01"),
         format!(
-            "T4,{typo},3576011501100009,head,Joko Susilo,L,1975-06-12,{VILLAGE},3,SEMBAKO,2026-05-01"
+            "T4,{typo},3576011501100003,head,Joko Susilo,L,1975-06-12,{VILLAGE},3,SEMBAKO,2026-05-01"
         ),
         format!("T5,,,head,Moch. Rizki,L,1990-03-04,{VILLAGE},4,,2026-05-01"),
-        format!("T6,{d},,head,MUHAMMAD RIZKI,L,1990-03-04,{VILLAGE},5,PBI_JK,2026-06-01"),
+        format!(
+            "T6,{d},3576011501100009,head,MUHAMMAD RIZKI,L,1990-03-04,{VILLAGE},5,PBI_JK,2026-06-01"
+        ),
         format!("T7,3576019999999999,,head,NOBODY HERE,L,1990-03-04,{VILLAGE},5,,2026-06-01"),
+        format!(
+            "T8,{typo},3576011501100009,head,DJOKO SOESILO,L,1975-06-12,{VILLAGE},3,,2026-05-01"
+        ),
     ];
     let p3ke = [
         "id_p3ke,nik,kk,full_name,birth_date,village_code,desil,extreme_poor,updated".to_owned(),
@@ -133,7 +138,9 @@ fn each_rule_of_matching_and_each_reason() {
     );
     // Swapped digits, old spelling: corrected to C.
     assert_eq!(method("T4"), Some((c_nik.clone(), "nik_neighbour".into())));
-    // No NIK, one civil person: D, and twice in DTKS.
+    // The same typo on another family card's record: for a verifier.
+    assert_eq!(reason("T8"), Some(("kk_differs".into(), c_nik.clone())));
+    // No NIK, one civil person: D, and twice in DTKS (once with a stale KK).
     assert_eq!(method("T5"), Some((d.clone(), "without_nik".into())));
     assert_eq!(method("T6"), Some((d.clone(), "padan".into())));
     assert_eq!(method("P1"), Some((d.clone(), "padan".into())));
@@ -150,9 +157,9 @@ fn each_rule_of_matching_and_each_reason() {
             dtks.corrected,
             dtks.matched_without_nik
         ),
-        (7, 1, 1, 1)
+        (8, 1, 1, 1)
     );
-    assert_eq!((dtks.ambiguous, dtks.unmatched, dtks.duplicates), (3, 1, 1));
+    assert_eq!((dtks.ambiguous, dtks.unmatched, dtks.duplicates), (4, 1, 1));
     assert_eq!((dtks.deceased, dtks.kk_corrected), (1, 1));
     // The register, by NIK: D (the newest decile: DTKS's 5 of June over
     // P3KE's 1 of January 2025) and C (deceased, the civil KK).

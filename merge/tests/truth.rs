@@ -39,8 +39,7 @@ fn register(path: &std::path::Path) -> HashMap<u64, PersonRecord> {
 }
 
 /// Every source record with its truth and fate.
-fn records(out: &std::path::Path) -> Vec<Record> {
-    let data = common::data();
+fn records(data: &std::path::Path, out: &std::path::Path) -> Vec<Record> {
     let mut fates: HashMap<(String, String), Fate> = HashMap::new();
     for row in common::rows(&out.join("links.csv")) {
         let fate = Fate::Linked {
@@ -116,9 +115,28 @@ impl Row {
 #[test]
 fn precision_and_recall_per_injected_problem() {
     let out = common::temp("truth");
-    let summary = tepat_merge::run(&common::args(common::data(), &out)).unwrap();
-    let records = records(&out);
-    let truth = register(&common::data().join("register.csv"));
+    evaluate(common::data(), &out);
+    std::fs::remove_dir_all(out).unwrap();
+}
+
+/// The same evaluation of a dataset of any size made by `tepat-gen
+/// --sources --out DIR`:
+/// `TEPAT_MERGE_EVAL=DIR cargo test --release -p tepat-merge --test truth -- --ignored --nocapture`
+/// (the merge's output goes to DIR/merged).
+#[test]
+#[ignore]
+fn evaluate_a_generated_dataset() {
+    let Ok(dir) = std::env::var("TEPAT_MERGE_EVAL") else {
+        return;
+    };
+    let data = std::path::PathBuf::from(dir);
+    evaluate(&data, &data.join("merged"));
+}
+
+fn evaluate(data: &std::path::Path, out: &std::path::Path) {
+    let summary = tepat_merge::run(&common::args(data, out)).unwrap();
+    let records = records(data, out);
+    let truth = register(&data.join("register.csv"));
     let merged = register(&out.join("register.csv"));
     let absent = |r: &Record| r.kinds.iter().any(|k| k == "absent_from_civil");
 
@@ -316,7 +334,6 @@ fn precision_and_recall_per_injected_problem() {
         let r = &table.iter().find(|(n, _)| n == k).unwrap().1;
         assert!(r.recall() >= floor, "{k}: recall {:.2} %", r.recall());
     }
-    std::fs::remove_dir_all(out).unwrap();
 }
 
 #[test]
