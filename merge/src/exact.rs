@@ -12,6 +12,7 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 use crate::error::{MergeError, Result};
+use crate::schema::{AGREE_BIRTH, AGREE_KK, AGREE_NAME, AGREE_VILLAGE, Rec};
 use crate::spill::{self, Spill, village_part};
 use crate::{Method, Progress, pool};
 
@@ -66,8 +67,7 @@ pub fn run(
                     }
                     Ok(k) => {
                         rec.weak = rec.nik;
-                        rec.weak_birth = civil[k].birth == rec.birth;
-                        rec.weak_name = civil[k].name == rec.name;
+                        rec.weak_agree = agreement(&civil[k], &rec);
                         fuzzy.push(village_part(rec.village), &rec)
                     }
                     Err(_) => fuzzy.push(village_part(rec.village), &rec),
@@ -93,8 +93,17 @@ pub fn run(
 /// record's. A name alone is not enough: a wrong serial digit often lands
 /// on someone born the same day in the same district, and common names
 /// repeat.
-fn agrees(c: &Civil, rec: &crate::schema::Rec) -> bool {
+fn agrees(c: &Civil, rec: &Rec) -> bool {
     c.name == rec.name && c.village == rec.village && (rec.kk == 0 || rec.kk == c.kk)
+}
+
+/// Which fields of the civil person agree with the record's.
+fn agreement(c: &Civil, rec: &Rec) -> u8 {
+    let bit = |on: bool, b: u8| if on { b } else { 0 };
+    bit(c.birth == rec.birth, AGREE_BIRTH)
+        | bit(c.name == rec.name, AGREE_NAME)
+        | bit(c.village == rec.village, AGREE_VILLAGE)
+        | bit(rec.kk == 0 || rec.kk == c.kk, AGREE_KK)
 }
 
 /// The civil records of one partition, sorted by NIK; a NIK twice is an

@@ -15,7 +15,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::error::Result;
 use crate::report::Tally;
-use crate::schema::Rec;
+use crate::schema::{AGREE_BIRTH, AGREE_KK, AGREE_NAME, AGREE_VILLAGE, Rec};
 use crate::spill::{self, Spill, nik_part};
 use crate::{Method, Progress, Reason, pool};
 
@@ -184,12 +184,18 @@ pub fn decide(rec: &Rec, candidates: &[Candidate]) -> Decision {
     }
     // 2. The NIK's own person, though the name, village or KK differ.
     if rec.weak != 0 {
-        return match (rec.weak_name, rec.weak_birth, candidates) {
+        let agree = |bits: u8| rec.weak_agree & bits == bits;
+        let name = agree(AGREE_NAME);
+        let place = agree(AGREE_VILLAGE) || agree(AGREE_KK);
+        // Beyond its name only the whole rest may vouch for a NIK: a
+        // mistyped serial often lands on someone born the same day.
+        let all_but_name = agree(AGREE_BIRTH | AGREE_VILLAGE | AGREE_KK);
+        return match candidates {
             // Moved, or a family split: the NIK and the name agree.
-            (true, _, _) => Decision::Link(rec.weak, Method::Padan),
-            (false, true, []) => Decision::Link(rec.weak, Method::NameDiffers),
-            (false, false, []) => Decision::Work(Reason::NikOfOtherPerson, vec![rec.weak]),
-            (false, _, others) => {
+            _ if name && place => Decision::Link(rec.weak, Method::Padan),
+            [] if !name && all_but_name => Decision::Link(rec.weak, Method::NameDiffers),
+            [] => Decision::Work(Reason::NikOfOtherPerson, vec![rec.weak]),
+            others => {
                 let mut both = vec![rec.weak];
                 both.extend(niks(others));
                 Decision::Work(Reason::NikConflict, both)
@@ -235,7 +241,7 @@ pub fn within_one_edit(a: &[u8], b: &[u8]) -> bool {
 mod tests {
     use super::*;
 
-    fn rec(nik: &str, kk: u64, weak: u64, weak_name: bool, weak_birth: bool) -> Rec {
+    fn rec(nik: &str, kk: u64, weak: u64, weak_agree: u8) -> Rec {
         let valid = tepat::Nik::parse(nik).map_or(0, |n| n.get());
         Rec {
             nik_given: if valid == 0 {
@@ -246,8 +252,7 @@ mod tests {
             nik: valid,
             kk,
             weak,
-            weak_name,
-            weak_birth,
+            weak_agree,
             ..Rec::default()
         }
     }
@@ -273,61 +278,88 @@ mod tests {
         let (a, b, far) = (3201015708900001, 3201015708900007, 3201015708900555);
         let (ka, kb) = (3201011503150001, 3201011503150002);
         // A typo: the neighbour among several candidates wins.
-        let r = rec("3201015708900002", 0, 0, false, false);
+        let r = rec("3201015708900002", 0, 0, 0);
         assert_eq!(
             decide(&r, &[c(a, ka), c(far, kb)]),
             Link(a, Method::Neighbour)
         );
-        let r = rec("3201015708900004", 0, 0, false, false);
+        let r = rec("3201015708900004", 0, 0, 0);
         assert_eq!(
             decide(&r, &[c(a, ka), c(b, kb)]),
             Work(Reason::Ambiguous, vec![a, b])
         );
         // ... unless the record's KK says which.
-        let r = rec("3201015708900004", kb, 0, false, false);
+        let r = rec("3201015708900004", kb, 0, 0);
         assert_eq!(
             decide(&r, &[c(a, ka), c(b, kb)]),
             Link(b, Method::Neighbour)
         );
         // A neighbour on another family card is for a verifier.
-        let r = rec("3201015708900002", kb, 0, false, false);
+        let r = rec("3201015708900002", kb, 0, 0);
         assert_eq!(decide(&r, &[c(a, ka)]), Work(Reason::KkDiffers, vec![a]));
         assert_eq!(
-            decide(&rec("", 0, 0, false, false), &[c(a, ka)]),
+            decide(&rec("", 0, 0, 0), &[c(a, ka)]),
             Link(a, Method::WithoutNik)
         );
         let two = [c(a, ka), c(b, kb)];
         assert_eq!(
-            decide(&rec("", 0, 0, false, false), &two),
+            decide(&rec("", 0, 0, 0), &two),
             Work(Reason::Ambiguous, vec![a, b])
         );
         assert_eq!(
-            decide(&rec("", ka, 0, false, false), &two),
+            decide(&rec("", ka, 0, 0), &two),
             Link(a, Method::WithoutNik)
         );
         assert_eq!(
-            decide(&rec("9999", 0, 0, false, false), &[c(a, ka)]),
+            decide(&rec("9999", 0, 0, 0), &[c(a, ka)]),
             Link(a, Method::Demographic)
         );
-        let r = rec("9999", 0, 0, false, false);
+        let r = rec("9999", 0, 0, 0);
         assert_eq!(decide(&r, &[]), Work(Reason::NoCivilIdentity, vec![]));
         // The NIK is in the register: the same person with a stale KK ...
-        let r = rec("3201015708900001", kb, a, true, true);
+        let r = rec(
+            "3201015708900001",
+            kb,
+            a,
+            AGREE_NAME | AGREE_BIRTH | AGREE_VILLAGE,
+        );
         assert_eq!(decide(&r, &[c(a, ka)]), Link(a, Method::Padan));
         // ... or in another village (moved).
+        let r = rec(
+            "3201015708900001",
+            0,
+            a,
+            AGREE_NAME | AGREE_BIRTH | AGREE_KK,
+        );
         assert_eq!(decide(&r, &[]), Link(a, Method::Padan));
+        // Both moved and on another card: for a verifier.
+        let r = rec("3201015708900001", kb, a, AGREE_NAME | AGREE_BIRTH);
+        assert_eq!(decide(&r, &[]), Work(Reason::NikOfOtherPerson, vec![a]));
         // A typo that hit b, who has the same name: a is the neighbour.
-        let r = rec("3201015708900007", ka, b, true, true);
+        let r = rec(
+            "3201015708900007",
+            ka,
+            b,
+            AGREE_NAME | AGREE_BIRTH | AGREE_VILLAGE,
+        );
         assert_eq!(
             decide(&r, &[c(a, ka), c(b, kb)]),
             Link(a, Method::Neighbour)
         );
         // The NIK hit someone with another name.
-        let r = rec("3201015708900555", 0, far, false, true);
+        let r = rec(
+            "3201015708900555",
+            0,
+            far,
+            AGREE_BIRTH | AGREE_VILLAGE | AGREE_KK,
+        );
         assert_eq!(decide(&r, &[]), Link(far, Method::NameDiffers));
-        let r = rec("3201015708900555", 0, far, false, false);
+        // Born the same day is not enough: a serial typo lands on such.
+        let r = rec("3201015708900555", 0, far, AGREE_BIRTH | AGREE_KK);
         assert_eq!(decide(&r, &[]), Work(Reason::NikOfOtherPerson, vec![far]));
-        let r = rec("3201015708900555", 0, b, false, false);
+        let r = rec("3201015708900555", 0, far, 0);
+        assert_eq!(decide(&r, &[]), Work(Reason::NikOfOtherPerson, vec![far]));
+        let r = rec("3201015708900555", 0, b, 0);
         assert_eq!(
             decide(&r, &[c(a, ka)]),
             Work(Reason::NikConflict, vec![b, a])

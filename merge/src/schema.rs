@@ -121,6 +121,15 @@ pub const CIVIL_REQUIRED: &[Field] = &[
 /// without one is matched on name, birth date and village).
 pub const SOURCE_REQUIRED: &[Field] = &[Field::FullName, Field::BirthDate, Field::Village];
 
+/// [`Rec::weak_agree`]: the birth date agrees.
+pub const AGREE_BIRTH: u8 = 1;
+/// [`Rec::weak_agree`]: the normalised name agrees.
+pub const AGREE_NAME: u8 = 2;
+/// [`Rec::weak_agree`]: the village agrees.
+pub const AGREE_VILLAGE: u8 = 4;
+/// [`Rec::weak_agree`]: the KK agrees (or the record gives none).
+pub const AGREE_KK: u8 = 8;
+
 /// "No value" for the one-byte fields of a [`Rec`].
 pub const NONE: u8 = u8::MAX;
 /// "No date" for [`Rec::updated`].
@@ -174,10 +183,9 @@ pub struct Rec {
     /// Set by the exact pass: the civil person with NIK `nik`, when the
     /// name, the village or the KK disagrees.
     pub weak: u64,
-    /// ... whether that person's birth date agrees ...
-    pub weak_birth: bool,
-    /// ... and whether the name does (then the village or the KK differs).
-    pub weak_name: bool,
+    /// ... and which of that person's fields agree with the record's
+    /// (`AGREE_*` bits).
+    pub weak_agree: u8,
     /// The civil NIK the record was matched to (0: not yet).
     pub link: u64,
     /// How it was matched ([`crate::Method`] as a byte), or for a work-list

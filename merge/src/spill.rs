@@ -325,7 +325,7 @@ pub fn encode(r: &Rec, out: &mut Vec<u8>) {
         (DECILE, r.decile),
         (CIVIL_SERVANT, r.civil_servant),
         (DECEASED, r.deceased),
-        (WEAK, u8::from(r.weak_birth) | u8::from(r.weak_name) << 1),
+        (WEAK, r.weak_agree),
         (METHOD, r.method),
         (SMALL, r.sex),
         (SMALL, r.extreme_poor),
@@ -414,13 +414,12 @@ pub fn decode(body: &[u8]) -> Option<Rec> {
             *slot = c.u64()?;
         }
     }
-    let mut weak_birth = 0;
     for (bit, slot) in [
         (RELATION, &mut r.relation),
         (DECILE, &mut r.decile),
         (CIVIL_SERVANT, &mut r.civil_servant),
         (DECEASED, &mut r.deceased),
-        (WEAK, &mut weak_birth),
+        (WEAK, &mut r.weak_agree),
         (METHOD, &mut r.method),
         (SMALL, &mut r.sex),
         (SMALL, &mut r.extreme_poor),
@@ -430,8 +429,6 @@ pub fn decode(body: &[u8]) -> Option<Rec> {
             *slot = c.u8()?;
         }
     }
-    r.weak_birth = weak_birth & 1 == 1;
-    r.weak_name = weak_birth & 2 == 2;
     if on(COMPONENTS) {
         r.components = Some(u16::from_le_bytes(c.take()?));
     }
@@ -514,8 +511,7 @@ mod tests {
             id: "DT-1".into(),
             full_name: "SITI, AMINAH".into(),
             weak: 3201015708900002,
-            weak_birth: true,
-            weak_name: true,
+            weak_agree: 11,
             link: 3201015708900003,
             method: 4,
             candidates: vec![1, 2, 3],
