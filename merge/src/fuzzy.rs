@@ -177,6 +177,11 @@ pub fn decide(rec: &Rec, candidates: &[Candidate]) -> Decision {
         match near.as_slice() {
             [] => {}
             [c] if c.nik == rec.nik => return Decision::Link(c.nik, Method::Padan),
+            // With no candidate on the record's card (a stale KK), the given
+            // NIK itself beats its neighbours.
+            many if many.iter().any(|c| c.nik == rec.nik) && !many.iter().any(kk_ok) => {
+                return Decision::Link(rec.nik, Method::Padan);
+            }
             [c] if kk_ok(c) => return Decision::Link(c.nik, Method::Neighbour),
             [c] => return Decision::Work(Reason::KkDiffers, vec![c.nik]),
             many => return Decision::Work(Reason::Ambiguous, niks(many)),
@@ -346,6 +351,15 @@ mod tests {
             decide(&r, &[c(a, ka), c(b, kb)]),
             Link(a, Method::Neighbour)
         );
+        // The record's own NIK among one-edit neighbours (a stale KK).
+        let r = rec(
+            "3201015708900001",
+            kb,
+            a,
+            AGREE_NAME | AGREE_BIRTH | AGREE_VILLAGE,
+        );
+        let near = [c(a, ka), c(3201015708900002, ka)];
+        assert_eq!(decide(&r, &near), Link(a, Method::Padan));
         // The NIK hit someone with another name.
         let r = rec(
             "3201015708900555",
