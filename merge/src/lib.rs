@@ -33,18 +33,20 @@
 //! # Matching
 //!
 //! In order, the first that applies:
-//! 1. **padan**: the NIK is in the civil register and the normalised names
-//!    agree;
-//! 2. **neighbour**: a civil person whose name, birth date and village agree
-//!    has a NIK one edit (substitution, insertion, deletion) or one
+//! 1. **padan**: the NIK is in the civil register and the normalised name,
+//!    the village and the KK (when given) agree;
+//! 2. **neighbour**: of the civil persons whose name, birth date and
+//!    village agree, exactly one (or exactly one on the record's family
+//!    card) has a NIK one edit (substitution, insertion, deletion) or one
 //!    transposition of adjacent digits away from the given one;
-//! 3. **demographic**: exactly one civil person has this name, birth date and
-//!    village (the record has no NIK, or one that is nobody's);
-//! 4. the NIK is in the civil register with another name but the same birth
-//!    date: matched, counted as padan (`nik_name_differs` in `links.csv`);
-//! 5. otherwise the record goes on the work list: several candidates
-//!    (`ambiguous`), a NIK that belongs to someone else, or no candidate at
-//!    all.
+//! 3. the NIK's own person when only the village or only the KK differs
+//!    (padan), or when the name differs but birth date, village and KK all
+//!    agree (`nik_name_differs` in `links.csv`);
+//! 4. **demographic**: exactly one civil person has this name, birth date
+//!    and village (the record has no NIK, or one that is nobody's);
+//! 5. otherwise the record goes on the work list ([`Reason`]). A
+//!    correction (2, 4) to a person on another family card than the
+//!    record's is never made: `kk_differs`.
 //!
 //! Names are compared after [`names::normalise`] (case, spacing, the old
 //! spelling, Muhammad's many forms, the Batak `br`).
