@@ -81,22 +81,7 @@ pub fn scatter(
     let file = File::open(path).map_err(io(path))?;
     let total = file.metadata().map_err(io(path))?.len();
     let mut reader = BufReader::with_capacity(1 << 20, file);
-    let mut header = Vec::new();
-    reader.read_until(b'\n', &mut header).map_err(io(path))?;
-    let header = std::str::from_utf8(&header).map_err(|_| MergeError::Header {
-        file: path.clone(),
-        field: "header".into(),
-        reason: "not UTF-8".into(),
-    })?;
-    let header = header.trim_end_matches(['\n', '\r']);
-    if header.is_empty() {
-        return Err(MergeError::Header {
-            file: path.clone(),
-            field: "header".into(),
-            reason: "the file is empty or has no header".into(),
-        });
-    }
-    let schema = Schema::parse(path, header, input.required)?;
+    let schema = read_header(&mut reader, path, input.required)?;
     let rows = RowReader {
         file: path,
         schema: &schema,
@@ -159,6 +144,23 @@ pub fn scatter(
         ignored: schema.ignored.clone(),
         tally,
     })
+}
+
+/// Reads and checks the header line.
+fn read_header(reader: &mut impl BufRead, path: &Path, required: &[Field]) -> Result<Schema> {
+    let bad = |reason: &str| MergeError::Header {
+        file: path.to_owned(),
+        field: "header".into(),
+        reason: reason.into(),
+    };
+    let mut header = Vec::new();
+    reader.read_until(b'\n', &mut header).map_err(io(path))?;
+    let header = std::str::from_utf8(&header).map_err(|_| bad("not UTF-8"))?;
+    let header = header.trim_end_matches(['\n', '\r']);
+    if header.is_empty() {
+        return Err(bad("the file is empty or has no header"));
+    }
+    Schema::parse(path, header, required)
 }
 
 struct Shared {

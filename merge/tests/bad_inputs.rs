@@ -85,6 +85,12 @@ fn a_wrong_header_is_named() {
         &["dukcapil.csv, line 1, birth_date: required column missing"],
     );
     assert_eq!(e.line(), Some(1));
+    fails_cleanly(
+        "empty",
+        CIVIL,
+        "",
+        &["dtks.csv, line 1, header: the file is empty"],
+    );
 }
 
 #[test]
