@@ -41,9 +41,12 @@ rows=$(( $(cat "$gen"/dukcapil.csv "$gen"/dtks.csv "$gen"/regsosek.csv "$gen"/p3
 seconds=$(grep -oP 'Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): \K.*' "$log" | awk -F: '{ if (NF == 3) print $1*3600 + $2*60 + $3; else print $1*60 + $2 }')
 rss_kb=$(grep -oP 'Maximum resident set size \(kbytes\): \K[0-9]+' "$log")
 cpu=$(grep -oP 'Percent of CPU this job got: \K[0-9]+' "$log")
+user=$(grep -oP 'User time \(seconds\): \K[0-9.]+' "$log")
+sys=$(grep -oP 'System time \(seconds\): \K[0-9.]+' "$log")
 echo "commit      $(git -C "$root" rev-parse --short HEAD)$(git -C "$root" diff --quiet || echo '+dirty')"
 echo "cpu         $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores; load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "persons     $persons${REGION:+ (all in region $REGION)}; input rows $rows ($((input_bytes / 1000000)) MB)"
 grep -E '^  |^merge:' "$log"
-awk -v s="$seconds" -v r="$rows" -v b="$input_bytes" -v m="$rss_kb" -v c="$cpu" 'BEGIN {
-  printf "wall        %.1f s (%s %% CPU), %.2f M input rows/s, %.0f MB/s of input, peak RSS %.0f MB\n", s, c, r / s / 1e6, b / s / 1e6, m / 1024 }'
+awk -v s="$seconds" -v r="$rows" -v b="$input_bytes" -v m="$rss_kb" -v c="$cpu" -v u="$user" -v y="$sys" 'BEGIN {
+  printf "wall        %.1f s (%s %% CPU), %.2f M input rows/s, %.0f MB/s of input, peak RSS %.0f MB\n", s, c, r / s / 1e6, b / s / 1e6, m / 1024
+  printf "cpu time    %.1f s user + %.1f s system = %.2f us per input row\n", u, y, (u + y) / r * 1e6 }'
