@@ -16,10 +16,25 @@ use tepat_merge::{Args, parse_source};
 pub const PERSONS: u64 = 50_000;
 pub const REGION: &str = "3576"; // Kota Mojokerto: 18 villages
 
+/// The generated files, made once and then shared by every test process
+/// (a cache under the temporary directory, named by what is in it).
 pub fn data() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
-        let dir = temp("data");
+        let dir = std::env::temp_dir().join(format!(
+            "tepat-merge-data-{}-{PERSONS}-{REGION}-seed11",
+            env!("CARGO_PKG_VERSION")
+        ));
+        // Made by this build of the generator: newer than the test binary.
+        let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+        let built = std::env::current_exe().ok().and_then(|e| modified(&e));
+        match (modified(&dir.join("truth/summary.json")), built) {
+            (Some(made), Some(built)) if made > built => return dir,
+            _ => {
+                let _ = std::fs::remove_dir_all(&dir);
+            }
+        }
+        let staging = temp("data");
         let g = Generator::new(Config {
             persons: PERSONS,
             seed: 11,
@@ -28,7 +43,11 @@ pub fn data() -> &'static Path {
             ..Config::default()
         })
         .unwrap();
-        output::write_with(&g, &dir, Options { sources: true }, |_| {}).unwrap();
+        output::write_with(&g, &staging, Options { sources: true }, |_| {}).unwrap();
+        // Another test process may have won the race: then use its copy.
+        if std::fs::rename(&staging, &dir).is_err() {
+            std::fs::remove_dir_all(&staging).unwrap();
+        }
         dir
     })
 }
