@@ -16,23 +16,23 @@ use tepat_merge::{Args, parse_source};
 pub const PERSONS: u64 = 50_000;
 pub const REGION: &str = "3576"; // Kota Mojokerto: 18 villages
 
-/// The generated files, made once and then shared by every test process
-/// (a cache under the temporary directory, named by what is in it).
+/// The generated files, made once per build of the tests and shared by
+/// the test processes of that build (a cache under the temporary
+/// directory; caches of builds older than a day are removed).
 pub fn data() -> &'static Path {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
-        let dir = std::env::temp_dir().join(format!(
-            "tepat-merge-data-{}-{PERSONS}-{REGION}-seed11",
-            env!("CARGO_PKG_VERSION")
-        ));
-        // Made by this build of the generator: newer than the test binary.
-        let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
-        let built = std::env::current_exe().ok().and_then(|e| modified(&e));
-        match (modified(&dir.join("truth/summary.json")), built) {
-            (Some(made), Some(built)) if made > built => return dir,
-            _ => {
-                let _ = std::fs::remove_dir_all(&dir);
-            }
+        let built = std::env::current_exe()
+            .and_then(std::fs::metadata)
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map_or(0, |d| d.as_secs());
+        let prefix = format!("tepat-merge-data-{PERSONS}-{REGION}-seed11-");
+        remove_old(&prefix);
+        let dir = std::env::temp_dir().join(format!("{prefix}{built}"));
+        if dir.join("truth/summary.json").exists() {
+            return dir;
         }
         let staging = temp("data");
         let g = Generator::new(Config {
@@ -50,6 +50,24 @@ pub fn data() -> &'static Path {
         }
         dir
     })
+}
+
+fn remove_old(prefix: &str) {
+    let day = std::time::Duration::from_secs(86_400);
+    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let old = e
+            .metadata()
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age > day);
+        if old && e.file_name().to_string_lossy().starts_with(prefix) {
+            let _ = std::fs::remove_dir_all(e.path());
+        }
+    }
 }
 
 /// A fresh, empty path under the temporary directory.
