@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use std::ops::Range;
 
 use tepat::region::Status;
-use tepat::{Level, RegionTable};
+use tepat::{Level, RegionCode, RegionTable};
 
 use crate::GenError;
 use crate::rng::Rng;
@@ -77,6 +77,18 @@ impl Geography {
     /// Builds the plan for `persons` persons; `seed` only shuffles the
     /// national order used by the cross-province mover blocks.
     pub fn new(persons: u64, seed: u64) -> Result<Geography, GenError> {
+        Geography::within(persons, seed, None)
+    }
+
+    /// Like [`Geography::new`], with every person living in `region` (a
+    /// province, regency or district; `None`: the whole country). Persons
+    /// are apportioned as usual among the region's districts; the rest get
+    /// none. NIKs issued elsewhere still carry other districts' codes.
+    pub fn within(
+        persons: u64,
+        seed: u64,
+        region: Option<RegionCode>,
+    ) -> Result<Geography, GenError> {
         let table = RegionTable::builtin();
         let population = parse_population()?;
         let poverty = parse_poverty()?;
@@ -87,7 +99,8 @@ impl Geography {
             .map(|(i, p)| (p.code, i))
             .collect();
         let (mut districts, villages) = districts_and_villages(table, &province_index)?;
-        apportion_persons(table, &population, &mut districts, persons)?;
+        let inside = |district: u32| region.is_none_or(|r| contains(r, district));
+        apportion_persons(table, &population, &mut districts, persons, &inside)?;
         attach_formers(table, &mut districts);
         attach_movers(&mut districts, seed);
         let mut geo = Geography {
@@ -249,11 +262,18 @@ pub fn apportion(total: u64, weights: &[u64]) -> Vec<u64> {
     out
 }
 
+/// Whether district `district` (`PPRRDD`) lies in `region`.
+fn contains(region: RegionCode, district: u32) -> bool {
+    let digits = region.level().digits().min(6) as u32;
+    u64::from(district / 10u32.pow(6 - digits)) == region.value()
+}
+
 fn apportion_persons(
     table: &RegionTable,
     population: &HashMap<u32, u64>,
     districts: &mut [District],
     persons: u64,
+    inside: &dyn Fn(u32) -> bool,
 ) -> Result<(), GenError> {
     let regencies: Vec<u32> = table
         .level(Level::Regency)
@@ -263,20 +283,32 @@ fn apportion_persons(
         .collect();
     let weights = regencies
         .iter()
-        .map(|c| {
-            population
-                .get(c)
-                .copied()
-                .ok_or_else(|| data_error("population.csv", 0, format!("no row for regency {c}")))
+        .map(|&c| {
+            let pop = population.get(&c).copied().ok_or_else(|| {
+                data_error("population.csv", 0, format!("no row for regency {c}"))
+            })?;
+            let lives_here = districts
+                .iter()
+                .any(|d| d.code / 100 == c && inside(d.code));
+            Ok(if lives_here { pop } else { 0 })
         })
         .collect::<Result<Vec<u64>, GenError>>()?;
+    if weights.iter().all(|&w| w == 0) {
+        return Err(GenError::Config("the region holds no district".into()));
+    }
     let per_regency = apportion(persons, &weights);
     let mut start = 0;
     for (&regency, &count) in regencies.iter().zip(&per_regency) {
         let end = start + districts[start..].partition_point(|d| d.code / 100 == regency);
         let villages: Vec<u64> = districts[start..end]
             .iter()
-            .map(|d| d.villages.len() as u64)
+            .map(|d| {
+                if inside(d.code) {
+                    d.villages.len() as u64
+                } else {
+                    0
+                }
+            })
             .collect();
         for (d, n) in districts[start..end]
             .iter_mut()
@@ -370,5 +402,20 @@ mod tests {
         );
         assert!(g.districts.iter().any(|d| !d.formers.is_empty()));
         assert_eq!(g.provinces.len(), 38);
+    }
+
+    #[test]
+    fn a_region_holds_every_person() {
+        let region = RegionCode::parse("3471").unwrap();
+        let g = Geography::within(10_000, 1, Some(region)).unwrap();
+        let inside: u64 = g
+            .districts
+            .iter()
+            .filter(|d| d.code / 100 == 3471)
+            .map(|d| d.persons)
+            .sum();
+        assert_eq!(inside, 10_000);
+        let nowhere = RegionCode::parse("99").unwrap();
+        assert!(Geography::within(10, 1, Some(nowhere)).is_err());
     }
 }

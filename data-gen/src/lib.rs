@@ -51,14 +51,16 @@ pub mod family;
 pub mod geo;
 pub mod ids;
 pub mod math;
+pub mod names;
 pub mod output;
 pub mod parallel;
 pub mod payees;
 pub mod rng;
+pub mod sources;
 pub mod tally;
 
 use tepat::register::PersonRecord;
-use tepat::{Date, Registry};
+use tepat::{Date, RegionCode, Registry};
 
 pub use chunk::{Chunk, FamilyInfo, PersonInfo};
 
@@ -76,6 +78,7 @@ pub const PERSONS_IN_FLIGHT_PER_THREAD: u64 = 1_000_000;
 pub(crate) const TAG_REGISTER: u64 = 1;
 pub(crate) const TAG_PAYEES: u64 = 2;
 pub(crate) const TAG_CHANGES: u64 = 3;
+pub(crate) const TAG_SOURCES: u64 = 4;
 
 /// Everything that can go wrong.
 #[derive(Debug, thiserror::Error)]
@@ -119,6 +122,11 @@ pub struct Config {
     pub as_of: Date,
     /// Worker threads (at least 1).
     pub threads: usize,
+    /// Where everyone lives: a province, regency or district (`None`: the
+    /// whole country). A small run in one regency has the population
+    /// density of a national one (many persons per village), which is what
+    /// record linkage needs to be tested against.
+    pub region: Option<RegionCode>,
 }
 
 impl Default for Config {
@@ -128,6 +136,7 @@ impl Default for Config {
             seed: 1,
             as_of: DEFAULT_AS_OF,
             threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            region: None,
         }
     }
 }
@@ -168,7 +177,7 @@ impl Generator {
             return Err(GenError::Config("threads must be at least 1".into()));
         }
         let registry = Registry::builtin();
-        let geo = geo::Geography::new(config.persons, config.seed)?;
+        let geo = geo::Geography::within(config.persons, config.seed, config.region)?;
         let deciles = decile::DecileTable::new(&geo.provinces);
         let enrolment = enrol::Enrolment::calibrate(registry, &geo, &deciles, config.seed)?;
         Ok(Generator {

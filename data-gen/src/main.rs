@@ -1,6 +1,8 @@
 //! `tepat-gen`: writes a synthetic national register and its companions
 //! (`register.csv`, `payees.csv`, `payees_truth.csv`, `changes.csv`,
-//! `truth.json`); see `docs/DATA.md`.
+//! `truth.json`), and with `--sources` the register's sources
+//! (`dukcapil.csv`, `dtks.csv`, `regsosek.csv`, `p3ke.csv`, `truth/`); see
+//! `docs/DATA.md`.
 //!
 //! Exit status: 0 on success, 2 on a usage error or when the output cannot
 //! be written.
@@ -14,7 +16,7 @@ use std::time::Instant;
 
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use tepat::Date;
+use tepat::{Date, RegionCode};
 use tepat_gen::{Config, Generator, output};
 
 /// Synthetic national-scale register data for tepat, repeatable from a seed.
@@ -36,6 +38,17 @@ struct Args {
     /// Worker threads (default: all cores). Does not change the output.
     #[arg(long)]
     threads: Option<usize>,
+    /// Also write the register's sources: a civil-register extract, DTKS,
+    /// Regsosek and P3KE with injected problems, and their truth.
+    #[arg(long)]
+    sources: bool,
+    /// Put everyone in one province, regency or district (2, 4 or 6 digits).
+    #[arg(long, value_parser = parse_region)]
+    region: Option<RegionCode>,
+}
+
+fn parse_region(s: &str) -> Result<RegionCode, String> {
+    RegionCode::parse(s).map_err(|e| e.to_string())
 }
 
 fn parse_date(s: &str) -> Result<Date, String> {
@@ -59,11 +72,15 @@ fn run(args: Args) -> Result<(), tepat_gen::GenError> {
         seed: args.seed,
         as_of: args.as_of,
         threads: args.threads.unwrap_or_else(|| Config::default().threads),
+        region: args.region,
     };
     let start = Instant::now();
     let generator = Generator::new(config)?;
     let bar = progress_bar(args.persons);
-    let summary = output::write_all(&generator, &args.out, |n| bar.inc(n))?;
+    let options = output::Options {
+        sources: args.sources,
+    };
+    let summary = output::write_with(&generator, &args.out, options, |n| bar.inc(n))?;
     bar.finish_and_clear();
     let seconds = start.elapsed().as_secs_f64();
     eprintln!(

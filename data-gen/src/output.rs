@@ -1,4 +1,5 @@
-//! Writes the five files of a run into a directory, in one streaming pass.
+//! Writes the five files of a run into a directory, in one streaming pass,
+//! and with [`Options::sources`] the register's sources beside them.
 
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -9,6 +10,7 @@ use tepat::Unit;
 
 use crate::changes::{self, ChunkChanges, KINDS};
 use crate::payees::{CATEGORIES, Candidates, Category, PayeePlan, PayeeWriter};
+use crate::sources::{self, SourcePiece};
 use crate::tally::Tally;
 use crate::{Chunk, GenError, Generator};
 
@@ -20,6 +22,14 @@ pub const FILES: [&str; 5] = [
     "changes.csv",
     "truth.json",
 ];
+
+/// What to write besides the five files.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Options {
+    /// Also write the sources of the register ([`sources::FILES`], and
+    /// [`sources::TRUTH_FILES`] with `truth/summary.json`).
+    pub sources: bool,
+}
 
 /// What a run wrote.
 #[derive(Clone, Debug)]
@@ -38,6 +48,7 @@ struct Piece {
     tally: Tally,
     candidates: Candidates,
     changes: ChunkChanges,
+    sources: Option<SourcePiece>,
 }
 
 struct Out {
@@ -78,17 +89,28 @@ impl Out {
     }
 }
 
-/// Generates everything into `dir` (created if missing), calling
+/// Generates the five files into `dir` (created if missing), calling
 /// `progress(persons)` after each chunk.
 pub fn write_all(
     g: &Generator,
     dir: &Path,
+    progress: impl FnMut(u64),
+) -> Result<Summary, GenError> {
+    write_with(g, dir, Options::default(), progress)
+}
+
+/// [`write_all`], plus what `options` asks for.
+pub fn write_with(
+    g: &Generator,
+    dir: &Path,
+    options: Options,
     mut progress: impl FnMut(u64),
 ) -> Result<Summary, GenError> {
-    std::fs::create_dir_all(dir).map_err(|source| GenError::Io {
-        path: dir.to_owned(),
-        source,
-    })?;
+    create_dir(dir)?;
+    let mut source_out = match options.sources {
+        true => Some(SourceOut::create(dir)?),
+        false => None,
+    };
     let mut register = Out::create(dir, FILES[0])?;
     let mut payees = Out::create(dir, FILES[1])?;
     let mut payees_truth = Out::create(dir, FILES[2])?;
@@ -106,7 +128,7 @@ pub fn write_all(
     let mut register_bytes = tepat::register::HEADER.len() as u64 + 1;
 
     g.for_each_chunk(
-        |chunk| piece(g, &plan, chunk),
+        |chunk| piece(g, &plan, chunk, options),
         |p: Result<Piece, GenError>| -> Result<(), GenError> {
             let p = p?;
             register.write(&p.register)?;
@@ -122,6 +144,9 @@ pub fn write_all(
             }
             for (total, n) in change_counts.iter_mut().zip(p.changes.counts) {
                 *total += n;
+            }
+            if let (Some(out), Some(piece)) = (source_out.as_mut(), p.sources.as_ref()) {
+                out.write(piece)?;
             }
             progress(p.persons);
             Ok(())
@@ -139,13 +164,107 @@ pub fn write_all(
     for out in [register, payees, payees_truth, changes_out, truth_out] {
         out.finish()?;
     }
+    if let Some(out) = source_out {
+        out.finish(g)?;
+    }
     Ok(Summary {
         truth,
         register_bytes,
     })
 }
 
-fn piece(g: &Generator, plan: &PayeePlan, chunk: Chunk) -> Result<Piece, GenError> {
+fn create_dir(dir: &Path) -> Result<(), GenError> {
+    std::fs::create_dir_all(dir).map_err(|source| GenError::Io {
+        path: dir.to_owned(),
+        source,
+    })
+}
+
+/// The source files of a run, open for writing.
+struct SourceOut {
+    outs: Vec<Out>,
+    counts: sources::Counts,
+    dir: PathBuf,
+}
+
+impl SourceOut {
+    fn create(dir: &Path) -> Result<SourceOut, GenError> {
+        create_dir(&dir.join("truth"))?;
+        let headers = [
+            sources::DUKCAPIL_HEADER,
+            sources::DTKS_HEADER,
+            sources::REGSOSEK_HEADER,
+            sources::P3KE_HEADER,
+        ];
+        let mut outs = Vec::new();
+        for (name, header) in sources::FILES.iter().zip(headers) {
+            let mut out = Out::create(dir, name)?;
+            out.line(header)?;
+            outs.push(out);
+        }
+        for name in sources::TRUTH_FILES {
+            let mut out = Out::create(dir, name)?;
+            out.line(sources::TRUTH_HEADER)?;
+            outs.push(out);
+        }
+        Ok(SourceOut {
+            outs,
+            counts: sources::Counts::default(),
+            dir: dir.to_owned(),
+        })
+    }
+
+    fn write(&mut self, piece: &SourcePiece) -> Result<(), GenError> {
+        for (out, bytes) in self.outs.iter_mut().zip(&piece.files) {
+            out.write(bytes)?;
+        }
+        self.counts.add(&piece.counts);
+        Ok(())
+    }
+
+    fn finish(self, g: &Generator) -> Result<(), GenError> {
+        for out in self.outs {
+            out.finish()?;
+        }
+        let text =
+            serde_json::to_string_pretty(&source_truth(g, &self.counts)).unwrap_or_default() + "\n";
+        let mut out = Out::create(&self.dir, "truth/summary.json")?;
+        out.write(text.as_bytes())?;
+        out.finish()
+    }
+}
+
+/// `truth/summary.json`: rows per file and injected records per source and
+/// kind.
+fn source_truth(g: &Generator, c: &sources::Counts) -> Value {
+    let mut per_source = Map::new();
+    for (s, name) in sources::SOURCES.iter().enumerate() {
+        let kinds: Map<String, Value> = sources::KINDS
+            .iter()
+            .zip(c.kinds[s])
+            .map(|(k, n)| ((*k).to_owned(), json!(n)))
+            .collect();
+        per_source.insert(
+            (*name).to_owned(),
+            json!({ "records": c.records[s], "injected": kinds }),
+        );
+    }
+    json!({
+        "seed": g.config().seed,
+        "persons": g.config().persons,
+        "civil_records": c.civil,
+        "absent_from_civil_persons": c.absent,
+        "split_families": c.split_families,
+        "sources": per_source,
+    })
+}
+
+fn piece(
+    g: &Generator,
+    plan: &PayeePlan,
+    chunk: Chunk,
+    options: Options,
+) -> Result<Piece, GenError> {
     let district = g.geography().districts.get(chunk.index);
     let first = district.map_or(0, |d| d.first_person);
     let persons = chunk.records.len() as u64;
@@ -158,6 +277,7 @@ fn piece(g: &Generator, plan: &PayeePlan, chunk: Chunk) -> Result<Piece, GenErro
             })?;
     }
     let candidates = Candidates::of_chunk(g, &chunk, &plan.caps(first, persons));
+    let sources = options.sources.then(|| sources::of_chunk(g, &chunk));
     Ok(Piece {
         index: chunk.index,
         persons,
@@ -165,6 +285,7 @@ fn piece(g: &Generator, plan: &PayeePlan, chunk: Chunk) -> Result<Piece, GenErro
         tally: Tally::of_chunk(&chunk, g),
         changes: changes::of_chunk(g, &chunk, first),
         candidates,
+        sources,
     })
 }
 
