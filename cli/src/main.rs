@@ -19,6 +19,7 @@ macro_rules! outln {
 mod analyst_cmds;
 mod demo;
 mod generation_cmds;
+mod merge_cmd;
 mod nik;
 mod payout_cmds;
 mod snapshot_cmds;
@@ -47,6 +48,9 @@ enum Command {
     /// generation (a full refresh: claims and audit kept, pending changes the
     /// export does not reflect carried over).
     Build(snapshot_cmds::BuildArgs),
+    /// Merge the register's sources (DTKS, Regsosek, P3KE) against the
+    /// civil register into one register export.
+    Merge(merge_cmd::MergeArgs),
     /// Fold the pending changes into the next snapshot generation.
     Compact(generation_cmds::CompactArgs),
     /// Switch back to the previous generation (kept until the next
@@ -87,6 +91,7 @@ fn main() -> ExitCode {
             generation_cmds::refresh(args)
         }
         Command::Build(args) => snapshot_cmds::build(args),
+        Command::Merge(args) => merge_cmd::run(args),
         Command::Compact(args) => generation_cmds::compact(args),
         Command::Rollback(args) => generation_cmds::rollback(args),
         Command::Get(args) => snapshot_cmds::get(args),
