@@ -157,6 +157,16 @@ impl Ledger {
         self.commit.wait(ticket, flush)
     }
 
+    /// Returns once a sync covers the record that starts at `offset`: at
+    /// once when one already does (a sync always ends on a record's edge,
+    /// so covering its first byte is covering all of it).
+    pub(crate) fn durable_through(&self, offset: u64) -> Result<()> {
+        if self.synced_bytes() > offset {
+            return Ok(());
+        }
+        self.durable()
+    }
+
     fn write_pending(&self) -> Result<u64> {
         let mut inner = self.lock_inner();
         let r = inner.log.write_pending();
@@ -241,11 +251,16 @@ impl LedgerGuard<'_> {
 
     /// The reversal of the claim recorded at `claim_offset`, if any.
     pub(crate) fn reversal_of(&self, claim_offset: u64) -> Result<Option<ReverseEntry>> {
+        Ok(self.reversal_at(claim_offset)?.map(|(_, r)| r))
+    }
+
+    /// [`LedgerGuard::reversal_of`] with the reversal's own offset.
+    pub(crate) fn reversal_at(&self, claim_offset: u64) -> Result<Option<(u64, ReverseEntry)>> {
         let Some(offset) = self.inner.index.reversed_by(claim_offset) else {
             return Ok(None);
         };
         match self.entry_at(offset)? {
-            Entry::Reverse(r) => Ok(Some(r)),
+            Entry::Reverse(r) => Ok(Some((offset, r))),
             Entry::Claim(_) => Err(Error::ClaimsLog {
                 file: self.inner.log.path().to_path_buf(),
                 message: format!("the index points at a claim for the reversal at byte {offset}"),

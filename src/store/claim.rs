@@ -119,9 +119,15 @@ fn valid_request_id(id: &str) -> Result<()> {
 
 /// A request seen before: its first record, and the reversal of it if it
 /// was a claim that was reversed.
+///
+/// Another thread may have appended either record and not yet seen it
+/// synced: an answer resting on them waits for a sync through `through`
+/// (else a retry could be told "paid" of a claim a power cut then loses).
 pub(super) struct Seen {
     pub(super) entry: Entry,
     pub(super) reversed: Option<Reversal>,
+    /// The offset of the later of the two records.
+    pub(super) through: u64,
 }
 
 impl Store {
@@ -131,6 +137,7 @@ impl Store {
         valid_request_id(&req.request_id)?;
         let asked = req.asked();
         if let Some(first) = self.first_of(&req.request_id)? {
+            self.ledger.durable_through(first.through)?;
             return replay(&self.registry(), &req.request_id, &asked, first);
         }
         // Shared with other claims; a change file takes it alone, so that
@@ -144,6 +151,7 @@ impl Store {
             let mut ledger = self.ledger.lock()?;
             if let Some(first) = seen(&ledger, &req.request_id)? {
                 drop(ledger);
+                self.ledger.durable_through(first.through)?;
                 return replay(snap.registry(), &req.request_id, &asked, first);
             }
             self.record_claim(&mut ledger, &snap, req, asked, plan)?
@@ -293,8 +301,9 @@ impl Store {
         let _shared = self.writers.read().unwrap_or_else(|p| p.into_inner());
         {
             let mut ledger = self.ledger.lock()?;
-            if let Some((_, first)) = ledger.request(request_id)? {
+            if let Some((offset, first)) = ledger.request(request_id)? {
                 drop(ledger);
+                self.ledger.durable_through(offset)?;
                 return replay_reversal(request_id, original, &asked, first);
             }
             let Some((claim_offset, orig)) = ledger.request(original)? else {
@@ -345,12 +354,18 @@ pub(super) fn seen(ledger: &LedgerGuard<'_>, request_id: &str) -> Result<Option<
     let Some((offset, entry)) = ledger.request(request_id)? else {
         return Ok(None);
     };
-    let reversed = ledger.reversal_of(offset)?.map(|r| Reversal {
+    let reversal = ledger.reversal_at(offset)?;
+    let through = reversal.as_ref().map_or(offset, |(at, _)| *at);
+    let reversed = reversal.map(|(_, r)| Reversal {
         request_id: r.request_id,
         at_ms: r.at_ms,
         reason: r.reason,
     });
-    Ok(Some(Seen { entry, reversed }))
+    Ok(Some(Seen {
+        entry,
+        reversed,
+        through,
+    }))
 }
 
 /// What a claim would decide on (see [`Store::plan_claim`]).
@@ -403,4 +418,67 @@ fn replay_reversal(
         reversed: original.to_owned(),
         replayed: true,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::date::Date;
+    use crate::domain::region::RegionTable;
+    use crate::snapshot::SnapshotBuilder;
+    use crate::store::Options;
+
+    /// A retry answered from a record another thread appended but has not
+    /// yet seen synced must wait for that sync: else a power cut after the
+    /// answer loses a payout someone was told of.
+    #[test]
+    fn a_retry_is_answered_only_once_its_first_record_is_durable() {
+        let dir = tempfile::tempdir().unwrap();
+        let as_of = Date::new(2026, 11, 1).unwrap();
+        let builder =
+            SnapshotBuilder::new(Registry::builtin().clone(), RegionTable::builtin(), as_of)
+                .unwrap();
+        let store = Store::create(&dir.path().join("s"), builder, Options::default()).unwrap();
+        let req = ClaimRequest {
+            request_id: "r-1".into(),
+            nik: "3201015708900001".into(),
+            program: "PKH".into(),
+            period: "2026-Q4".into(),
+            ..Default::default()
+        };
+        // What the first thread's claim leaves behind before its sync.
+        let entry = ClaimEntry {
+            seq: 1,
+            at_ms: 0,
+            request_id: req.request_id.clone(),
+            asked: req.asked(),
+            nik: Some(3_201_015_708_900_001),
+            kk: None,
+            meta: String::new(),
+            amount: None,
+            operator: String::new(),
+            paid: false,
+            verdict: StoredVerdict::of(
+                &Verdict::only(Registry::builtin(), ReasonCode::UnknownNik),
+                Registry::builtin(),
+            ),
+            program: "PKH".into(),
+            period: Period::parse("2026-Q4").unwrap().to_key(),
+            family: true,
+            keys: Vec::new(),
+        };
+        let offset = store
+            .ledger
+            .lock()
+            .unwrap()
+            .append(&Entry::Claim(entry), |_| {})
+            .unwrap();
+        assert!(store.ledger.synced_bytes() <= offset, "not yet synced");
+        let retry = store.claim(&req).unwrap();
+        assert!(retry.replayed);
+        assert!(
+            store.ledger.synced_bytes() > offset,
+            "the retry was answered before its record was durable"
+        );
+    }
 }
