@@ -611,9 +611,5 @@ fn write_row(
 }
 
 fn write_field(out: &mut impl Write, s: &str) -> std::io::Result<()> {
-    if s.contains([',', '"', '\n', '\r']) {
-        write!(out, "\"{}\"", s.replace('"', "\"\""))
-    } else {
-        out.write_all(s.as_bytes())
-    }
+    out.write_all(crate::csv::field(s).as_bytes())
 }

@@ -121,6 +121,16 @@ impl<R: BufRead> Lines<R> {
     }
 }
 
+/// A field as CSV writes it: quoted (inner quotes doubled) when it holds a
+/// comma, a quote or a line break, as it is otherwise.
+pub fn field(s: &str) -> Cow<'_, str> {
+    if s.contains([',', '"', '\n', '\r']) {
+        Cow::Owned(format!("\"{}\"", s.replace('"', "\"\"")))
+    } else {
+        Cow::Borrowed(s)
+    }
+}
+
 /// Splits one CSV line (without its line ending) into `out`, replacing what
 /// `out` held. Unquoted fields borrow from `line`; quoted ones are unescaped.
 ///

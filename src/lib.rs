@@ -32,13 +32,18 @@
 //! let verdict = store.check_str("3201015708900001", "PKH", "2026-Q4")?;
 //! assert!(verdict.payable);
 //!
+//! // How much? PKH pays per member by component: Rp 750,000 a quarter for
+//! // her pregnancy, as much for the child under seven.
+//! let entitled = store.entitlement("3201015708900001", "PKH", "2026-Q4")?;
+//! assert_eq!(entitled, Some(1_500_000));
+//!
 //! // Pay her: checked and recorded in one step, durable when it returns.
 //! let claim = ClaimRequest {
 //!     request_id: "POS-40111-000123".into(),
 //!     nik: "3201015708900001".into(),
 //!     program: "PKH".into(),
 //!     period: "2026-Q4".into(),
-//!     amount: Some(750_000),
+//!     amount: Some(1_500_000), // another amount is refused: wrong_amount
 //!     operator: "counter-3".into(),
 //!     meta: "post office 40111".into(),
 //! };

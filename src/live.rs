@@ -22,6 +22,8 @@
 
 use std::path::Path;
 
+use crate::domain::date::Date;
+use crate::domain::program::{ComponentSet, PersonFacts};
 use crate::durable::StoreId;
 use crate::durable::group_commit::GroupCommit;
 
@@ -101,6 +103,16 @@ pub struct LivePerson {
 }
 
 impl LivePerson {
+    /// What eligibility and entitlement rules look at, with the age on `on`.
+    pub fn facts(&self, on: Date) -> PersonFacts {
+        PersonFacts {
+            decile: self.decile,
+            age: Date::from_unix_days(self.birth_days).map_or(0, |b| b.age_on(on)),
+            recorded: ComponentSet(self.components),
+            civil_servant: self.civil_servant,
+        }
+    }
+
     /// The fields in which this state differs from `before` (the
     /// snapshot's record of the same person), by name: what a pending
     /// change changed.

@@ -96,7 +96,7 @@ pub enum By {
 }
 
 impl By {
-    fn level(self) -> Level {
+    pub(crate) fn level(self) -> Level {
         match self {
             By::Province => Level::Province,
             By::Regency => Level::Regency,
@@ -104,7 +104,7 @@ impl By {
         }
     }
 
-    fn divisor(self) -> u64 {
+    pub(crate) fn divisor(self) -> u64 {
         match self {
             By::Province => 100_000_000,
             By::Regency => 1_000_000,
@@ -681,12 +681,7 @@ impl Report {
     pub fn write_csv(&self, out: &mut impl std::io::Write) -> std::io::Result<()> {
         writeln!(out, "{}", self.csv_header())?;
         for r in &self.rows {
-            let name = if r.region.contains([',', '"']) {
-                format!("\"{}\"", r.region.replace('"', "\"\""))
-            } else {
-                r.region.clone()
-            };
-            write!(out, "{},{}", r.region_code, name)?;
+            write!(out, "{},{}", r.region_code, crate::csv::field(&r.region))?;
             for k in &r.keys {
                 write!(out, ",{k}")?;
             }

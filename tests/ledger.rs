@@ -59,8 +59,29 @@ fn pkh_families(records: &[PersonRecord], size: usize) -> Vec<Vec<&PersonRecord>
                 && m[0].relation == Relation::Head
                 && m.iter()
                     .all(|r| r.programs.contains(pkh) && !r.deceased && !r.civil_servant && !dup(r))
+                && pkh_pays(&m[..1])
+                && pkh_pays(&m[1..])
         })
         .collect()
+}
+
+/// Whether PKH pays these members anything for 2026-Q4 (a member with a
+/// component it pays for): the family, and what is left of it when one
+/// member moves out, are then payable.
+fn pkh_pays(members: &[&PersonRecord]) -> bool {
+    let registry = Registry::builtin();
+    let pkh = registry.program(registry.require("PKH").unwrap());
+    let on = Date::new(2026, 10, 1).unwrap();
+    let facts: Vec<_> = members
+        .iter()
+        .map(|r| tepat::program::PersonFacts {
+            decile: r.decile,
+            age: r.birth_date.age_on(on),
+            recorded: r.components,
+            civil_servant: r.civil_servant,
+        })
+        .collect();
+    pkh.entitlement.as_ref().unwrap().amount(&facts) > 0
 }
 
 fn paid(store: &Store, id: &str, nik: &PersonRecord, program: &str, period: &str) -> bool {

@@ -151,6 +151,9 @@ pub enum ReportKind {
     Duplicates,
     /// All of the above, nationally.
     Summary,
+    /// The ledger: paid, reversed and refused claims and their sums, by
+    /// region, program and period (`--period`, `--program` narrow it).
+    Payouts,
 }
 
 /// Regions to break a report down by.
@@ -186,6 +189,12 @@ pub struct ReportArgs {
     /// Output format.
     #[arg(long, value_enum, default_value = "table")]
     format: FormatArg,
+    /// Only this period (`payouts`).
+    #[arg(long)]
+    period: Option<String>,
+    /// Only this program (`payouts`).
+    #[arg(long)]
+    program: Option<String>,
     /// Which report.
     #[arg(value_enum)]
     kind: ReportKind,
@@ -199,7 +208,7 @@ fn kind_of(k: ReportKind) -> Option<Kind> {
         ReportKind::Conflicts => Kind::Conflicts,
         ReportKind::Deceased => Kind::Deceased,
         ReportKind::Duplicates => Kind::Duplicates,
-        ReportKind::Summary => return None,
+        ReportKind::Summary | ReportKind::Payouts => return None,
     })
 }
 
@@ -211,6 +220,12 @@ pub fn report(args: ReportArgs) -> CmdResult {
         ByArg::Regency => By::Regency,
         ByArg::District => By::District,
     };
+    if args.kind == ReportKind::Payouts {
+        return payouts(&args, &store, by);
+    }
+    if args.period.is_some() || args.program.is_some() {
+        return Err("--period and --program narrow only the payouts report".into());
+    }
     let started = Instant::now();
     let counts = store.counts(by, 0)?;
     let counted = started.elapsed().as_secs_f64();
@@ -253,7 +268,6 @@ pub fn report(args: ReportArgs) -> CmdResult {
 
 /// A report as aligned text.
 pub fn write_table(out: &mut impl Write, r: &Report) -> std::io::Result<()> {
-    writeln!(out, "\n== {} ==", r.kind)?;
     let header: Vec<String> = r.csv_header().split(',').map(str::to_owned).collect();
     let rows: Vec<Vec<String>> = r
         .rows
@@ -271,6 +285,20 @@ pub fn write_table(out: &mut impl Write, r: &Report) -> std::io::Result<()> {
             cells
         })
         .collect();
+    let numeric_from = header.len() - 1 - usize::from(r.has_families);
+    write_aligned(out, r.kind, &header, &rows, numeric_from)
+}
+
+/// A titled table of text cells, columns from `numeric_from` on aligned
+/// right.
+fn write_aligned(
+    out: &mut impl Write,
+    title: &str,
+    header: &[String],
+    rows: &[Vec<String>],
+    numeric_from: usize,
+) -> std::io::Result<()> {
+    writeln!(out, "\n== {title} ==")?;
     let widths: Vec<usize> = (0..header.len())
         .map(|i| {
             rows.iter()
@@ -285,8 +313,7 @@ pub fn write_table(out: &mut impl Write, r: &Report) -> std::io::Result<()> {
             .iter()
             .enumerate()
             .map(|(i, c)| {
-                let numeric = i >= cells.len() - 1 - usize::from(r.has_families);
-                if numeric {
+                if i >= numeric_from {
                     format!("{c:>w$}", w = widths[i])
                 } else {
                     format!("{c:<w$}", w = widths[i])
@@ -295,9 +322,74 @@ pub fn write_table(out: &mut impl Write, r: &Report) -> std::io::Result<()> {
             .collect::<Vec<_>>()
             .join("  ")
     };
-    writeln!(out, "{}", line(&header))?;
-    for cells in &rows {
+    writeln!(out, "{}", line(header))?;
+    for cells in rows {
         writeln!(out, "{}", line(cells))?;
     }
     Ok(())
+}
+
+/// `tepat report payouts`: the ledger's paid, reversed and refused claims
+/// and their sums.
+fn payouts(args: &ReportArgs, store: &tepat::Store, by: By) -> CmdResult {
+    let mut filter = tepat::store::PayoutsFilter::default();
+    if let Some(p) = &args.period {
+        filter = filter.period(p);
+    }
+    if let Some(p) = &args.program {
+        store.registry().require(p)?;
+        filter = filter.program(p);
+    }
+    let report = store.payouts_report(by, &filter)?;
+    let out = std::io::stdout();
+    let mut out = BufWriter::new(out.lock());
+    match args.format {
+        FormatArg::Csv => report.write_csv(&mut out)?,
+        FormatArg::Json => {
+            let rows: Vec<_> = report
+                .rows
+                .iter()
+                .map(|r| {
+                    json!({
+                        "region_code": r.region_code, "region": r.region,
+                        "program": r.program, "period": r.period,
+                        "paid": r.paid, "paid_amount": r.paid_amount,
+                        "paid_without_amount": r.paid_without_amount,
+                        "reversed": r.reversed, "reversed_amount": r.reversed_amount,
+                        "refused": r.refused, "net_amount": r.net_amount(),
+                    })
+                })
+                .collect();
+            writeln!(out, "{}", serde_json::Value::Array(rows))?;
+        }
+        FormatArg::Table => {
+            let header: Vec<String> = tepat::store::PAYOUTS_HEADER
+                .split(',')
+                .map(str::to_owned)
+                .collect();
+            let rupiah = crate::payout_cmds::rupiah;
+            let rows: Vec<Vec<String>> = report
+                .rows
+                .iter()
+                .map(|r| {
+                    vec![
+                        r.region_code.clone(),
+                        r.region.clone(),
+                        r.program.clone(),
+                        r.period.clone(),
+                        r.paid.to_string(),
+                        rupiah(r.paid_amount),
+                        r.paid_without_amount.to_string(),
+                        r.reversed.to_string(),
+                        rupiah(r.reversed_amount),
+                        r.refused.to_string(),
+                        rupiah(r.net_amount()),
+                    ]
+                })
+                .collect();
+            write_aligned(&mut out, "payouts", &header, &rows, 4)?;
+        }
+    }
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
 }

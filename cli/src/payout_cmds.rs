@@ -65,6 +65,9 @@ pub struct ReverseArgs {
     /// Why the payout failed.
     #[arg(long, default_value = "")]
     reason: String,
+    /// The operator or device that reverses (recorded with the reversal).
+    #[arg(long, default_value = "")]
+    operator: String,
     /// Print JSON.
     #[arg(long)]
     json: bool,
@@ -182,24 +185,39 @@ pub fn readable_reasons(v: &Value) -> String {
     }
 }
 
+/// An amount as Indonesians write it: `Rp 1.250.000`.
+pub fn rupiah(amount: u64) -> String {
+    let digits = amount.to_string();
+    let mut out = String::from("Rp ");
+    for (i, d) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push('.');
+        }
+        out.push(d);
+    }
+    out
+}
+
 /// `tepat check`: exit 0 when payable, 1 when not.
 pub fn check(args: CheckArgs) -> CmdResult {
     let store = args.at.open()?;
     let registry = store.registry();
     let v = store.check_str(&args.nik, &args.program, &args.period)?;
+    let entitled = store.entitlement(&args.nik, &args.program, &args.period)?;
     let reasons = reasons_json(&registry, &v);
     if args.json {
         outln!(
             "{}",
-            json!({ "nik": args.nik, "program": args.program, "period": args.period, "payable": v.payable, "reasons": reasons })
+            json!({ "nik": args.nik, "program": args.program, "period": args.period, "payable": v.payable, "entitled": entitled, "reasons": reasons })
         );
     } else {
         outln!(
-            "{} {} {}: {} ({})",
+            "{} {} {}: {}{} ({})",
             args.nik,
             args.program,
             args.period,
             if v.payable { "PAYABLE" } else { "NOT PAYABLE" },
+            entitled.map_or(String::new(), |a| format!(", entitled to {}", rupiah(a))),
             readable_reasons(&reasons)
         );
     }
@@ -233,6 +251,8 @@ pub fn claim(args: ClaimArgs) -> CmdResult {
                 "nik": args.nik,
                 "program": args.program,
                 "period": args.period,
+                "amount": out.amount,
+                "entitled": out.entitled,
                 "reasons": reasons,
                 "replayed": out.replayed,
                 "reversed": out.reversed.as_ref().map(|r| json!({
@@ -244,9 +264,16 @@ pub fn claim(args: ClaimArgs) -> CmdResult {
         );
     } else {
         outln!(
-            "request {}: {}{}{} ({})",
+            "request {}: {}{}{}{} ({})",
             out.request_id,
             if out.paid { "PAID" } else { "REFUSED" },
+            match (out.paid, out.amount, out.entitled) {
+                (true, Some(a), _) => format!(" {}", rupiah(a)),
+                (false, Some(a), Some(e)) if a != e => {
+                    format!(" {} (entitled to {})", rupiah(a), rupiah(e))
+                }
+                _ => String::new(),
+            },
             if out.replayed {
                 ", a retry answered from the first outcome"
             } else {
@@ -272,7 +299,12 @@ pub fn claim(args: ClaimArgs) -> CmdResult {
 /// `tepat reverse`.
 pub fn reverse(args: ReverseArgs) -> CmdResult {
     let store = args.at.open()?;
-    let out = store.reverse(&args.request, &args.original, &args.reason)?;
+    let out = store.reverse_request(&tepat::store::ReverseRequest {
+        request_id: args.request.clone(),
+        original: args.original.clone(),
+        reason: args.reason.clone(),
+        operator: args.operator.clone(),
+    })?;
     if args.json {
         outln!(
             "{}",

@@ -44,11 +44,15 @@ pub enum ReasonCode {
     /// The period is not open for payment: outside the program's payable
     /// window around the store's date (registry `window`).
     PeriodNotOpen = 12,
+    /// A claim states an amount other than the program's entitlement for
+    /// this payee and period (registry `amount`), or the entitlement is
+    /// nothing (no member has a component that pays).
+    WrongAmount = 13,
 }
 
 impl ReasonCode {
     /// Every code, in order.
-    pub const ALL: [ReasonCode; 13] = [
+    pub const ALL: [ReasonCode; 14] = [
         ReasonCode::InvalidNik,
         ReasonCode::UnknownNik,
         ReasonCode::Deceased,
@@ -62,6 +66,7 @@ impl ReasonCode {
         ReasonCode::RepeatedInList,
         ReasonCode::InvalidRow,
         ReasonCode::PeriodNotOpen,
+        ReasonCode::WrongAmount,
     ];
 
     /// The stable code (`not_enrolled`, ...), the same as
@@ -81,6 +86,7 @@ impl ReasonCode {
             ReasonCode::RepeatedInList => "repeated_in_list",
             ReasonCode::InvalidRow => "invalid_row",
             ReasonCode::PeriodNotOpen => "period_not_open",
+            ReasonCode::WrongAmount => "wrong_amount",
         }
     }
 

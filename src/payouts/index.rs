@@ -318,6 +318,8 @@ mod tests {
             kk: None,
             meta: String::new(),
             amount: None,
+            entitled: None,
+            village: 0,
             operator: String::new(),
             paid: true,
             verdict: StoredVerdict {
@@ -335,6 +337,8 @@ mod tests {
 
     fn reverse(id: &str, claim_offset: u64, subjects: &[Subject]) -> Entry {
         Entry::Reverse(ReverseEntry {
+            operator: String::new(),
+            amount: None,
             seq: 2,
             at_ms: 0,
             request_id: id.into(),

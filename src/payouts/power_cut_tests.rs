@@ -30,6 +30,8 @@ fn claim(id: &str, family: u64) -> Entry {
         kk: Some(family),
         meta: String::new(),
         amount: Some(750_000),
+        entitled: Some(750_000),
+        village: 0,
         operator: "counter-1".into(),
         paid: true,
         verdict: StoredVerdict {
@@ -50,6 +52,8 @@ fn claim(id: &str, family: u64) -> Entry {
 
 fn reverse(id: &str, original: &str, claim_offset: u64, family: u64) -> Entry {
     Entry::Reverse(ReverseEntry {
+        operator: String::new(),
+        amount: None,
         seq: 0,
         at_ms: 0,
         request_id: id.into(),

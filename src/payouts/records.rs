@@ -80,8 +80,15 @@ pub(crate) struct ClaimEntry {
     pub(crate) nik: Option<u64>,
     pub(crate) kk: Option<u64>,
     pub(crate) meta: String,
-    /// The amount paid, in rupiah, where the request stated it.
+    /// The amount paid, in rupiah: as the request stated it, else the
+    /// entitlement (none when neither is known).
     pub(crate) amount: Option<u64>,
+    /// The program's entitlement for this payee and period, where the
+    /// registry sets one.
+    pub(crate) entitled: Option<u64>,
+    /// The payee's village when the claim was decided (0: not a known
+    /// person): where the payouts report counts it.
+    pub(crate) village: u64,
     /// The operator or device that asked.
     pub(crate) operator: String,
     pub(crate) paid: bool,
@@ -107,6 +114,10 @@ pub(crate) struct ReverseEntry {
     pub(crate) original: String,
     /// Why it was reversed.
     pub(crate) reason: String,
+    /// The operator or device that asked.
+    pub(crate) operator: String,
+    /// The reversed claim's amount.
+    pub(crate) amount: Option<u64>,
     pub(crate) claim_offset: u64,
     /// The reversed claim's program, period and keys (what it frees).
     pub(crate) program: String,

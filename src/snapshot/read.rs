@@ -231,6 +231,7 @@ fn decode_registry(bytes: &[u8], major: u16) -> std::result::Result<Registry, St
             eligibility: p.eligibility,
             excludes: p.excludes,
             window: Default::default(),
+            entitlement: None,
         })
         .collect();
     Registry::new(programs, v2.policy).map_err(|e| e.to_string())

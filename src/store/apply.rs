@@ -5,9 +5,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use super::{Store, now_ms};
 use crate::csv::Lines;
-use crate::domain::date::Date;
 use crate::domain::nik::Sex;
-use crate::domain::program::{ComponentSet, PersonFacts, ProgramId, ProgramSet, Registry, Unit};
+use crate::domain::program::{PersonFacts, ProgramId, ProgramSet, Registry, Unit};
 use crate::error::{Error, Result};
 use crate::live::{AppliedFile, ChangeAudit, LivePerson, LiveWrite};
 use crate::rows::change::{Change, ChangeParser};
@@ -410,15 +409,7 @@ impl<'s> Overlay<'s> {
             return Ok(());
         }
         let as_of = self.snap.as_of();
-        let facts: Vec<PersonFacts> = members
-            .iter()
-            .map(|(_, m)| PersonFacts {
-                decile: m.decile,
-                age: Date::from_unix_days(m.birth_days).map_or(0, |b| b.age_on(as_of)),
-                recorded: ComponentSet(m.components),
-                civil_servant: m.civil_servant,
-            })
-            .collect();
+        let facts: Vec<PersonFacts> = members.iter().map(|(_, m)| m.facts(as_of)).collect();
         let head = members
             .iter()
             .find(|(_, m)| Relation::from_code(m.relation) == Relation::Head)

@@ -99,8 +99,11 @@ pub struct AuditRecord {
     pub program: Option<String>,
     /// The period (claims and reversals).
     pub period: Option<String>,
-    /// The amount paid, in rupiah, where the claim stated it.
+    /// A claim's amount in rupiah (as stated, else the entitlement); a
+    /// reversal's: the reversed claim's.
     pub amount: Option<u64>,
+    /// A claim's entitlement, where the program sets one.
+    pub entitled: Option<u64>,
     /// The operator or device that asked.
     pub operator: Option<String>,
     /// `paid`, `refused`, `reversed` or `applied`.
@@ -135,6 +138,7 @@ impl AuditRecord {
         o.opt_str("program", self.program.as_deref());
         o.opt_str("period", self.period.as_deref());
         o.opt_num("amount", self.amount);
+        o.opt_num("entitled", self.entitled);
         o.opt_str("operator", self.operator.as_deref());
         o.str("outcome", self.outcome);
         o.list("reasons", self.reasons.iter().copied());
@@ -333,6 +337,7 @@ fn claim_record(offset: u64, c: ClaimEntry) -> AuditRecord {
         program: Some(c.program),
         period: period_text(c.period),
         amount: c.amount,
+        entitled: c.entitled,
         operator: (!c.operator.is_empty()).then_some(c.operator),
         outcome: if c.paid { "paid" } else { "refused" },
         reasons: c.verdict.reasons.iter().map(ReasonCode::as_str).collect(),
@@ -355,8 +360,9 @@ fn reverse_record(offset: u64, r: ReverseEntry, payee: (Option<u64>, Option<u64>
         kk: payee.1,
         program: Some(r.program),
         period: period_text(r.period),
-        amount: None,
-        operator: None,
+        amount: r.amount,
+        entitled: None,
+        operator: (!r.operator.is_empty()).then_some(r.operator),
         outcome: "reversed",
         reasons: Vec::new(),
         reverses: Some(r.original),
@@ -379,6 +385,7 @@ fn change_record((seq, c): (u64, ChangeAudit)) -> AuditRecord {
         program: c.program,
         period: None,
         amount: None,
+        entitled: None,
         operator: None,
         outcome: "applied",
         reasons: Vec::new(),

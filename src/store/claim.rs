@@ -39,7 +39,10 @@ pub struct ClaimRequest {
     pub program: String,
     /// The period (`2026-Q4`, ...).
     pub period: String,
-    /// The amount paid, in rupiah, where the payout point states it.
+    /// The amount paid, in rupiah, where the payout point states it. For a
+    /// program with an entitlement (registry `amount`) it must equal the
+    /// entitlement (else `wrong_amount`); left out, the claim is recorded
+    /// at the entitlement.
     pub amount: Option<u64>,
     /// Who pays: the operator or device at the payout point (recorded, and
     /// shown in the audit).
@@ -81,6 +84,11 @@ pub struct ClaimOutcome {
     /// The reversal of this claim since, if any: a retry of a paid claim
     /// that was reversed must not be paid out again.
     pub reversed: Option<Reversal>,
+    /// The amount recorded, in rupiah: as stated, else the entitlement.
+    pub amount: Option<u64>,
+    /// The program's entitlement for this payee and period, where the
+    /// registry sets one.
+    pub entitled: Option<u64>,
 }
 
 /// A claim's reversal, as a replayed claim reports it.
@@ -93,6 +101,20 @@ pub struct Reversal {
     pub at_ms: u64,
     /// Why.
     pub reason: String,
+}
+
+/// A reversal as a payout point sends it (see [`Store::reverse_request`]).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ReverseRequest {
+    /// This reversal's id; a retry reuses it.
+    pub request_id: String,
+    /// The request id of the claim to reverse.
+    pub original: String,
+    /// Why the payout failed.
+    pub reason: String,
+    /// Who reverses: the operator or device (recorded, and shown in the
+    /// audit).
+    pub operator: String,
 }
 
 /// What a reversal did.
@@ -160,6 +182,20 @@ impl Store {
         Ok(outcome)
     }
 
+    /// The program's entitlement for paying this NIK this period (registry
+    /// `amount`: flat, or by the family's components as they are now):
+    /// what a claim with no amount would be recorded at. `None` when the
+    /// program sets no amount or the NIK is not a known person.
+    pub fn entitlement(&self, nik: &str, program: &str, period: &str) -> Result<Option<u64>> {
+        let req = ClaimRequest {
+            nik: nik.to_owned(),
+            program: program.to_owned(),
+            period: period.to_owned(),
+            ..ClaimRequest::default()
+        };
+        Ok(self.plan_claim(&self.snapshot(), &req)?.entitled)
+    }
+
     /// What a claim would decide on, read before the ledger's lock: the
     /// verdict so far and the subjects a payment would hold — the payee,
     /// and for a family program the family card and every current member's
@@ -177,6 +213,8 @@ impl Store {
             period: period.to_key(),
             family: p.unit == Unit::Family,
             subjects: Vec::new(),
+            entitled: None,
+            village: 0,
         };
         let Ok(nik) = Nik::parse(&req.nik) else {
             return Ok(plan);
@@ -191,6 +229,9 @@ impl Store {
             kind: SUBJECT_COVERED,
             id,
         };
+        let payee = state.to_live();
+        plan.village = payee.village;
+        let mut counted = vec![payee];
         if plan.family {
             plan.kk = state.kk();
             if let Some(kk) = plan.kk {
@@ -198,9 +239,16 @@ impl Store {
                     kind: SUBJECT_FAMILY,
                     id: kk,
                 });
-                for (member, _) in self.members(snap, kk)? {
-                    plan.subjects.push(covered(member));
+                let members = self.members(snap, kk)?;
+                for (member, _) in &members {
+                    plan.subjects.push(covered(*member));
                 }
+                // The family's members as they are now (the payee among
+                // them, unless the payee's record says another family).
+                if members.iter().any(|(m, _)| *m == nik.get()) {
+                    counted.clear();
+                }
+                counted.extend(members.into_iter().map(|(_, m)| m));
             }
             plan.subjects.push(covered(nik.get()));
             plan.subjects.sort_unstable();
@@ -210,6 +258,23 @@ impl Store {
                 kind: SUBJECT_PERSON,
                 id: nik.get(),
             });
+        }
+        if let Some(e) = &p.entitlement {
+            let on = period.first_day().unwrap_or_else(|| snap.as_of());
+            let facts: Vec<_> = counted
+                .iter()
+                .filter(|m| !m.deceased)
+                .map(|m| m.facts(on))
+                .collect();
+            let entitled = e.amount(&facts);
+            plan.entitled = Some(entitled);
+            if entitled == 0 || req.amount.is_some_and(|a| a != entitled) {
+                let mut reasons = plan.verdict.reasons;
+                reasons.insert(ReasonCode::WrongAmount);
+                let v = &plan.verdict;
+                plan.verdict =
+                    Verdict::new(registry, reasons, v.conflicts.clone(), v.claimed.clone());
+            }
         }
         Ok(plan)
     }
@@ -250,7 +315,9 @@ impl Store {
             nik: plan.nik,
             kk: plan.kk,
             meta: req.meta.clone(),
-            amount: req.amount,
+            amount: req.amount.or(plan.entitled),
+            entitled: plan.entitled,
+            village: plan.village,
             operator: req.operator.clone(),
             paid,
             verdict: StoredVerdict::of(&verdict, registry),
@@ -275,6 +342,8 @@ impl Store {
             verdict,
             replayed: false,
             reversed: None,
+            amount: req.amount.or(plan.entitled),
+            entitled: plan.entitled,
         })
     }
 
@@ -292,8 +361,22 @@ impl Store {
         original: &str,
         reason: &str,
     ) -> Result<ReverseOutcome> {
+        self.reverse_request(&ReverseRequest {
+            request_id: request_id.to_owned(),
+            original: original.to_owned(),
+            reason: reason.to_owned(),
+            operator: String::new(),
+        })
+    }
+
+    /// [`Store::reverse`] with who asked recorded.
+    pub fn reverse_request(&self, req: &ReverseRequest) -> Result<ReverseOutcome> {
+        let (request_id, original, reason) = (&*req.request_id, &*req.original, &*req.reason);
         valid_request_id(request_id)?;
-        let asked = format!("reverse original={original} reason={reason:?}");
+        let mut asked = format!("reverse original={original} reason={reason:?}");
+        if !req.operator.is_empty() {
+            asked.push_str(&format!(" operator={:?}", req.operator));
+        }
         let fail = |message: String| Error::Request {
             request_id: request_id.to_owned(),
             message,
@@ -330,6 +413,8 @@ impl Store {
                 asked,
                 original: original.to_owned(),
                 reason: reason.to_owned(),
+                operator: req.operator.clone(),
+                amount: claim.amount,
                 claim_offset,
                 program: claim.program,
                 period: claim.period,
@@ -378,6 +463,10 @@ struct ClaimPlan {
     family: bool,
     /// The subjects a payment would hold; empty when nobody could be paid.
     subjects: Vec<Subject>,
+    /// The entitlement for this payee and period, if the program has one.
+    entitled: Option<u64>,
+    /// The payee's village (0: not a known person).
+    village: u64,
 }
 
 /// Answers a retried claim from its first outcome (and says whether it was
@@ -390,6 +479,8 @@ fn replay(registry: &Registry, request_id: &str, asked: &str, first: Seen) -> Re
             verdict: c.verdict.to_verdict(registry),
             replayed: true,
             reversed: first.reversed,
+            amount: c.amount,
+            entitled: c.entitled,
         }),
         other => Err(Error::RequestConflict {
             request_id: request_id.to_owned(),
@@ -456,6 +547,8 @@ mod tests {
             kk: None,
             meta: String::new(),
             amount: None,
+            entitled: None,
+            village: 0,
             operator: String::new(),
             paid: false,
             verdict: StoredVerdict::of(

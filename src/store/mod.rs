@@ -27,6 +27,7 @@
 //! | `claim` | claims and reversals |
 //! | `apply` | change files |
 //! | `audit` | the audit trail and the claims that hold |
+//! | `payouts_report` | paid, reversed and refused, and the sums, by region |
 //! | [`generations`] | compaction and the switch to a new generation |
 //! | `refresh` | refreshes guarded and compared, rollback |
 
@@ -39,6 +40,7 @@ mod create;
 mod dir;
 pub mod generations;
 mod open;
+mod payouts_report;
 mod person;
 mod refresh;
 mod verify;
@@ -62,9 +64,10 @@ use dir::Current;
 
 pub use apply::Applied;
 pub use audit::{AuditFilter, AuditRecord, ClaimRecord, ClaimSubject, RequestRecord, StoredClaim};
-pub use claim::{ClaimOutcome, ClaimRequest, Reversal, ReverseOutcome};
+pub use claim::{ClaimOutcome, ClaimRequest, Reversal, ReverseOutcome, ReverseRequest};
 pub use create::Reservation;
 pub use dir::CLAIMS_LOG;
+pub use payouts_report::{PAYOUTS_HEADER, PayoutsFilter, PayoutsReport, PayoutsRow};
 pub use person::PersonState;
 pub use refresh::{GenerationDiff, RefreshGuard};
 pub use verify::StoreCheck;

@@ -38,6 +38,8 @@ struct ProgramFile {
     excludes: Vec<ExclusionFile>,
     #[serde(default)]
     window: Option<Window>,
+    #[serde(default)]
+    amount: Option<Spanned<toml::Value>>,
 }
 
 #[derive(Deserialize, Default)]
@@ -213,7 +215,73 @@ fn program_of(
         eligibility: eligibility_of(&p.eligibility, &fail)?,
         excludes,
         window: p.window.unwrap_or_default(),
+        entitlement: match &p.amount {
+            Some(a) => Some(entitlement_of(a.get_ref()).map_err(|m| {
+                cx.error(
+                    Some(a.span().start),
+                    Some(format!("program[{i}].amount")),
+                    m,
+                )
+            })?),
+            None => None,
+        },
     })
+}
+
+/// A value as an error message shows it.
+fn shown(v: &toml::Value) -> String {
+    match v {
+        toml::Value::Integer(n) => n.to_string(),
+        toml::Value::String(s) => format!("{s:?}"),
+        other => format!("a {}", other.type_str()),
+    }
+}
+
+/// A program's `amount`: a number of rupiah per period, or
+/// `{ per_member = { component = rupiah, ... }, max_members = N }`.
+fn entitlement_of(value: &toml::Value) -> std::result::Result<Entitlement, String> {
+    const FORM: &str = "an amount is a number of rupiah per period, or \
+                        { per_member = { component = rupiah, ... }, max_members = N }";
+    let rupiah = |v: &toml::Value, what: &str| match v.as_integer() {
+        Some(n) if n > 0 => Ok(n as u64),
+        _ => Err(format!(
+            "{what}: {} is not a positive number of rupiah",
+            shown(v)
+        )),
+    };
+    let e = match value {
+        toml::Value::Integer(_) => Entitlement::Flat(rupiah(value, "amount")?),
+        toml::Value::Table(t) => {
+            let mut amounts = Vec::new();
+            let mut max_members = None;
+            for (key, v) in t {
+                match key.as_str() {
+                    "per_member" => {
+                        let per = v.as_table().ok_or_else(|| FORM.to_owned())?;
+                        for (name, a) in per {
+                            let c = Component::from_name(name)
+                                .ok_or_else(|| format!("unknown component {name:?}"))?;
+                            amounts.push((c, rupiah(a, name)?));
+                        }
+                    }
+                    "max_members" => {
+                        let n = v.as_integer().and_then(|n| u16::try_from(n).ok());
+                        max_members = Some(n.ok_or_else(|| {
+                            format!("max_members: {} is not a number of members", shown(v))
+                        })?);
+                    }
+                    other => return Err(format!("unknown key {other:?}; {FORM}")),
+                }
+            }
+            Entitlement::PerComponent {
+                amounts,
+                max_members,
+            }
+        }
+        _ => return Err(FORM.to_owned()),
+    };
+    e.validate()?;
+    Ok(e)
 }
 
 /// A program's `eligibility` table; `fail(field, message)` makes the error.

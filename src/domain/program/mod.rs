@@ -126,7 +126,7 @@ macro_rules! components {
         /// An eligibility component: a condition a rule can require. Some are
         /// recorded in the register (pregnancy, disability, ...), the others
         /// are derived from age on the period's first day.
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
         #[repr(u8)]
         pub enum Component {
             $( $(#[$doc])* $variant = $bit, )*
@@ -400,6 +400,9 @@ pub struct Program {
     pub excludes: Vec<Exclusion>,
     /// Which periods are open for payment around the store's date.
     pub window: Window,
+    /// What it pays per period (registry `amount`); `None`: the amount is
+    /// whatever the payout point states (benefits in kind).
+    pub entitlement: Option<Entitlement>,
 }
 
 impl Program {
@@ -433,6 +436,7 @@ pub const REASON_CODES: &[&str] = &[
     "repeated_in_list",
     "invalid_row",
     "period_not_open",
+    "wrong_amount",
 ];
 
 /// The reasons that always block, whatever a policy says: a registry whose
@@ -447,6 +451,7 @@ pub const ALWAYS_BLOCKING: &[&str] = &[
     "period_not_open",
     "repeated_in_list",
     "invalid_row",
+    "wrong_amount",
 ];
 
 /// Which reasons block payment and which only warn.
@@ -540,6 +545,9 @@ impl Registry {
                     format!("program[{i}].code"),
                     format!("code {} appears twice", p.code),
                 ));
+            }
+            if let Some(Err(m)) = p.entitlement.as_ref().map(Entitlement::validate) {
+                return Err(bad(format!("program[{i}].amount"), m));
             }
             for (j, e) in p.excludes.iter().enumerate() {
                 if e.program.index() >= self.programs.len() || e.program.index() == i {
@@ -721,7 +729,10 @@ fn check_code(code: &str) -> std::result::Result<(), String> {
 }
 
 /// The TOML file format and its error reporting.
+mod entitlement;
 mod file_format;
+
+pub use entitlement::{Entitlement, MAX_AMOUNT};
 
 #[cfg(test)]
 mod tests {
