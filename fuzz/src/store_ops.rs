@@ -273,9 +273,20 @@ fn claim(
         (Err(_), Err(_)) => return,
         (Ok(v), Ok(o)) => {
             assert!(!o.replayed, "a fresh request id was answered as a replay");
+            // A check reads no amounts: the claim adds `wrong_amount` exactly
+            // when the entitlement it recorded is nothing.
+            let mut reasons = o.verdict.reasons;
+            let wrong = reasons.contains(tepat::ReasonCode::WrongAmount);
+            reasons.remove(tepat::ReasonCode::WrongAmount);
             assert_eq!(
-                (o.paid, o.verdict.reasons),
-                (v.payable, v.reasons),
+                wrong,
+                o.entitled == Some(0),
+                "claim {req:?}: wrong_amount {wrong} but entitled {:?}",
+                o.entitled
+            );
+            assert_eq!(
+                (o.paid, reasons),
+                (v.payable && !wrong, v.reasons),
                 "claim {req:?} and the check just before disagree"
             );
             o

@@ -46,7 +46,10 @@ pub enum ReasonCode {
     PeriodNotOpen = 12,
     /// A claim states an amount other than the program's entitlement for
     /// this payee and period (registry `amount`), or the entitlement is
-    /// nothing (no member has a component that pays).
+    /// nothing (no member has a component that pays). Only a claim gives
+    /// it: a check reads no amounts (`Store::entitlement` says what a claim
+    /// would be recorded at), so a payable check with an entitlement of
+    /// nothing is still refused at the claim.
     WrongAmount = 13,
 }
 
@@ -105,6 +108,12 @@ impl ReasonSet {
     #[inline]
     pub fn insert(&mut self, c: ReasonCode) {
         self.0 |= 1 << c as u8;
+    }
+
+    /// Takes a code out.
+    #[inline]
+    pub fn remove(&mut self, c: ReasonCode) {
+        self.0 &= !(1 << c as u8);
     }
 
     /// Whether the code is in the set.
