@@ -387,16 +387,27 @@ pub enum OutputFormat {
 struct ParsedRow {
     line: u64,
     fields: Vec<String>,
+    nik_column: usize,
     item: std::result::Result<BatchItem, String>,
+}
+
+impl ParsedRow {
+    /// The row's NIK as written.
+    fn nik_text(&self) -> Option<&str> {
+        self.fields.get(self.nik_column).map(String::as_str)
+    }
 }
 
 /// Rows read and verified together: enough to keep both cores busy, few
 /// enough to stream a list of any size.
 const BLOCK: usize = 1 << 16;
 
-/// Where a payee list keeps what the verifier needs, found by header name.
+/// Where a payee list keeps what the verifier needs, found by header name
+/// (in any case: spreadsheets write `NIK`), and the separator its header
+/// uses (`;` where a spreadsheet's locale writes decimal commas).
 struct PayeeColumns {
     names: Vec<String>,
+    sep: char,
     nik: usize,
     program: usize,
     period: usize,
@@ -405,23 +416,43 @@ struct PayeeColumns {
 
 impl PayeeColumns {
     fn from_header(header: &str, file: &str) -> Result<PayeeColumns> {
-        let names: Vec<String> = header.split(',').map(str::to_owned).collect();
+        let sep = if header.matches(';').count() > header.matches(',').count() {
+            ';'
+        } else {
+            ','
+        };
+        let mut fields = Vec::new();
+        crate::csv::split_by(header, sep, &mut fields).map_err(|why| Error::Input {
+            file: file.to_owned(),
+            message: format!("line 1: the header cannot be read: {why}"),
+        })?;
+        let names: Vec<String> = fields.iter().map(|f| f.trim().to_owned()).collect();
+        let position = |name: &str| names.iter().position(|c| c.eq_ignore_ascii_case(name));
         let find = |name: &str| {
-            names
-                .iter()
-                .position(|c| c == name)
-                .ok_or_else(|| Error::Input {
-                    file: file.to_owned(),
-                    message: format!("line 1: no `{name}` column in the header {header:?}"),
-                })
+            position(name).ok_or_else(|| Error::Input {
+                file: file.to_owned(),
+                message: format!("line 1: no `{name}` column in the header {header:?}"),
+            })
         };
         Ok(PayeeColumns {
             nik: find("nik")?,
             program: find("program")?,
             period: find("period")?,
-            amount: names.iter().position(|c| c == "amount"),
+            amount: position("amount"),
             names,
+            sep,
         })
+    }
+
+    /// The header of the CSV output (always `,`-separated).
+    fn output_header(&self) -> String {
+        let mut h = String::from("line");
+        for n in &self.names {
+            h.push(',');
+            h.push_str(&crate::csv::field(n));
+        }
+        h.push_str(",payable,reasons,detail");
+        h
     }
 }
 
@@ -443,7 +474,7 @@ pub fn verify_csv(
     let columns = PayeeColumns::from_header(&header, file)?;
     let io = |e| Error::io("batch output", e);
     if format == OutputFormat::Csv {
-        writeln!(out, "line,{header},payable,reasons,detail").map_err(io)?;
+        writeln!(out, "{}", columns.output_header()).map_err(io)?;
     }
     let mut summary = BatchSummary::default();
     let mut seen: HashSet<(u8, u32, u64)> = HashSet::new();
@@ -521,8 +552,47 @@ fn settle_row(
             }
             _ => String::new(),
         },
-        Ok(_) => String::new(),
+        Ok(item) => refusal_detail(snap, store, row, item, v.reasons),
     }
+}
+
+/// What a bank needs to act on a refused row: why the NIK is not one (as
+/// `tepat nik` says it), which request already paid, which enrolment
+/// excludes. Read again through [`Store::check`] only for rows refused for
+/// a claim or an exclusion, so the common rows cost nothing more.
+fn refusal_detail(
+    snap: &Snapshot,
+    store: &Store,
+    row: &ParsedRow,
+    item: &BatchItem,
+    reasons: ReasonSet,
+) -> String {
+    let Some(nik) = item.nik else {
+        return match Nik::parse(row.nik_text().unwrap_or("")) {
+            Err(why) => format!("invalid NIK: {why}"),
+            Ok(_) => String::new(),
+        };
+    };
+    if !reasons.contains(ReasonCode::AlreadyClaimed) && !reasons.contains(ReasonCode::ExcludedBy) {
+        return String::new();
+    }
+    let Ok(verdict) = store.check_in(snap, nik, item.program, item.period) else {
+        return String::new();
+    };
+    let registry = snap.registry();
+    let mut parts = Vec::new();
+    if let Some(c) = &verdict.claimed {
+        parts.push(format!("already paid by request {}", c.request_id));
+    }
+    for c in &verdict.conflicts {
+        let code = registry.get(c.program).map_or("?", |p| p.code.as_str());
+        let level = match c.level {
+            crate::domain::program::ExclusionLevel::Person => "the person",
+            crate::domain::program::ExclusionLevel::Family => "the family",
+        };
+        parts.push(format!("excluded: {level} is enrolled in {code}"));
+    }
+    parts.join("; ")
 }
 
 /// The payment a row would make: (program, period, family or person).
@@ -542,7 +612,7 @@ fn repeat_key(snap: &Snapshot, store: &Store, item: &BatchItem) -> Option<(u8, u
 
 fn parse_row(registry: &Registry, line: &str, line_no: u64, cols: &PayeeColumns) -> ParsedRow {
     let mut fields: Vec<Cow<'_, str>> = Vec::new();
-    let split = crate::csv::split_into(line, &mut fields);
+    let split = crate::csv::split_by(line, cols.sep, &mut fields);
     let owned: Vec<String> = fields.iter().map(|f| f.to_string()).collect();
     let width = cols.names.len();
     let item = (|| {
@@ -569,6 +639,7 @@ fn parse_row(registry: &Registry, line: &str, line_no: u64, cols: &PayeeColumns)
     ParsedRow {
         line: line_no,
         fields: owned,
+        nik_column: cols.nik,
         item,
     }
 }

@@ -136,9 +136,19 @@ pub fn field(s: &str) -> Cow<'_, str> {
 ///
 /// Fails with a short reason on a stray quote or an unterminated quoted field.
 pub fn split_into<'a>(line: &'a str, out: &mut Vec<Cow<'a, str>>) -> Result<(), &'static str> {
+    split_by(line, ',', out)
+}
+
+/// [`split_into`] with another separator (`;`, as spreadsheets set to a
+/// decimal comma write CSV).
+pub fn split_by<'a>(
+    line: &'a str,
+    sep: char,
+    out: &mut Vec<Cow<'a, str>>,
+) -> Result<(), &'static str> {
     out.clear();
     if !line.contains('"') {
-        out.extend(line.split(',').map(Cow::Borrowed));
+        out.extend(line.split(sep).map(Cow::Borrowed));
         return Ok(());
     }
     let mut rest = line;
@@ -146,13 +156,13 @@ pub fn split_into<'a>(line: &'a str, out: &mut Vec<Cow<'a, str>>) -> Result<(), 
         if let Some(quoted) = rest.strip_prefix('"') {
             let (field, after) = take_quoted(quoted)?;
             out.push(field);
-            match after.strip_prefix(',') {
+            match after.strip_prefix(sep) {
                 Some(next) => rest = next,
                 None if after.is_empty() => return Ok(()),
                 None => return Err("text after a closing quote"),
             }
         } else {
-            let end = rest.find(',').unwrap_or(rest.len());
+            let end = rest.find(sep).unwrap_or(rest.len());
             let field = &rest[..end];
             if field.contains('"') {
                 return Err("a quote inside an unquoted field");
@@ -161,7 +171,7 @@ pub fn split_into<'a>(line: &'a str, out: &mut Vec<Cow<'a, str>>) -> Result<(), 
             if end == rest.len() {
                 return Ok(());
             }
-            rest = &rest[end + 1..];
+            rest = &rest[end + sep.len_utf8()..];
         }
     }
 }

@@ -34,6 +34,24 @@ pub struct BatchArgs {
     payees: PathBuf,
 }
 
+/// The file beside `path` named after its stem: `payees.csv` with
+/// `.verdicts.csv` is `payees.verdicts.csv`, and `payees.verdicts.csv` with
+/// `.summary.json` is `payees.summary.json` (what a bank expects to find,
+/// not `payees.csv.verdicts.csv.summary.json`).
+fn beside(path: &std::path::Path, suffix: &str) -> PathBuf {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let stem = [".verdicts.csv", ".verdicts.jsonl"]
+        .iter()
+        .find_map(|s| name.strip_suffix(s))
+        .or_else(|| name.rsplit_once('.').map(|(stem, _)| stem))
+        .filter(|stem| !stem.is_empty())
+        .unwrap_or(&name);
+    path.with_file_name(format!("{stem}{suffix}"))
+}
+
 /// Verifies a payee list; the output appears under its name only when
 /// complete.
 pub fn batch(args: BatchArgs) -> CmdResult {
@@ -43,13 +61,14 @@ pub fn batch(args: BatchArgs) -> CmdResult {
     let input =
         std::fs::File::open(&args.payees).map_err(|e| format!("{}: {e}", args.payees.display()))?;
     let out_path = args.out.unwrap_or_else(|| {
-        let mut p = args.payees.clone().into_os_string();
-        p.push(if args.json {
-            ".verdicts.jsonl"
-        } else {
-            ".verdicts.csv"
-        });
-        PathBuf::from(p)
+        beside(
+            &args.payees,
+            if args.json {
+                ".verdicts.jsonl"
+            } else {
+                ".verdicts.csv"
+            },
+        )
     });
     let tmp = {
         let mut p = out_path.clone().into_os_string();
@@ -92,11 +111,7 @@ pub fn batch(args: BatchArgs) -> CmdResult {
     file.sync_all()?;
     std::fs::rename(&tmp, &out_path)?;
     let secs = started.elapsed().as_secs_f64();
-    let summary_path = {
-        let mut p = out_path.clone().into_os_string();
-        p.push(".summary.json");
-        PathBuf::from(p)
-    };
+    let summary_path = beside(&out_path, ".summary.json");
     let doc = json!({
         "input": label,
         "output": out_path.display().to_string(),

@@ -439,3 +439,37 @@ fn guarded_builds_refreshes_rollback_and_a_change_file_twice() {
         text(&again.stderr)
     );
 }
+
+/// `tepat batch payees.csv` writes `payees.verdicts.csv` and
+/// `payees.summary.json` beside the list, and reads a `;`-separated
+/// spreadsheet export.
+#[test]
+fn batch_names_its_outputs_after_the_list() {
+    let dir = tempfile::tempdir().unwrap();
+    let records = common::register(20, 3);
+    let store = build(&records, dir.path());
+    let payees = dir.path().join("payees.csv");
+    let rows: String = records
+        .iter()
+        .take(5)
+        .map(|r| format!("{};PKH;2026-Q4\r\n", r.nik))
+        .collect();
+    std::fs::write(&payees, format!("\u{feff}NIK;Program;Period\r\n{rows}")).unwrap();
+    let out = tepat(&[
+        "batch",
+        "--store",
+        store.to_str().unwrap(),
+        "--today",
+        "2026-11-15",
+        payees.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "batch: {}", text(&out.stderr));
+    let verdicts = std::fs::read_to_string(dir.path().join("payees.verdicts.csv")).unwrap();
+    assert_eq!(verdicts.lines().count(), 6, "{verdicts}");
+    assert!(verdicts.starts_with("line,NIK,Program,Period,payable,reasons,detail\n"));
+    let summary: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("payees.summary.json")).unwrap())
+            .unwrap();
+    assert_eq!(summary["rows"], 5);
+    assert!(!dir.path().join("payees.csv.verdicts.csv").exists());
+}
