@@ -405,17 +405,22 @@ const BLOCK: usize = 1 << 16;
 /// Where a payee list keeps what the verifier needs, found by header name
 /// (in any case: spreadsheets write `NIK`), and the separator its header
 /// uses (`;` where a spreadsheet's locale writes decimal commas).
-struct PayeeColumns {
-    names: Vec<String>,
-    sep: char,
-    nik: usize,
-    program: usize,
-    period: usize,
-    amount: Option<usize>,
+pub(crate) struct PayeeColumns {
+    pub(crate) names: Vec<String>,
+    pub(crate) sep: char,
+    pub(crate) nik: usize,
+    pub(crate) program: usize,
+    pub(crate) period: usize,
+    pub(crate) amount: Option<usize>,
 }
 
 impl PayeeColumns {
-    fn from_header(header: &str, file: &str) -> Result<PayeeColumns> {
+    /// The column of this name, in any case.
+    pub(crate) fn position(&self, name: &str) -> Option<usize> {
+        self.names.iter().position(|c| c.eq_ignore_ascii_case(name))
+    }
+
+    pub(crate) fn from_header(header: &str, file: &str) -> Result<PayeeColumns> {
         let sep = if header.matches(';').count() > header.matches(',').count() {
             ';'
         } else {

@@ -126,6 +126,7 @@
 // snapshot file, the live state (sled), payouts (the claims log and its
 // ledger), the store that joins them, and batch and report over a store.
 pub mod batch;
+pub mod bulk;
 mod csv;
 mod domain;
 mod durable;

@@ -116,3 +116,62 @@ fn a_refused_row_says_what_a_bank_needs() {
         lines[3]
     );
 }
+
+fn bulk(store: &Store, input: &str) -> (tepat::bulk::BulkSummary, Vec<String>) {
+    let mut out = Vec::new();
+    let s = tepat::bulk::claim_csv(
+        store,
+        input.as_bytes(),
+        "paid.csv",
+        "ref",
+        "bank-7",
+        &mut out,
+        |_| {},
+    )
+    .unwrap();
+    let lines = String::from_utf8(out)
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    (s, lines)
+}
+
+/// A bulk run claims each row once; a rerun of the same list replays every
+/// row and pays nobody again; a row that cannot be read is an error of its
+/// own, not the end of the list.
+#[test]
+fn a_bulk_run_is_idempotent_per_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let records = common::register(200, 5);
+    let store = common::create_store(&records, dir.path());
+    let mut input = String::from("Ref;NIK;Program;Period;Amount\n");
+    for (i, r) in records.iter().enumerate() {
+        input.push_str(&format!("B-{i};{};SEMBAKO;2026-Q4;\n", r.nik));
+    }
+    input.push_str("B-bad;3201015708900001;SEMBAKO;2026-Q4;12x\n");
+    let (first, lines) = bulk(&store, &input);
+    assert_eq!(first.rows, records.len() as u64 + 1);
+    assert_eq!(first.errors, 1);
+    assert!(first.paid > 0 && first.refused > 0, "{first:?}");
+    assert_eq!(first.replayed, 0);
+    assert_eq!(lines[0], tepat::bulk::BULK_HEADER);
+    assert!(
+        lines.last().unwrap().contains("not a whole number"),
+        "{lines:?}"
+    );
+    // One family is paid once whichever member's row comes first.
+    let paid_rows = lines.iter().filter(|l| l.contains(",paid,")).count() as u64;
+    assert_eq!(paid_rows, first.paid);
+    let (again, _) = bulk(&store, &input);
+    assert_eq!(again.paid, 0, "a rerun paid someone: {again:?}");
+    assert_eq!(again.replayed, first.paid + first.refused);
+    for (i, r) in records.iter().enumerate() {
+        let v = store
+            .check_str(&r.nik.to_string(), "SEMBAKO", "2026-Q4")
+            .unwrap();
+        assert!(!v.payable, "row {i} is payable after the bulk run");
+    }
+    let audit = store.request(&format!("B-{}", records.len() - 1)).unwrap();
+    assert!(audit.is_some());
+}

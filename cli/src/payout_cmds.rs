@@ -32,8 +32,20 @@ pub struct ClaimArgs {
     #[command(flatten)]
     at: crate::store_at::At,
     /// The request id; a retry reuses it and gets the first outcome.
-    #[arg(long)]
-    request: String,
+    #[arg(long, required_unless_present = "batch")]
+    request: Option<String>,
+    /// Claim every row of this payee list (CSV with nik, program, period,
+    /// the request id column and optionally amount): idempotent per row, so
+    /// a rerun pays nobody twice. The outcomes go to `--out`.
+    #[arg(long, conflicts_with_all = ["request", "amount", "json"])]
+    batch: Option<PathBuf>,
+    /// With --batch: the column that holds each row's request id.
+    #[arg(long, default_value = "request_id", requires = "batch")]
+    request_column: String,
+    /// With --batch: where the outcomes go (default: the list's name with
+    /// `.claims.csv`); each row is written once its claim is durable.
+    #[arg(long, requires = "batch")]
+    out: Option<PathBuf>,
     /// The amount paid, in whole rupiah.
     #[arg(long)]
     amount: Option<u64>,
@@ -47,11 +59,14 @@ pub struct ClaimArgs {
     #[arg(long)]
     json: bool,
     /// The NIK.
-    nik: String,
+    #[arg(required_unless_present = "batch")]
+    nik: Option<String>,
     /// The program code.
-    program: String,
+    #[arg(required_unless_present = "batch")]
+    program: Option<String>,
     /// The period.
-    period: String,
+    #[arg(required_unless_present = "batch")]
+    period: Option<String>,
 }
 
 /// Arguments of `tepat reverse`.
@@ -228,15 +243,62 @@ pub fn check(args: CheckArgs) -> CmdResult {
     })
 }
 
+/// `tepat claim --batch`: every row of a list claimed, the outcomes
+/// streamed to a file; exit 0 when every row was claimed (paid, refused or
+/// replayed), 1 when a row could not be.
+fn claim_list(args: &ClaimArgs, list: &std::path::Path) -> CmdResult {
+    let store = args.at.open()?;
+    let input = std::fs::File::open(list).map_err(|e| format!("{}: {e}", list.display()))?;
+    let out_path = args.out.clone().unwrap_or_else(|| {
+        let name = list.file_name().map(|n| n.to_string_lossy().into_owned());
+        let name = name.unwrap_or_default();
+        let stem = name.rsplit_once('.').map_or(name.as_str(), |(s, _)| s);
+        list.with_file_name(format!("{stem}.claims.csv"))
+    });
+    let file =
+        std::fs::File::create(&out_path).map_err(|e| format!("{}: {e}", out_path.display()))?;
+    let mut out = BufWriter::new(file);
+    let label = list.display().to_string();
+    let s = tepat::bulk::claim_csv(
+        &store,
+        BufReader::with_capacity(1 << 20, input),
+        &label,
+        &args.request_column,
+        &args.operator,
+        &mut out,
+        |s| eprint!("\rclaimed {} rows", s.rows),
+    )?;
+    out.flush()?;
+    eprintln!(
+        "\r{label}: {} rows: {} paid, {} replayed (recorded before), {} refused, {} not claimed; outcomes in {}",
+        s.rows,
+        s.paid,
+        s.replayed,
+        s.refused,
+        s.errors,
+        out_path.display()
+    );
+    Ok(if s.errors == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
 /// `tepat claim`: exit 0 when paid, 1 when refused.
 pub fn claim(args: ClaimArgs) -> CmdResult {
+    if let Some(list) = &args.batch {
+        return claim_list(&args, list);
+    }
     let store = args.at.open()?;
     let registry = store.registry();
+    let field = |f: &Option<String>| f.clone().unwrap_or_default();
+    let (nik, program, period) = (field(&args.nik), field(&args.program), field(&args.period));
     let out = store.claim(&ClaimRequest {
-        request_id: args.request.clone(),
-        nik: args.nik.clone(),
-        program: args.program.clone(),
-        period: args.period.clone(),
+        request_id: field(&args.request),
+        nik: nik.clone(),
+        program: program.clone(),
+        period: period.clone(),
         amount: args.amount,
         operator: args.operator.clone(),
         meta: args.meta.clone(),
@@ -248,9 +310,9 @@ pub fn claim(args: ClaimArgs) -> CmdResult {
             json!({
                 "outcome": if out.paid { "paid" } else { "refused" },
                 "request_id": out.request_id,
-                "nik": args.nik,
-                "program": args.program,
-                "period": args.period,
+                "nik": nik,
+                "program": program,
+                "period": period,
                 "amount": out.amount,
                 "entitled": out.entitled,
                 "reasons": reasons,

@@ -149,3 +149,92 @@ fn acknowledged_claims_survive_kill_9() {
         acked.len()
     );
 }
+
+/// `tepat claim --batch` killed midway: every row it acknowledged (wrote
+/// to its output) is recorded with that outcome, and a rerun of the same
+/// list finishes the rest and pays no row twice.
+#[test]
+fn a_bulk_run_killed_midway_pays_each_acknowledged_row_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let records = common::register(1500, 21);
+    let store_dir = dir.path().join("store");
+    drop(common::create_store(&records, &store_dir));
+    let list = dir.path().join("paid.csv");
+    let mut csv = String::from("ref,nik,program,period\n");
+    for (i, r) in records.iter().enumerate() {
+        csv.push_str(&format!("K-{i},{},PBI_JK,2026-11\n", r.nik));
+    }
+    std::fs::write(&list, csv).unwrap();
+    let out = dir.path().join("paid.claims.csv");
+    let run = || {
+        Command::new(env!("CARGO_BIN_EXE_tepat"))
+            .args([
+                "claim",
+                "--store",
+                store_dir.to_str().unwrap(),
+                "--today",
+                "2026-11-15",
+            ])
+            .args(["--batch", list.to_str().unwrap(), "--request-column", "ref"])
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    let mut child = run();
+    // Kill it once it has acknowledged some rows, and not all of them.
+    let acked_text = loop {
+        std::thread::sleep(Duration::from_millis(5));
+        let text = std::fs::read_to_string(&out).unwrap_or_default();
+        if text.lines().count() > 1 || child.try_wait().unwrap().is_some() {
+            child.kill().ok(); // SIGKILL
+            child.wait().unwrap();
+            break std::fs::read_to_string(&out).unwrap_or_default();
+        }
+    };
+    // Only whole lines were acknowledged.
+    let acked: Vec<&str> = match acked_text.rfind('\n') {
+        Some(end) => acked_text[..end].lines().skip(1).collect(),
+        None => Vec::new(),
+    };
+    let first: HashMap<String, String> = acked
+        .iter()
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            (f[1].to_owned(), f[5].to_owned())
+        })
+        .collect();
+    eprintln!(
+        "acknowledged before the kill: {} of {}",
+        first.len(),
+        records.len()
+    );
+    assert!(run().wait().unwrap().success());
+    let rerun = std::fs::read_to_string(&out).unwrap();
+    let mut paid_now = 0;
+    for line in rerun.lines().skip(1) {
+        let f: Vec<&str> = line.split(',').collect();
+        let (id, outcome, replayed) = (f[1], f[5], f[6]);
+        if let Some(was) = first.get(id) {
+            assert_eq!((outcome, replayed), (was.as_str(), "true"), "{line}");
+        }
+        paid_now += usize::from(outcome == "paid" && replayed == "false");
+    }
+    assert_eq!(rerun.lines().count(), records.len() + 1);
+    let store = Store::open_with(&store_dir, common::options()).unwrap();
+    for (id, outcome) in &first {
+        let recorded = store
+            .request(id)
+            .unwrap()
+            .expect("an acknowledged row is recorded");
+        assert_eq!(recorded.done, outcome == "paid", "{id}");
+    }
+    // Nobody paid twice: each payable person once, across both runs.
+    let payable_before = paid_now + first.values().filter(|o| *o == "paid").count();
+    assert!(payable_before <= records.len());
+    for r in &records {
+        let v = store
+            .check_str(&r.nik.to_string(), "PBI_JK", "2026-11")
+            .unwrap();
+        assert!(!v.payable, "{} payable after the runs", r.nik);
+    }
+}
