@@ -10,7 +10,11 @@
 # is made and removed under DIR/pg). N: persons (default 10000000). SECS:
 # seconds per claim run (default 10). OPEN_CLAIMS: claim counts for the open
 # table (default 100000,1000000). PARTS: any of build check parts claims family pg
-# open compact (default all, in that order).
+# open compact syncs tmpfs apply (default all but the last three, in that order):
+# `syncs` measures the disk's fdatasyncs per second under DIR, `tmpfs` runs the
+# claims with group commit on stores under /dev/shm (the CPU-only rate), `apply`
+# times `tepat apply` (wall, peak RSS) on change files of APPLY_ROWS rows
+# (default 100000 300000 1000000) against fresh N-person stores.
 # PostgreSQL (Debian: apt-get install postgresql postgresql-contrib) runs as
 # the `postgres` user when started by root, on a Unix socket under DIR only
 # (listen_addresses=''), port 5433, with its default durability (fsync on,
@@ -90,6 +94,20 @@ for part in $parts; do
         check) "$bin" check --dir "$dir" ;;
         parts) "$bin" parts --dir "$dir" --secs 4 --threads 1,2,16 ;;
         claims) "$bin" claims --dir "$dir" --secs "$secs" --threads "$clients" ;;
+        tmpfs)
+            shm=$(mktemp -d /dev/shm/tepat-claims.XXXXXX)
+            "$bin" claims --dir "$dir" --secs "$secs" --threads "$clients" --modes group --stores "$shm"
+            rm -rf "$shm" ;;
+        syncs) "$bin" syncs --dir "$dir" --secs "$secs" ;;
+        apply)
+            (cd "$here/../.." && cargo build --release --quiet -p tepat-cli)
+            for rows in ${APPLY_ROWS:-100000 300000 1000000}; do
+                "$bin" changes --dir "$dir" --changes "$rows"
+                ls -l "$dir/apply-$rows.csv" | awk '{print "file bytes", $5}'
+                /usr/bin/time -f "RESULT tepat apply rows=$rows wall_s=%e user_s=%U sys_s=%S max_rss_kib=%M" \
+                    "$CARGO_TARGET_DIR/release/tepat" apply --store "$dir/apply-$rows" "$dir/apply-$rows.csv"
+                rm -rf "$dir/apply-$rows" "$dir/apply-$rows.csv"
+            done ;;
         family) "$bin" claims --dir "$dir" --secs "$secs" --threads "$clients" --program PKH ;;
         compact) "$bin" compact --dir "$dir" --changes 10000 --threads 1 --secs 3 ;;
         pg) pg ;;

@@ -9,6 +9,7 @@ mod fault;
 pub(crate) mod file;
 pub(crate) mod group_commit;
 mod identity;
+pub(crate) mod journal;
 #[cfg(test)]
 pub(crate) mod sim;
 

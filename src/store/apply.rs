@@ -8,7 +8,10 @@ use crate::csv::Lines;
 use crate::domain::nik::Sex;
 use crate::domain::program::{PersonFacts, ProgramId, ProgramSet, Registry, Unit};
 use crate::error::{Error, Result};
-use crate::live::{AppliedFile, ChangeAudit, LivePerson, LiveWrite};
+use std::sync::Arc;
+
+use super::dir::CHANGES_JOURNAL;
+use crate::live::{AppliedFile, BATCH_RECORDS, ChangeAudit, LivePerson, LiveWrite};
 use crate::rows::change::{Change, ChangeParser};
 use crate::rows::register::{PersonRecord, Relation};
 use crate::snapshot::Snapshot;
@@ -85,14 +88,31 @@ impl Store {
         if !errors.is_empty() {
             return Err(rows_error(file, errors));
         }
+        let journal = self.dir().join(CHANGES_JOURNAL);
+        if journal.exists() {
+            return Err(Error::Store {
+                dir: self.dir().to_path_buf(),
+                message: format!(
+                    "{CHANGES_JOURNAL}: an earlier change file is committed but not yet wholly \
+                     in live/ (its writing failed); open the store again to finish it"
+                ),
+            });
+        }
         let mut write = LiveWrite::default();
-        for (nik, state) in &overlay.persons {
-            self.changed.insert(*nik);
-            write.put_person(*nik, state)?;
+        let mut pending = PendingApply::default();
+        // Every person the overlay touched is written, unchanged or not:
+        // the reports re-count a family from its members' live records.
+        for (nik, state) in overlay.persons {
+            self.changed.insert(nik);
+            write.put_person(nik, &state)?;
+            pending.persons.insert(nik, state);
         }
         for ((kk, nik), moved_in) in &overlay.markers {
             self.moved.insert(*kk);
             write.put_marker(*kk, *nik, *moved_in);
+            if *moved_in {
+                pending.moved_in.entry(*kk).or_default().push(*nik);
+            }
         }
         let at_ms = now_ms();
         for (line, change) in changes {
@@ -132,7 +152,19 @@ impl Store {
             };
             write.put_applied(digest, &applied)?;
         }
-        self.live.write(write)?;
+        if write.len() <= BATCH_RECORDS {
+            self.live.write(write)?;
+        } else {
+            // Too large for one sled batch: a journal is the commit point,
+            // and readers see the file's persons in memory until sled
+            // holds them all. A failure after the commit leaves them
+            // there: the file is committed, and the next open finishes it.
+            let pending = Arc::new(pending);
+            self.live.write_journaled(write, &journal, self.id(), || {
+                self.pending.store(Some(pending));
+            })?;
+            self.pending.store(None);
+        }
         self.update_current(|c| {
             c.applies = witness.applies;
             c.log_bytes = c.log_bytes.max(witness.log_bytes);
@@ -166,6 +198,16 @@ pub struct Applied {
     pub rows: u64,
     /// When the same file was applied before, if it was: nothing changed.
     pub before: Option<AppliedFile>,
+}
+
+/// A journaled change file's persons and moves, shown to readers between
+/// its commit point and the end of its way into sled.
+#[derive(Default)]
+pub(crate) struct PendingApply {
+    /// Every person the file changes, as it leaves them.
+    pub(crate) persons: HashMap<u64, LivePerson>,
+    /// By family card: the NIKs the file moves into it (or that are born).
+    pub(crate) moved_in: HashMap<u64, Vec<u64>>,
 }
 
 /// Changes being validated: the new states of every person they touch, on

@@ -397,3 +397,188 @@ fn change_record((seq, c): (u64, ChangeAudit)) -> AuditRecord {
         offset: None,
     }
 }
+
+/// What a claims-log record is, as [`Store::claims_log_from`] reads it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LogEntry {
+    /// A claim, paid or refused.
+    Claim(LogClaim),
+    /// The reversal of a paid claim.
+    Reverse(LogReversal),
+}
+
+/// A claim as the claims log holds it (a replicator's view: every field a
+/// central ledger stores).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct LogClaim {
+    /// The request id.
+    pub request_id: String,
+    /// The payee's NIK, when the request named a valid one.
+    pub nik: Option<u64>,
+    /// The family card, for family programs.
+    pub kk: Option<u64>,
+    /// The program's code.
+    pub program: String,
+    /// The period key ([`crate::Period::to_key`]).
+    pub period: u32,
+    /// The program was paid per family (the claim key is the KK, else the
+    /// NIK).
+    pub family: bool,
+    /// Whether it paid.
+    pub paid: bool,
+    /// The amount paid in rupiah (as stated, else the entitlement).
+    pub amount: Option<u64>,
+    /// The program's entitlement for this payee and period, where set.
+    pub entitled: Option<u64>,
+    /// The payee's village when the claim was decided (0: no known person).
+    pub village: u64,
+    /// The operator or device that asked (empty when none was given).
+    pub operator: String,
+    /// Caller's metadata.
+    pub meta: String,
+    /// The verdict's reason codes.
+    pub reasons: Vec<&'static str>,
+}
+
+/// A reversal as the claims log holds it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct LogReversal {
+    /// The reversal's own request id.
+    pub request_id: String,
+    /// The reversed claim's request id.
+    pub reverses: String,
+    /// The reversed claim's position (byte offset) in this log.
+    pub claim_offset: u64,
+    /// The reversed claim's program code and period key.
+    pub program: String,
+    /// The reversed claim's period key.
+    pub period: u32,
+    /// The reversed claim's amount.
+    pub amount: Option<u64>,
+    /// Why it was reversed.
+    pub reason: String,
+    /// The operator or device that asked (empty when none was given).
+    pub operator: String,
+}
+
+/// One claims-log record with its position: what a replicator ships.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct LogRecord {
+    /// The record's byte offset in the log: its position, unique in this
+    /// store's log and never reused for a synced record.
+    pub offset: u64,
+    /// The offset just past it: where the next record starts, so the
+    /// high-water mark a replicator keeps once it has this record.
+    pub end: u64,
+    /// Audit order (shared with the applied changes).
+    pub seq: u64,
+    /// When, milliseconds since the Unix epoch.
+    pub at_ms: u64,
+    /// The claim or reversal.
+    pub entry: LogEntry,
+}
+
+/// The records of a store's claims log from one position on, in log order
+/// ([`Store::claims_log_from`]). It reads only what a sync covered when it
+/// was made, with `pread` beside the store's writers: no lock, no write.
+pub struct LogRecords {
+    reader: Reader,
+}
+
+impl Iterator for LogRecords {
+    type Item = Result<LogRecord>;
+
+    fn next(&mut self) -> Option<Result<LogRecord>> {
+        match self.reader.next_record() {
+            Ok(Some((offset, payload))) => Some(log_record(&self.reader, offset, &payload)),
+            Ok(None) => None,
+            Err(e) => Some(Err(e)),
+        }
+    }
+}
+
+impl Store {
+    /// The claims log's records from byte `from` on (0 or the header's
+    /// length: from the first), in log order, each with its position: the
+    /// read-only way a replicator (`tepat sync`) ships a store's payouts.
+    ///
+    /// `from` must be a record's start or the end of the durable log (a
+    /// high-water mark this log gave); anything else fails with the file
+    /// and the offset. It covers the records durable when it is called.
+    pub fn claims_log_from(&self, from: u64) -> Result<LogRecords> {
+        use crate::payouts::claims_log::{HEADER_LEN, RECORD_HEADER_LEN};
+        let end = self.ledger.synced_bytes();
+        let refuse = |why: String| crate::error::Error::ClaimsLog {
+            file: self.dir().join(super::CLAIMS_LOG),
+            message: format!("position {from} {why}: it was not given by this store's log"),
+        };
+        if from > end {
+            return Err(refuse(format!("is past the end of the log ({end} bytes)")));
+        }
+        let reader = self.ledger.reader(from);
+        // The reader would take a position inside the last record for the
+        // end: check that `from` starts a whole record (its marker and
+        // checksum), so that a wrong position is never a silent "nothing".
+        if from != end && from != 0 && from != HEADER_LEN {
+            let starts_record = from > HEADER_LEN
+                && from + RECORD_HEADER_LEN as u64 <= end
+                && reader
+                    .record_at(from)
+                    .is_ok_and(|p| from + (RECORD_HEADER_LEN + p.len()) as u64 <= end);
+            if !starts_record {
+                return Err(refuse(format!(
+                    "is no record's start (no record at byte {from})"
+                )));
+            }
+        }
+        Ok(LogRecords { reader })
+    }
+}
+
+fn log_record(log: &Reader, offset: u64, payload: &[u8]) -> Result<LogRecord> {
+    let end = offset + (crate::payouts::claims_log::RECORD_HEADER_LEN + payload.len()) as u64;
+    let entry: Entry = decode(payload, log.path(), offset)?;
+    Ok(match entry {
+        Entry::Claim(c) => LogRecord {
+            offset,
+            end,
+            seq: c.seq,
+            at_ms: c.at_ms,
+            entry: LogEntry::Claim(LogClaim {
+                reasons: c.verdict.reasons.iter().map(ReasonCode::as_str).collect(),
+                request_id: c.request_id,
+                nik: c.nik,
+                kk: c.kk,
+                program: c.program,
+                period: c.period,
+                family: c.family,
+                paid: c.paid,
+                amount: c.amount,
+                entitled: c.entitled,
+                village: c.village,
+                operator: c.operator,
+                meta: c.meta,
+            }),
+        },
+        Entry::Reverse(r) => LogRecord {
+            offset,
+            end,
+            seq: r.seq,
+            at_ms: r.at_ms,
+            entry: LogEntry::Reverse(LogReversal {
+                request_id: r.request_id,
+                reverses: r.original,
+                claim_offset: r.claim_offset,
+                program: r.program,
+                period: r.period,
+                amount: r.amount,
+                reason: r.reason,
+                operator: r.operator,
+            }),
+        },
+    })
+}

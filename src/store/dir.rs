@@ -42,6 +42,9 @@ pub const CLAIMS_LOG: &str = "claims.log";
 
 /// The live state's directory name in a store directory.
 pub(crate) const LIVE_DIR: &str = "live";
+/// A change file too large for one sled batch, committed and on its way
+/// into `live/` (crate::durable::journal); finished at the next open.
+pub(crate) const CHANGES_JOURNAL: &str = "changes.journal";
 
 /// The name of the pointer file.
 pub const CURRENT: &str = "CURRENT";

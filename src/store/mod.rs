@@ -50,7 +50,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 
-use arc_swap::ArcSwap;
+use arc_swap::{ArcSwap, ArcSwapOption};
 
 use crate::domain::date::Date;
 use crate::domain::program::{ProgramId, Registry};
@@ -63,7 +63,10 @@ use accel::{ChangeFilter, ClaimedIndex};
 use dir::Current;
 
 pub use apply::Applied;
-pub use audit::{AuditFilter, AuditRecord, ClaimRecord, ClaimSubject, RequestRecord, StoredClaim};
+pub use audit::{
+    AuditFilter, AuditRecord, ClaimRecord, ClaimSubject, LogClaim, LogEntry, LogRecord, LogRecords,
+    LogReversal, RequestRecord, StoredClaim,
+};
 pub use claim::{ClaimOutcome, ClaimRequest, Reversal, ReverseOutcome, ReverseRequest};
 pub use create::Reservation;
 pub use dir::CLAIMS_LOG;
@@ -158,6 +161,9 @@ pub struct Store {
     pub(crate) live: Arc<Live>,
     pub(crate) ledger: Arc<Ledger>,
     pub(crate) changed: ChangeFilter,
+    /// A large change file between its commit point and the end of its
+    /// way into sled: readers see its persons here meanwhile.
+    pub(crate) pending: ArcSwapOption<apply::PendingApply>,
     /// Family cards with a membership marker (someone moved in, out or was
     /// born since the snapshot): only these need a live-state scan to list
     /// their members.

@@ -12,11 +12,11 @@ use std::path::Path;
 use std::sync::atomic::AtomicU64;
 use std::sync::{Arc, Mutex, RwLock};
 
-use arc_swap::ArcSwap;
+use arc_swap::{ArcSwap, ArcSwapOption};
 
 use super::accel::{ChangeFilter, ClaimedIndex, mark_key};
 use super::create::store_error;
-use super::dir::{CLAIMS_LOG, Current, LIVE_DIR};
+use super::dir::{CHANGES_JOURNAL, CLAIMS_LOG, Current, LIVE_DIR};
 use super::witness::WitnessThread;
 use super::{Generation, Options, Store, open_snapshot};
 use crate::domain::program::Registry;
@@ -68,6 +68,7 @@ impl Store {
         let id = ledger.recovery().id;
         let live = Live::open(&dir.join(LIVE_DIR), options.group_commit)?;
         live.refuse_old_layout()?;
+        live.replay_journal(&dir.join(CHANGES_JOURNAL), id)?;
         let witness = check_live(dir, &current, &live, id, snapshot.generation())?;
         check_log_length(dir, &current, witness.as_ref(), ledger.synced_bytes())?;
         let numbers = numbers_for(&ledger, snapshot.registry())?;
@@ -88,6 +89,7 @@ impl Store {
             live,
             ledger,
             changed: ChangeFilter::new(),
+            pending: ArcSwapOption::empty(),
             moved: ChangeFilter::new(),
             writers: RwLock::new(()),
             generations: Mutex::new(()),

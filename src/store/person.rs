@@ -97,10 +97,15 @@ impl Store {
     /// The current state of a person: the snapshot's record, or the live
     /// state when the NIK has a pending change.
     pub fn person<'s>(&self, snap: &'s Snapshot, nik: u64) -> Result<Option<PersonState<'s>>> {
-        if self.changed.may_contain(nik)
-            && let Some(l) = self.live.person(nik)?
-        {
-            return Ok(Some(PersonState::Live(l)));
+        if self.changed.may_contain(nik) {
+            if let Some(p) = self.pending.load().as_ref()
+                && let Some(l) = p.persons.get(&nik)
+            {
+                return Ok(Some(PersonState::Live(l.clone())));
+            }
+            if let Some(l) = self.live.person(nik)? {
+                return Ok(Some(PersonState::Live(l)));
+            }
         }
         Ok(snap
             .find(nik)
@@ -139,9 +144,18 @@ impl Store {
         if !self.moved.may_contain(kk) {
             return Ok(out.into_iter().collect());
         }
+        let mut moved_in = Vec::new();
         for item in self.live.markers_of(kk) {
-            let (_, nik, moved_in) = item?;
-            if moved_in && let Some(state) = self.person(snap, nik)? {
+            let (_, nik, inward) = item?;
+            if inward {
+                moved_in.push(nik);
+            }
+        }
+        if let Some(p) = self.pending.load().as_ref() {
+            moved_in.extend(p.moved_in.get(&kk).into_iter().flatten());
+        }
+        for nik in moved_in {
+            if let Some(state) = self.person(snap, nik)? {
                 let l = state.to_live();
                 if l.kk == kk {
                     out.insert(nik, l);
@@ -153,7 +167,15 @@ impl Store {
 
     /// Every person with a pending change and their current state, by NIK.
     pub fn changed_persons(&self) -> Result<Vec<(u64, LivePerson)>> {
-        self.live.persons().collect()
+        let pending = self.pending.load_full();
+        let Some(p) = pending.as_ref() else {
+            return self.live.persons().collect();
+        };
+        // A large change file on its way into sled: its persons as the
+        // file leaves them, whatever part of it sled holds yet.
+        let mut all: BTreeMap<u64, LivePerson> = self.live.persons().collect::<Result<_>>()?;
+        all.extend(p.persons.iter().map(|(n, l)| (*n, l.clone())));
+        Ok(all.into_iter().collect())
     }
 
     /// Rebuilds the change filter from the live state.

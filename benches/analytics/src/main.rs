@@ -9,6 +9,7 @@
 //! tepat-analytics-bench csv    --dir DIR [--reps 2]
 //! tepat-analytics-bench report --dir DIR [--reps 5]
 //! tepat-analytics-bench export --dir DIR
+//! tepat-analytics-bench floor  --dir DIR [--rows 10000000] [--reps 3]
 //! ```
 //!
 //! The store lives in `DIR/store` (`CURRENT` + `snapshot-000001.tepat`).
@@ -125,6 +126,7 @@ fn main() -> Res<()> {
         "csv" => csv(&a),
         "report" => report(&a),
         "export" => export(&a),
+        "floor" => floor(&a),
         other => Err(format!("unknown command {other}").into()),
     }
 }
@@ -367,6 +369,28 @@ fn batch(a: &Args) -> Res<()> {
                 .collect::<Vec<_>>()
         ));
     }
+    // The same code with its data in cache: 10 M rows drawn from 16,384
+    // sampled ones (a few MiB of lines), so what remains is the CPU's work
+    // per row, not the memory's wait.
+    let hot: Vec<BatchItem> = items.iter().take(16_384).cycle().take(rows).cloned().collect();
+    let mut hot_out = vec![BatchVerdict::default(); hot.len()];
+    store.verify_batch(&hot, &mut hot_out, 2)?;
+    for threads in [1usize, 2] {
+        let mut times = Vec::new();
+        for _ in 0..reps {
+            let t = Instant::now();
+            store.verify_batch(&hot, &mut hot_out, threads)?;
+            times.push(secs(t.elapsed()));
+        }
+        log(format!(
+            "RESULT verify_batch_hot {mode} threads={threads} rows={rows} distinct=16384 best_s={:.3} best_mrows_s={:.2} best_ns_per_row_per_thread={:.1}",
+            min(&times),
+            rows as f64 / min(&times) / 1e6,
+            min(&times) * 1e9 * threads as f64 / rows as f64,
+        ));
+    }
+    drop(hot);
+    drop(hot_out);
     // find_many alone over the same NIKs.
     let niks: Vec<u64> = items.iter().map(|i| i.nik.map_or(0, Nik::get)).collect();
     let mut slots = vec![None; niks.len()];
@@ -933,4 +957,91 @@ fn scan_floor(store: &Store, reps: usize) {
         min(&t4),
         n as f64 * 24.0 / min(&t4) / 1e9
     ));
+}
+
+/// The memory's floor for batch lookups (BENCHMARKS-analytics.md, "Batch
+/// against the memory's floor"): an anonymous array as large as the
+/// snapshot, in 2 MiB pages where the kernel gives them, read at random
+/// 64-byte lines by `streams` independent chains per thread (each chain's
+/// next line depends on the word it read, so exactly `streams` reads are in
+/// flight per thread). Reported per read, for 1 and 2 threads and 1–32
+/// streams, so the curve shows where the memory stops taking more.
+fn floor(a: &Args) -> Res<()> {
+    let reps = if a.reps == 0 { 3 } else { a.reps };
+    let reads = if a.rows == 0 { 10_000_000 } else { a.rows };
+    let path = Store::current_snapshot_path(&a.dir.join("store"))?;
+    let bytes = std::fs::metadata(&path)?.len() as usize;
+    let lines = bytes / 64;
+    let mut map = memmap2::MmapMut::map_anon(lines * 64)?;
+    map.advise(memmap2::Advice::HugePage)?;
+    let t = Instant::now();
+    let mut rng = Rng(5);
+    for word in map.chunks_exact_mut(8) {
+        word.copy_from_slice(&rng.next().to_le_bytes());
+    }
+    log(format!(
+        "floor array: {} MiB ({lines} lines, the snapshot's size), filled in {:.1} s; {} MiB of it in 2 MiB pages",
+        bytes >> 20,
+        secs(t.elapsed()),
+        anon_huge_mib()
+    ));
+    let words: &[u8] = &map;
+    for threads in [1usize, 2] {
+        for streams in [1usize, 2, 4, 8, 16, 32] {
+            let mut times = Vec::new();
+            for rep in 0..reps {
+                let t = Instant::now();
+                let per = reads / threads;
+                std::thread::scope(|s| {
+                    for th in 0..threads {
+                        let seed = (rep * 64 + th) as u64;
+                        s.spawn(move || std::hint::black_box(chase(words, lines, streams, per, seed)));
+                    }
+                });
+                times.push(secs(t.elapsed()));
+            }
+            let best = min(&times);
+            log(format!(
+                "RESULT floor threads={threads} streams={streams} reads={reads} best_s={best:.3} mreads_s={:.2} ns_per_read={:.2} ns_per_read_per_thread={:.2}",
+                reads as f64 / best / 1e6,
+                best * 1e9 / reads as f64,
+                best * 1e9 * threads as f64 / reads as f64,
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// `streams` interleaved pointer chases of `reads / streams` steps each
+/// over `lines` 64-byte lines; returns a checksum so nothing is elided.
+fn chase(words: &[u8], lines: usize, streams: usize, reads: usize, seed: u64) -> u64 {
+    let mut rng = Rng(seed ^ 0xA5A5);
+    let mut at: Vec<usize> = (0..streams).map(|_| rng.below(lines as u64) as usize).collect();
+    let mut acc = 0u64;
+    for step in 0..(reads / streams) as u64 {
+        for p in at.iter_mut() {
+            let off = *p * 64;
+            let w = u64::from_le_bytes(words[off..off + 8].try_into().unwrap_or([0; 8]));
+            acc = acc.wrapping_add(w);
+            // The next line from the word just read: a dependent chain. The
+            // step number goes in too: a chain of a fixed random function
+            // falls into a cycle of about sqrt(lines) lines, which the
+            // caches would then hold.
+            let mixed = (w ^ step.wrapping_mul(0x9E37_79B9_7F4A_7C15)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            *p = ((u128::from(mixed) * lines as u128) >> 64) as usize;
+        }
+    }
+    acc
+}
+
+/// AnonHugePages of this process, MiB (0 where the kernel does not say).
+fn anon_huge_mib() -> u64 {
+    let Ok(text) = std::fs::read_to_string("/proc/self/smaps_rollup") else {
+        return 0;
+    };
+    text.lines()
+        .find(|l| l.starts_with("AnonHugePages:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|kb| kb.parse::<u64>().ok())
+        .map_or(0, |kb| kb >> 10)
 }

@@ -6,7 +6,13 @@
 //! tepat-payouts claims --dir D               durable claims/s, group commit on and off
 //! tepat-payouts open   --dir D               `Store::open` time as recorded claims grow
 //! tepat-payouts parts  --dir D               a claim's sled work alone: transaction, flush
+//! tepat-payouts syncs  --dir D               the disk's floor: 4 KiB appends + fdatasync per second
+//! tepat-payouts changes --dir D --changes N  a fresh store D/apply-N and a change file D/apply-N.csv
+//!                                            (N distinct persons: enrol, death, decile) for `tepat apply`
 //! ```
+//!
+//! `claims --stores S` makes its stores under `S` instead of `D` (tmpfs:
+//! the same claims with no disk in the way, the CPU-only rate).
 //!
 //! Every measurement runs on a fresh store directory under `D` whose
 //! snapshot is a hard link to `D/base`'s (the snapshot never changes), so
@@ -34,7 +40,7 @@ type Res<T> = Result<T, Box<dyn std::error::Error>>;
 
 const USAGE: &str = "usage: tepat-payouts build|check|claims|open|compact --dir DIR [--persons N] \
 [--samples N] [--changes N] [--threads 1,16,64,256] [--secs S] [--modes group,single] \
-[--program PBI_JK] [--claims 100000,1000000] [--fill-threads 64]";
+[--program PBI_JK] [--claims 100000,1000000] [--fill-threads 64] [--stores DIR]";
 
 /// Command-line arguments (hand-parsed: a handful of flags).
 struct Args {
@@ -49,6 +55,8 @@ struct Args {
     program: String,
     claims: Vec<u64>,
     fill_threads: usize,
+    /// Where `claims` makes its stores (default: `dir`).
+    stores: Option<PathBuf>,
 }
 
 fn list<T: std::str::FromStr>(s: &str) -> Res<Vec<T>> {
@@ -76,6 +84,7 @@ fn parse_args() -> Res<Args> {
         program: "PBI_JK".into(),
         claims: vec![100_000, 1_000_000],
         fill_threads: 64,
+        stores: None,
     };
     while let Some(flag) = it.next() {
         let v = it.next().ok_or_else(|| format!("{flag} needs a value"))?;
@@ -90,6 +99,7 @@ fn parse_args() -> Res<Args> {
             "--program" => a.program = v,
             "--claims" => a.claims = list(&v)?,
             "--fill-threads" => a.fill_threads = v.parse()?,
+            "--stores" => a.stores = Some(PathBuf::from(v)),
             _ => return Err(format!("unknown flag {flag}\n{USAGE}").into()),
         }
     }
@@ -117,6 +127,8 @@ fn run(a: Args) -> Res<()> {
         "open" => open(&a),
         "compact" => compact(&a),
         "parts" => parts(&a),
+        "syncs" => syncs(&a),
+        "changes" => changes(&a),
         other => Err(format!("unknown command {other:?}\n{USAGE}").into()),
     }
 }
@@ -206,16 +218,108 @@ fn build(a: &Args) -> Res<()> {
 /// A fresh store `D/name` made from the base snapshot (copied), with an
 /// empty claims log and live state.
 fn fresh_store(dir: &Path, name: &str) -> Res<PathBuf> {
-    let path = dir.join(name);
+    fresh_store_in(dir, dir, name)
+}
+
+/// [`fresh_store`] made under `stores` (another file system) from `dir`'s
+/// base snapshot.
+fn fresh_store_in(dir: &Path, stores: &Path, name: &str) -> Res<PathBuf> {
+    let path = stores.join(name);
     if path.exists() {
         std::fs::remove_dir_all(&path)?;
     }
+    std::fs::create_dir_all(stores)?;
     drop(Store::create_from_snapshot(
         &path,
         &base_snapshot(dir),
         tepat::Options::default(),
     )?);
     Ok(path)
+}
+
+/// A fresh store `D/apply-N` and `D/apply-N.csv`: one change row for each
+/// of N distinct random persons, 6 in 10 an `enrol` (PBI-JK, else YAPI),
+/// 2 a `death`, 2 a `decile` of the person's family (a family once), the
+/// mix of a month's file. `run.sh apply` times `tepat apply` on it.
+fn changes(a: &Args) -> Res<()> {
+    use std::io::Write;
+    let n = a.changes;
+    let path = fresh_store(&a.dir, &format!("apply-{n}"))?;
+    let csv = a.dir.join(format!("apply-{n}.csv"));
+    let store = Store::open(&path)?;
+    let snap = store.snapshot();
+    let registry = snap.registry();
+    let (pbi, yapi) = (registry.require("PBI_JK")?, registry.require("YAPI")?);
+    let mut out = std::io::BufWriter::new(std::fs::File::create(&csv)?);
+    writeln!(out, "{}", tepat::change::HEADER)?;
+    let mut rng = Rng(0x6170_706c_79);
+    let (mut persons, mut families) = (std::collections::HashSet::new(), std::collections::HashSet::new());
+    let mut written = 0usize;
+    while written < n {
+        let Some(p) = snap.person_at(rng.below(snap.slot_count()) as u32) else {
+            continue;
+        };
+        if p.duplicate() || p.deceased() || !persons.insert(p.nik().get()) {
+            continue;
+        }
+        let nik = p.nik();
+        match rng.below(10) {
+            0 | 1 => writeln!(out, "death,{nik},,,,,,,,,,,,2026-11-02")?,
+            2 | 3 => match p.kk() {
+                Some(kk) if families.insert(kk.get()) => {
+                    let decile = 1 + rng.below(10);
+                    writeln!(out, "decile,,{kk},,,,,{decile},,,,,,2026-11-02")?;
+                }
+                _ => continue,
+            },
+            _ => {
+                let program = if !p.enrolled().contains(pbi) {
+                    pbi
+                } else if !p.enrolled().contains(yapi) {
+                    yapi
+                } else {
+                    continue;
+                };
+                let code = &registry.program(program).code;
+                writeln!(out, "enrol,{nik},,,,,,,,,,,{code},2026-11-02")?;
+            }
+        }
+        written += 1;
+    }
+    out.flush()?;
+    println!(
+        "RESULT changes rows={written} file={} bytes={} store={}",
+        csv.display(),
+        std::fs::metadata(&csv)?.len(),
+        path.display()
+    );
+    Ok(())
+}
+
+/// The disk's sync floor under `D`: one thread appending 4 KiB and calling
+/// `fdatasync` for `--secs`, the way a flush of the claims log ends.
+fn syncs(a: &Args) -> Res<()> {
+    use std::io::Write;
+    let path = a.dir.join("syncs.probe");
+    let mut f = std::fs::File::create(&path)?;
+    let block = vec![0x5au8; 4096];
+    let start = Instant::now();
+    let mut n = 0u64;
+    while start.elapsed().as_secs_f64() < a.secs {
+        f.write_all(&block)?;
+        f.sync_data()?;
+        n += 1;
+    }
+    let secs = start.elapsed().as_secs_f64();
+    drop(f);
+    std::fs::remove_file(&path)?;
+    println!(
+        "RESULT syncs dir={} fdatasyncs={n} s={secs:.1} per_s={:.0} us_per_sync={:.0}",
+        a.dir.display(),
+        n as f64 / secs,
+        secs * 1e6 / n.max(1) as f64
+    );
+    Ok(())
 }
 
 fn dir_bytes(path: &Path) -> u64 {
@@ -828,7 +932,8 @@ fn claims(a: &Args) -> Res<()> {
             other => return Err(format!("mode {other:?} is not group or single").into()),
         };
         for &threads in &a.threads {
-            let path = fresh_store(&a.dir, &format!("claims-{mode}-{threads}"))?;
+            let stores = a.stores.as_deref().unwrap_or(&a.dir);
+            let path = fresh_store_in(&a.dir, stores, &format!("claims-{mode}-{threads}"))?;
             let store = Store::open_with(
                 &path,
                 Options::default().group_commit(group),
