@@ -361,21 +361,7 @@ fn payouts(args: &ReportArgs, store: &tepat::Store, by: By) -> CmdResult {
     match args.format {
         FormatArg::Csv => report.write_csv(&mut out)?,
         FormatArg::Json => {
-            let rows: Vec<_> = report
-                .rows
-                .iter()
-                .map(|r| {
-                    json!({
-                        "region_code": r.region_code, "region": r.region,
-                        "program": r.program, "period": r.period,
-                        "paid": r.paid, "paid_amount": r.paid_amount,
-                        "paid_without_amount": r.paid_without_amount,
-                        "reversed": r.reversed, "reversed_amount": r.reversed_amount,
-                        "refused": r.refused, "net_amount": r.net_amount(),
-                    })
-                })
-                .collect();
-            writeln!(out, "{}", serde_json::Value::Array(rows))?;
+            writeln!(out, "{}", tepat_server::report_json::payouts(&report))?;
         }
         FormatArg::Table => {
             let header: Vec<String> = tepat::store::PAYOUTS_HEADER

@@ -19,9 +19,11 @@ macro_rules! outln {
 mod analyst_cmds;
 mod demo;
 mod generation_cmds;
+mod ledger_cmds;
 mod merge_cmd;
 mod nik;
 mod payout_cmds;
+mod serve_cmds;
 mod snapshot_cmds;
 mod store_at;
 
@@ -77,6 +79,15 @@ enum Command {
     Batch(analyst_cmds::BatchArgs),
     /// Overlap, inclusion, exclusion, conflicts, deceased, duplicates by region.
     Report(analyst_cmds::ReportArgs),
+    /// The central ledger in PostgreSQL: create its schema, report on it.
+    Ledger(ledger_cmds::LedgerArgs),
+    /// Ship a payout point's claims log to the central ledger.
+    Sync(ledger_cmds::SyncArgs),
+    /// Serve the store over HTTP to payout points, banks and analysts
+    /// (docs/SERVICE.md).
+    Serve(serve_cmds::ServeArgs),
+    /// Make access tokens for `tepat serve`.
+    Token(serve_cmds::TokenArgs),
     /// Claim continuously from several threads (the kill -9 test's child).
     #[command(hide = true)]
     StressClaims(payout_cmds::StressArgs),
@@ -104,6 +115,10 @@ fn main() -> ExitCode {
         Command::Audit(args) => payout_cmds::audit(args),
         Command::Batch(args) => analyst_cmds::batch(args),
         Command::Report(args) => analyst_cmds::report(args),
+        Command::Ledger(args) => ledger_cmds::ledger(args),
+        Command::Sync(args) => ledger_cmds::sync(args),
+        Command::Serve(args) => serve_cmds::serve(args),
+        Command::Token(args) => serve_cmds::token(args),
         Command::StressClaims(args) => payout_cmds::stress(args),
     };
     match result {

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use serde_json::{Value, json};
 use tepat::{ClaimRequest, Registry, Verdict};
+use tepat_server::verdict_json;
 
 type CmdResult = Result<ExitCode, Box<dyn std::error::Error>>;
 
@@ -122,41 +123,9 @@ pub struct AuditArgs {
 }
 
 /// The `reasons` array of the JSON output: a stable `code` each, whether it
-/// blocks, and its details.
+/// blocks, and its details (the service's, so that the two never differ).
 pub fn reasons_json(registry: &Registry, v: &Verdict) -> Value {
-    let mut out = Vec::new();
-    for code in v.reasons.iter() {
-        let mut r =
-            json!({ "code": code.as_str(), "blocks": registry.policy().blocks(code.as_str()) });
-        match code {
-            tepat::ReasonCode::ExcludedBy => {
-                r["by"] = v
-                    .conflicts
-                    .iter()
-                    .map(|c| {
-                        json!({
-                            "program": registry.get(c.program).map(|p| p.code.as_str()),
-                            "level": match c.level {
-                                tepat::program::ExclusionLevel::Person => "person",
-                                tepat::program::ExclusionLevel::Family => "family",
-                            },
-                        })
-                    })
-                    .collect();
-            }
-            tepat::ReasonCode::AlreadyClaimed => {
-                if let Some(c) = &v.claimed {
-                    r["request_id"] = json!(c.request_id);
-                    r["nik"] = json!(format!("{:016}", c.nik));
-                    r["kk"] = json!(c.kk.map(|k| format!("{k:016}")));
-                    r["at_ms"] = json!(c.at_ms);
-                }
-            }
-            _ => {}
-        }
-        out.push(r);
-    }
-    Value::Array(out)
+    verdict_json::reasons(registry, v)
 }
 
 /// The reasons array as one readable line.
@@ -221,10 +190,12 @@ pub fn check(args: CheckArgs) -> CmdResult {
     let entitled = store.entitlement(&args.nik, &args.program, &args.period)?;
     let reasons = reasons_json(&registry, &v);
     if args.json {
-        outln!(
-            "{}",
-            json!({ "nik": args.nik, "program": args.program, "period": args.period, "payable": v.payable, "entitled": entitled, "reasons": reasons })
-        );
+        let asked = verdict_json::Asked {
+            nik: &args.nik,
+            program: &args.program,
+            period: &args.period,
+        };
+        outln!("{}", verdict_json::check(&registry, &asked, &v, entitled));
     } else {
         outln!(
             "{} {} {}: {}{} ({})",
@@ -305,25 +276,12 @@ pub fn claim(args: ClaimArgs) -> CmdResult {
     })?;
     let reasons = reasons_json(&registry, &out.verdict);
     if args.json {
-        outln!(
-            "{}",
-            json!({
-                "outcome": if out.paid { "paid" } else { "refused" },
-                "request_id": out.request_id,
-                "nik": nik,
-                "program": program,
-                "period": period,
-                "amount": out.amount,
-                "entitled": out.entitled,
-                "reasons": reasons,
-                "replayed": out.replayed,
-                "reversed": out.reversed.as_ref().map(|r| json!({
-                    "request_id": r.request_id,
-                    "at": tepat::date::iso_utc(r.at_ms),
-                    "reason": r.reason,
-                })),
-            })
-        );
+        let asked = verdict_json::Asked {
+            nik: &nik,
+            program: &program,
+            period: &period,
+        };
+        outln!("{}", verdict_json::claim(&registry, &asked, &out));
     } else {
         outln!(
             "request {}: {}{}{}{} ({})",

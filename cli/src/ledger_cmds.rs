@@ -1,0 +1,128 @@
+//! `tepat ledger init`, `tepat ledger report` and `tepat sync`: the central
+//! ledger in PostgreSQL (tepat-ledger; docs/LEDGER.md).
+
+use std::io::{BufWriter, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use tepat_ledger::report::By;
+
+type CmdResult = Result<ExitCode, Box<dyn std::error::Error>>;
+
+/// `tepat ledger ...`.
+#[derive(clap::Args)]
+pub struct LedgerArgs {
+    #[command(subcommand)]
+    command: LedgerCommand,
+}
+
+#[derive(clap::Subcommand)]
+enum LedgerCommand {
+    /// Create the ledger's schema, or migrate it to this tepat's version
+    /// (a no-op when it is there; a newer database is refused).
+    Init(InitArgs),
+    /// Cross-point double payments, and paid / reversed counts and sums.
+    Report(ReportArgs),
+}
+
+/// Where the ledger is.
+#[derive(clap::Args)]
+struct InitArgs {
+    /// The ledger's PostgreSQL, `postgresql://user@host:port/database`.
+    #[arg(long)]
+    db: String,
+}
+
+#[derive(clap::Args)]
+struct ReportArgs {
+    /// The ledger's PostgreSQL, `postgresql://user@host:port/database`.
+    #[arg(long)]
+    db: String,
+    /// Group the counts by `province`, `regency` or `point`.
+    #[arg(long, default_value = "province")]
+    by: By,
+    /// Only this period (`2026-Q4`, `2026-11`).
+    #[arg(long)]
+    period: Option<String>,
+    /// `csv` (two tables, an empty line between) or `json`.
+    #[arg(long, default_value = "csv", value_parser = ["csv", "json"])]
+    format: String,
+}
+
+/// `tepat sync`'s arguments.
+#[derive(clap::Args)]
+pub struct SyncArgs {
+    /// The payout point's store directory.
+    #[arg(long)]
+    store: PathBuf,
+    /// The ledger's PostgreSQL, `postgresql://user@host:port/database`.
+    #[arg(long)]
+    db: String,
+    /// The payout point's id in the ledger (bound to the store at its
+    /// first sync).
+    #[arg(long)]
+    point: String,
+    /// Records per transaction.
+    #[arg(long, default_value_t = tepat_ledger::sync::DEFAULT_BATCH)]
+    batch: usize,
+}
+
+/// Runs `tepat ledger ...`.
+pub fn ledger(args: LedgerArgs) -> CmdResult {
+    match args.command {
+        LedgerCommand::Init(a) => init(a),
+        LedgerCommand::Report(a) => report(a),
+    }
+}
+
+fn init(args: InitArgs) -> CmdResult {
+    let mut client = tepat_ledger::connect(&args.db)?;
+    let done = tepat_ledger::migrate::migrate(&mut client)?;
+    if done.applied.is_empty() {
+        outln!("ledger schema at version {}: nothing to do", done.to);
+    } else {
+        let applied: Vec<String> = done.applied.iter().map(|v| format!("{v:03}")).collect();
+        outln!(
+            "ledger schema at version {} (was {}; applied {})",
+            done.to,
+            done.from,
+            applied.join(", ")
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn report(args: ReportArgs) -> CmdResult {
+    let mut client = tepat_ledger::connect(&args.db)?;
+    let report = tepat_ledger::report::report(&mut client, args.by, args.period.as_deref())?;
+    let out = std::io::stdout();
+    let mut out = BufWriter::new(out.lock());
+    if args.format == "json" {
+        writeln!(out, "{}", tepat_ledger::output::to_json(&report))?;
+    } else {
+        tepat_ledger::output::write_csv(&report, &mut out)?;
+    }
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Runs `tepat sync`: opens the store as every command does (the claims
+/// log is one process's: a point's own app must not hold it meanwhile),
+/// then ships its log from the point's high-water mark.
+pub fn sync(args: SyncArgs) -> CmdResult {
+    let store = crate::store_at::open(&args.store, tepat::Options::default())?;
+    let mut client = tepat_ledger::connect(&args.db)?;
+    let done = tepat_ledger::sync::sync(&mut client, &store, &args.point, args.batch)?;
+    outln!(
+        "point {}: {} claims and {} reversals shipped in {} batches ({} double payments \
+         flagged); high-water mark {} -> {}",
+        args.point,
+        done.claims,
+        done.reversals,
+        done.batches,
+        done.double_payments,
+        done.from,
+        done.to
+    );
+    Ok(ExitCode::SUCCESS)
+}

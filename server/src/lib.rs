@@ -1,0 +1,270 @@
+//! `tepat serve`: one process owns a store and serves every payout point,
+//! bank and analyst over HTTP (axum on tokio). The library stays
+//! synchronous: every store call runs on tokio's blocking pool
+//! ([`state::blocking`]), so the runtime's threads never wait on a flush,
+//! and concurrent claims share the claims log's flushes (group commit).
+//!
+//! | module | what |
+//! |---|---|
+//! | [`tokens`] | `tokens.toml`: token hashes, roles, regions |
+//! | [`auth`] | bearer tokens against roles and regions |
+//! | [`access_log`] | one line per request naming a NIK, the NIK keyed-hashed |
+//! | [`errors`] | the one error shape |
+//! | [`json_body`] | request bodies, with the field at fault named |
+//! | [`metrics`] | `/metrics` |
+//! | [`openapi`] | `/openapi.json`, generated from the handlers |
+//! | [`query`] | query parameters, in the error shape when unreadable |
+//! | [`rate_limit`] | the public routes' per-address limit |
+//! | [`state`] | what requests share; the blocking pool |
+//! | [`verdict_json`] | verdicts as `tepat check --json` prints them |
+//! | `routes` | the routes and their middleware |
+
+#![forbid(unsafe_code)]
+
+pub mod access_log;
+pub mod auth;
+pub mod errors;
+pub mod json_body;
+pub mod metrics;
+pub mod openapi;
+mod private_file;
+pub mod query;
+pub mod rate_limit;
+pub mod report_json;
+mod routes;
+pub mod state;
+pub mod tokens;
+pub mod verdict_json;
+
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+pub use routes::router;
+pub use state::{AppState, Limits};
+
+/// How a service is started.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// The store directory.
+    pub store: PathBuf,
+    /// How the store is opened (its date, residency).
+    pub options: tepat::Options,
+    /// Where to listen (`127.0.0.1:7700`; port 0 picks one).
+    pub listen: SocketAddr,
+    /// The tokens file.
+    pub tokens: PathBuf,
+    /// The access log (default: `access.log` in the store directory).
+    pub access_log: Option<PathBuf>,
+    /// Limits on requests.
+    pub limits: Limits,
+}
+
+/// What can stop a service from starting or running.
+#[derive(Debug, thiserror::Error)]
+pub enum ServeError {
+    /// The store cannot be opened.
+    #[error(transparent)]
+    Store(#[from] tepat::Error),
+    /// The tokens file cannot be read.
+    #[error(transparent)]
+    Tokens(#[from] tokens::TokensError),
+    /// A socket, the access log or its key failed.
+    #[error("{what}: {source}")]
+    Io {
+        /// What failed.
+        what: String,
+        /// The operating system's error.
+        source: std::io::Error,
+    },
+}
+
+fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> ServeError {
+    let what = what.into();
+    move |source| ServeError::Io { what, source }
+}
+
+/// Opens the store, the tokens and the access log.
+pub fn open(config: &Config) -> Result<Arc<AppState>, ServeError> {
+    let tokens = tokens::Tokens::load(&config.tokens)?;
+    let store = tepat::Store::open_with(&config.store, config.options)?;
+    let log_path = config
+        .access_log
+        .clone()
+        .unwrap_or_else(|| config.store.join("access.log"));
+    let key_path = access_log::key_path_beside(&config.tokens);
+    let access = access_log::AccessLog::open(&log_path, &key_path)
+        .map_err(io(format!("access log {}", log_path.display())))?;
+    Ok(Arc::new(AppState::new(
+        Arc::new(store),
+        tokens,
+        access,
+        config.limits,
+    )))
+}
+
+/// Serves `state` on `listener` until `shutdown` resolves; then stops
+/// accepting, finishes the requests in flight (every claim answered is
+/// durable: it was before its answer), and writes out the access log.
+///
+/// The accept loop is hyper's own rather than `axum::serve`, for the
+/// header timeout: a connection that sends its headers too slowly, or
+/// stays idle between requests longer than [`Limits::header_timeout`], is
+/// closed, so that slow or silent clients cannot pile up.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    state: Arc<AppState>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), ServeError> {
+    let app = router(state.clone());
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let mut shutdown = std::pin::pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                // Out of file descriptors, a connection reset before it
+                // was accepted: wait a little, go on serving the others.
+                Err(_) => {
+                    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let app = app.clone();
+        let service =
+            hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
+                req.extensions_mut()
+                    .insert(axum::extract::ConnectInfo(peer));
+                tower::ServiceExt::oneshot(app.clone(), req.map(axum::body::Body::new))
+            });
+        let conn = hyper::server::conn::http1::Builder::new()
+            .timer(hyper_util::rt::TokioTimer::new())
+            .header_read_timeout(state.limits.header_timeout)
+            .serve_connection(hyper_util::rt::TokioIo::new(stream), service);
+        let conn = graceful.watch(conn);
+        tokio::spawn(async move {
+            // A connection's error (reset, timeout) ends that connection.
+            let _ = conn.await;
+        });
+    }
+    state.draining.store(true, Ordering::Relaxed);
+    drop(listener);
+    graceful.shutdown().await;
+    state.access.close();
+    Ok(())
+}
+
+/// Resolves on SIGTERM or SIGINT (Ctrl-C).
+pub async fn termination() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// Runs a service until SIGTERM or SIGINT: `tepat serve`. `ready` is
+/// called with the address once it listens.
+pub fn run(config: &Config, ready: impl FnOnce(SocketAddr)) -> Result<(), ServeError> {
+    let state = open(config)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("tepat-serve")
+        .build()
+        .map_err(io("the runtime"))?;
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind(config.listen)
+            .await
+            .map_err(io(format!("listening on {}", config.listen)))?;
+        let addr = listener.local_addr().map_err(io("the listening address"))?;
+        ready(addr);
+        serve(listener, state, termination()).await
+    })
+}
+
+/// A service running on a thread of its own (tests, embedders).
+pub struct Running {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<Result<(), ServeError>>>,
+}
+
+impl Running {
+    /// Starts a service on a thread of its own.
+    pub fn start(config: &Config) -> Result<Running, ServeError> {
+        let state = open(config)?;
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .map_err(io("the runtime"))?;
+        let std_listener = std::net::TcpListener::bind(config.listen)
+            .map_err(io(format!("listening on {}", config.listen)))?;
+        std_listener
+            .set_nonblocking(true)
+            .map_err(io("the listener"))?;
+        let addr = std_listener
+            .local_addr()
+            .map_err(io("the listening address"))?;
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            runtime.block_on(async move {
+                let listener =
+                    tokio::net::TcpListener::from_std(std_listener).map_err(io("the listener"))?;
+                serve(listener, state, async move {
+                    let _ = stopped.await;
+                })
+                .await
+            })
+        });
+        Ok(Running {
+            addr,
+            stop: Some(stop),
+            thread: Some(thread),
+        })
+    }
+
+    /// Stops it as SIGTERM would, and waits.
+    pub fn stop(mut self) -> Result<(), ServeError> {
+        self.shutdown()
+    }
+
+    fn shutdown(&mut self) -> Result<(), ServeError> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        match self.thread.take().map(std::thread::JoinHandle::join) {
+            Some(Ok(result)) => result,
+            Some(Err(_)) => Err(ServeError::Io {
+                what: "the service's thread".into(),
+                source: std::io::Error::other("panicked"),
+            }),
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.shutdown();
+    }
+}
