@@ -14,9 +14,11 @@
 #   report  Store::counts + report(Overlap), by province and district, 5x
 #   duckdb  export the columns, then DuckDB 2 threads, then tepat again
 #   demo    `tepat demo` (1 M persons) in a scratch directory, wall time
+#   floor   random 64-byte reads over an array as large as the snapshot,
+#           1-32 in flight per thread, 1 and 2 threads (the memory's floor)
 set -euo pipefail
 if [ $# -lt 2 ]; then
-    echo "usage: $0 N DIR [build|batch|csv|report|duckdb|demo ...]" >&2
+    echo "usage: $0 N DIR [build|batch|csv|report|duckdb|demo|floor ...]" >&2
     exit 2
 fi
 n=$1
@@ -57,6 +59,8 @@ for step in $steps; do
         "$bench" report --dir "$dir" --reps 5
         "$dir/venv/bin/python" "$here/duckdb_overlap.py" "$dir" 5
         "$bench" report --dir "$dir" --reps 5 ;;
+    floor)
+        "$bench" floor --dir "$dir" --rows 10000000 --reps 3 ;;
     demo)
         scratch=$(mktemp -d "$dir/demo.XXXXXX")
         (cd "$root" && cargo build --release --quiet -p tepat-cli)

@@ -372,7 +372,13 @@ fn batch(a: &Args) -> Res<()> {
     // The same code with its data in cache: 10 M rows drawn from 16,384
     // sampled ones (a few MiB of lines), so what remains is the CPU's work
     // per row, not the memory's wait.
-    let hot: Vec<BatchItem> = items.iter().take(16_384).cycle().take(rows).cloned().collect();
+    let hot: Vec<BatchItem> = items
+        .iter()
+        .take(16_384)
+        .cycle()
+        .take(rows)
+        .cloned()
+        .collect();
     let mut hot_out = vec![BatchVerdict::default(); hot.len()];
     store.verify_batch(&hot, &mut hot_out, 2)?;
     for threads in [1usize, 2] {
@@ -995,7 +1001,9 @@ fn floor(a: &Args) -> Res<()> {
                 std::thread::scope(|s| {
                     for th in 0..threads {
                         let seed = (rep * 64 + th) as u64;
-                        s.spawn(move || std::hint::black_box(chase(words, lines, streams, per, seed)));
+                        s.spawn(move || {
+                            std::hint::black_box(chase(words, lines, streams, per, seed))
+                        });
                     }
                 });
                 times.push(secs(t.elapsed()));
@@ -1016,7 +1024,9 @@ fn floor(a: &Args) -> Res<()> {
 /// over `lines` 64-byte lines; returns a checksum so nothing is elided.
 fn chase(words: &[u8], lines: usize, streams: usize, reads: usize, seed: u64) -> u64 {
     let mut rng = Rng(seed ^ 0xA5A5);
-    let mut at: Vec<usize> = (0..streams).map(|_| rng.below(lines as u64) as usize).collect();
+    let mut at: Vec<usize> = (0..streams)
+        .map(|_| rng.below(lines as u64) as usize)
+        .collect();
     let mut acc = 0u64;
     for step in 0..(reads / streams) as u64 {
         for p in at.iter_mut() {
@@ -1027,7 +1037,8 @@ fn chase(words: &[u8], lines: usize, streams: usize, reads: usize, seed: u64) ->
             // step number goes in too: a chain of a fixed random function
             // falls into a cycle of about sqrt(lines) lines, which the
             // caches would then hold.
-            let mixed = (w ^ step.wrapping_mul(0x9E37_79B9_7F4A_7C15)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            let mixed =
+                (w ^ step.wrapping_mul(0x9E37_79B9_7F4A_7C15)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
             *p = ((u128::from(mixed) * lines as u128) >> 64) as usize;
         }
     }

@@ -252,8 +252,11 @@ fn changes(a: &Args) -> Res<()> {
     let (pbi, yapi) = (registry.require("PBI_JK")?, registry.require("YAPI")?);
     let mut out = std::io::BufWriter::new(std::fs::File::create(&csv)?);
     writeln!(out, "{}", tepat::change::HEADER)?;
-    let mut rng = Rng(0x6170_706c_79);
-    let (mut persons, mut families) = (std::collections::HashSet::new(), std::collections::HashSet::new());
+    let mut rng = Rng(0x0061_7070_6c79);
+    let (mut persons, mut families) = (
+        std::collections::HashSet::new(),
+        std::collections::HashSet::new(),
+    );
     let mut written = 0usize;
     while written < n {
         let Some(p) = snap.person_at(rng.below(snap.slot_count()) as u32) else {
@@ -456,12 +459,14 @@ fn compact(a: &Args) -> Res<()> {
     let path = fresh_store(&a.dir, "compact")?;
     let store = Store::open(&path)?;
     let snap = store.snapshot();
-    let mut rng = Rng(0x636f_6d70_6163_74);
+    let mut rng = Rng(0x0063_6f6d_7061_6374);
     let samples = sample_checks(&snap, a.samples, &mut rng);
     let (rows, _) = enrol_changes(&snap, a.changes, &mut rng)?;
     drop(snap);
     let t = Instant::now();
-    let applied = store.apply_csv(BufReader::new(rows.as_bytes()), "bench-changes.csv")?.rows;
+    let applied = store
+        .apply_csv(BufReader::new(rows.as_bytes()), "bench-changes.csv")?
+        .rows;
     log(format!(
         "applied {applied} enrol changes in {:.2} s",
         t.elapsed().as_secs_f64()
@@ -677,7 +682,9 @@ fn check(a: &Args) -> Res<()> {
 
     let (rows, mut changed) = enrol_changes(&snap, a.changes, &mut rng)?;
     let t = Instant::now();
-    let applied = store.apply_csv(BufReader::new(rows.as_bytes()), "bench-changes.csv")?.rows;
+    let applied = store
+        .apply_csv(BufReader::new(rows.as_bytes()), "bench-changes.csv")?
+        .rows;
     let apply_s = t.elapsed().as_secs_f64();
     log(format!("applied {applied} enrol changes in {apply_s:.2} s"));
     let _ = time_loop(&store, &changed)?;
@@ -934,10 +941,7 @@ fn claims(a: &Args) -> Res<()> {
         for &threads in &a.threads {
             let stores = a.stores.as_deref().unwrap_or(&a.dir);
             let path = fresh_store_in(&a.dir, stores, &format!("claims-{mode}-{threads}"))?;
-            let store = Store::open_with(
-                &path,
-                Options::default().group_commit(group),
-            )?;
+            let store = Store::open_with(&path, Options::default().group_commit(group))?;
             let next = AtomicUsize::new(0);
             let r = claim_run(
                 &store,
