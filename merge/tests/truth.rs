@@ -124,7 +124,7 @@ fn precision_and_recall_per_injected_problem() {
 /// `TEPAT_MERGE_EVAL=DIR cargo test --release -p tepat-merge --test truth -- --ignored --nocapture`
 /// (the merge's output goes to DIR/merged).
 #[test]
-#[ignore]
+#[ignore = "evaluates a dataset made by hand with tepat-gen --sources: set TEPAT_MERGE_EVAL=DIR"]
 fn evaluate_a_generated_dataset() {
     let Ok(dir) = std::env::var("TEPAT_MERGE_EVAL") else {
         return;
