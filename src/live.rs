@@ -272,11 +272,6 @@ impl LiveWrite {
         self.ops.insert(key.to_vec(), Some(value));
     }
 
-    /// How many records it writes or removes.
-    pub(crate) fn len(&self) -> usize {
-        self.ops.len()
-    }
-
     fn into_batch(self) -> sled::Batch {
         let mut batch = sled::Batch::default();
         for (key, value) in self.ops {
@@ -496,10 +491,7 @@ impl Live {
         crate::durable::journal::write(journal, id, &payload)?;
         drop(payload);
         committed();
-        self.insert_each(&ops)?;
-        self.durable()?;
-        sync_tree(&self.dir)?;
-        crate::durable::journal::remove(journal)
+        self.finish_journal(&ops, journal)
     }
 
     /// Finishes a journaled write a crash interrupted (see
@@ -513,11 +505,17 @@ impl Live {
                 message: format!("{}: the journal does not decode: {e}", journal.display()),
             })?;
         drop(payload);
-        self.insert_each(&ops)?;
-        self.db.flush().map_err(live_err)?;
-        sync_tree(&self.dir)?;
-        crate::durable::journal::remove(journal)?;
+        self.finish_journal(&ops, journal)?;
         Ok(true)
+    }
+
+    /// The journal's records into sled, durable (a flush, then an `fsync`
+    /// of sled's files: see [`Live::write`]), then the journal removed.
+    fn finish_journal(&self, ops: &[(Vec<u8>, Option<Vec<u8>>)], journal: &Path) -> Result<()> {
+        self.insert_each(ops)?;
+        self.durable()?;
+        sync_tree(&self.dir)?;
+        crate::durable::journal::remove(journal)
     }
 
     /// Writes `ops` into the tree one record at a time (no batch: see

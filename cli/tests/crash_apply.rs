@@ -4,49 +4,21 @@
 //! moments, and check that the next open shows the whole file or none of
 //! it — never a part — and that a foreign or damaged journal is refused.
 
+mod binary;
+
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
+use binary::{build, copy_dir, ok, tepat};
 use tepat::Store;
 use tepat_gen::{Config, Generator, output};
 
 const PERSONS: u64 = 30_000;
 /// Rows of the large file: with their audit entries, well over one batch.
 const ROWS: usize = 12_000;
-
-fn tepat(args: &[&str], fault: Option<&str>) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tepat"));
-    cmd.args(args);
-    match fault {
-        Some(point) => cmd.env("TEPAT_FAULT_AT", point),
-        None => cmd.env_remove("TEPAT_FAULT_AT"),
-    };
-    cmd.output().unwrap()
-}
-
-fn ok(out: &Output) {
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
-}
 
 /// A built store and a change file of `ROWS` rows: enrolments of distinct
 /// persons and deaths, so that every row changes someone.
@@ -61,18 +33,7 @@ fn base(dir: &Path) -> std::path::PathBuf {
     output::write_all(&Generator::new(config).unwrap(), &data, |_| {}).unwrap();
     let store = dir.join("base");
     let register = data.join("register.csv");
-    ok(&tepat(
-        &[
-            "build",
-            "--register",
-            register.to_str().unwrap(),
-            "--store",
-            store.to_str().unwrap(),
-            "--as-of",
-            "2026-11-01",
-        ],
-        None,
-    ));
+    build(&register, &store);
     let st = Store::open(&store).unwrap();
     let snap = st.snapshot();
     let pbi = snap.registry().require("PBI_JK").unwrap();
@@ -261,18 +222,7 @@ fn another_stores_journal_is_refused_at_open() {
     // identity): its live state must not take this one's journal.
     let other = scratch.path().join("other");
     let register = f.base.parent().unwrap().join("data/register.csv");
-    ok(&tepat(
-        &[
-            "build",
-            "--register",
-            register.to_str().unwrap(),
-            "--store",
-            other.to_str().unwrap(),
-            "--as-of",
-            "2026-11-01",
-        ],
-        None,
-    ));
+    build(&register, &other);
     std::fs::copy(
         crashed.join("changes.journal"),
         other.join("changes.journal"),

@@ -9,37 +9,21 @@
 //! `TEPAT_CRASH_ROUNDS=200 cargo test -p tepat-cli --test crash_generations`
 //! for more kill -9 rounds (default 12).
 
+mod binary;
 #[path = "../../tests/common/mod.rs"]
 mod common;
 
 use std::collections::BTreeMap;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 use std::time::Duration;
 
+use binary::{build, copy_dir, ok, tepat};
 use tepat::generations::FAULT_POINTS;
 use tepat::{ClaimRequest, Nik, Period, Store, Verdict};
 use tepat_gen::{Config, Generator, output};
 
 const PERSONS: u64 = 4_000;
-
-fn tepat(args: &[&str], fault: Option<&str>) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tepat"));
-    cmd.args(args);
-    match fault {
-        Some(point) => cmd.env("TEPAT_FAULT_AT", point),
-        None => cmd.env_remove("TEPAT_FAULT_AT"),
-    };
-    cmd.output().unwrap()
-}
-
-fn ok(out: &Output) {
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
 
 /// What the store answers: every verdict of every NIK and program, and
 /// every held claim.
@@ -75,19 +59,6 @@ fn answers(dir: &Path, niks: &[u64]) -> (u64, Answers) {
     (store.snapshot().generation(), Answers { verdicts, claims })
 }
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
-}
-
 /// A store at generation 1 with a month of changes pending and some claims;
 /// returns every NIK it knows.
 fn base_store(data: &Path, store: &Path) -> Vec<u64> {
@@ -100,18 +71,7 @@ fn base_store(data: &Path, store: &Path) -> Vec<u64> {
     output::write_all(&Generator::new(config).unwrap(), data, |_| {}).unwrap();
     let s = store.to_str().unwrap();
     let register = data.join("register.csv");
-    ok(&tepat(
-        &[
-            "build",
-            "--register",
-            register.to_str().unwrap(),
-            "--store",
-            s,
-            "--as-of",
-            "2026-11-01",
-        ],
-        None,
-    ));
+    build(&register, store);
     let changes = data.join("changes.csv");
     ok(&tepat(
         &["apply", "--store", s, changes.to_str().unwrap()],

@@ -98,6 +98,11 @@ impl Store {
                 ),
             });
         }
+        // Readers need the file's persons in memory only while a journaled
+        // (large) write goes into sled; the records it will take: persons,
+        // markers, audit entries, witness and checksum.
+        let records = overlay.persons.len() + overlay.markers.len() + changes.len() + 2;
+        let journaled = records > BATCH_RECORDS;
         let mut write = LiveWrite::default();
         let mut pending = PendingApply::default();
         // Every person the overlay touched is written, unchanged or not:
@@ -105,12 +110,14 @@ impl Store {
         for (nik, state) in overlay.persons {
             self.changed.insert(nik);
             write.put_person(nik, &state)?;
-            pending.persons.insert(nik, state);
+            if journaled {
+                pending.persons.insert(nik, state);
+            }
         }
         for ((kk, nik), moved_in) in &overlay.markers {
             self.moved.insert(*kk);
             write.put_marker(*kk, *nik, *moved_in);
-            if *moved_in {
+            if journaled && *moved_in {
                 pending.moved_in.entry(*kk).or_default().push(*nik);
             }
         }
@@ -152,7 +159,7 @@ impl Store {
             };
             write.put_applied(digest, &applied)?;
         }
-        if write.len() <= BATCH_RECORDS {
+        if !journaled {
             self.live.write(write)?;
         } else {
             // Too large for one sled batch: a journal is the commit point,

@@ -276,11 +276,7 @@ fn changes(a: &Args) -> Res<()> {
                 _ => continue,
             },
             _ => {
-                let program = if !p.enrolled().contains(pbi) {
-                    pbi
-                } else if !p.enrolled().contains(yapi) {
-                    yapi
-                } else {
+                let Some(program) = not_yet_enrolled(&p, [pbi, yapi]) else {
                     continue;
                 };
                 let code = &registry.program(program).code;
@@ -416,6 +412,15 @@ fn sample_checks(snap: &Snapshot, n: usize, rng: &mut Rng) -> Vec<Sample> {
     out
 }
 
+/// The first of `programs` the person is not enrolled in: what an `enrol`
+/// row can add.
+fn not_yet_enrolled(
+    p: &tepat::snapshot::Person<'_>,
+    programs: [ProgramId; 2],
+) -> Option<ProgramId> {
+    programs.into_iter().find(|&id| !p.enrolled().contains(id))
+}
+
 /// Pending changes: `enrol` rows for `n` distinct random persons (into
 /// PBI-JK or, if enrolled there, YAPI), and a check sample of each.
 fn enrol_changes(snap: &Snapshot, n: usize, rng: &mut Rng) -> Res<(String, Vec<Sample>)> {
@@ -434,11 +439,7 @@ fn enrol_changes(snap: &Snapshot, n: usize, rng: &mut Rng) -> Res<(String, Vec<S
         if p.duplicate() || !seen.insert(p.nik().get()) {
             continue;
         }
-        let program = if !p.enrolled().contains(pbi) {
-            pbi
-        } else if !p.enrolled().contains(yapi) {
-            yapi
-        } else {
+        let Some(program) = not_yet_enrolled(&p, [pbi, yapi]) else {
             continue;
         };
         let code = &registry.program(program).code;
