@@ -505,8 +505,38 @@ impl Live {
                 message: format!("{}: the journal does not decode: {e}", journal.display()),
             })?;
         drop(payload);
+        self.refuse_stale_journal(&ops, journal)?;
         self.finish_journal(&ops, journal)?;
         Ok(true)
+    }
+
+    /// A journal is the last write of the live state, or one after it: a
+    /// journal whose witness counts fewer change files than `live/` is an
+    /// old copy put back (from a backup), and its records would undo the
+    /// files applied since.
+    fn refuse_stale_journal(
+        &self,
+        ops: &[(Vec<u8>, Option<Vec<u8>>)],
+        journal: &Path,
+    ) -> Result<()> {
+        let journal_witness = ops
+            .iter()
+            .find(|(k, _)| k.as_slice() == WITNESS)
+            .and_then(|(_, v)| v.as_deref())
+            .map(decode::<Witness>)
+            .transpose()?;
+        match (journal_witness, self.witness()?) {
+            (Some(j), Some(live)) if j.applies < live.applies => Err(Error::Live {
+                message: format!(
+                    "{}: the journal records {} change files applied, live/ {}: it is an older \
+                     copy and would undo the files applied since; it was not replayed",
+                    journal.display(),
+                    j.applies,
+                    live.applies
+                ),
+            }),
+            _ => Ok(()),
+        }
     }
 
     /// The journal's records into sled, durable (a flush, then an `fsync`

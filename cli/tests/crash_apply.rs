@@ -245,3 +245,66 @@ fn another_stores_journal_is_refused_at_open() {
         "{text}"
     );
 }
+
+#[test]
+fn an_old_journal_put_back_is_refused_not_replayed() {
+    let f = fixture();
+    let scratch = tempfile::tempdir().unwrap();
+    let store = scratch.path().join("store");
+    copy_dir(&f.base, &store);
+    let out = tepat(
+        &[
+            "apply",
+            "--store",
+            store.to_str().unwrap(),
+            f.file.to_str().unwrap(),
+        ],
+        Some("apply.inserting"),
+    );
+    assert!(!out.status.success());
+    let saved = scratch.path().join("old.journal");
+    std::fs::copy(store.join("changes.journal"), &saved).unwrap();
+    // The open finishes the file; then one more file is applied.
+    let (one_more, nik) = {
+        let st = Store::open(&store).unwrap();
+        let snap = st.snapshot();
+        let yapi = snap.registry().require("YAPI").unwrap();
+        let p = snap
+            .persons()
+            .filter(|p| !p.duplicate() && !p.enrolled().contains(yapi))
+            .last()
+            .unwrap();
+        (
+            format!(
+                "{}\nenrol,{},,,,,,,,,,,YAPI,2026-11-03\n",
+                tepat::change::HEADER,
+                p.nik()
+            ),
+            p.nik(),
+        )
+    };
+    let second = scratch.path().join("one-more.csv");
+    std::fs::write(&second, one_more).unwrap();
+    ok(&tepat(
+        &[
+            "apply",
+            "--store",
+            store.to_str().unwrap(),
+            second.to_str().unwrap(),
+        ],
+        None,
+    ));
+    let before = state(&store);
+    // A careless restore puts the old journal back.
+    std::fs::copy(&saved, store.join("changes.journal")).unwrap();
+    let err = Store::open(&store)
+        .err()
+        .expect("an old journal was replayed");
+    assert!(err.to_string().contains("older"), "{err}");
+    std::fs::remove_file(store.join("changes.journal")).unwrap();
+    assert_eq!(state(&store), before, "the refusal changed nothing");
+    assert!(
+        before.0.contains_key(&nik.get()),
+        "the second file's enrolment is kept"
+    );
+}
