@@ -16,7 +16,8 @@ use proptest::prelude::*;
 use proptest_state_machine::{ReferenceStateMachine, StateMachineTest, prop_state_machine};
 use tepat::register::{PersonRecord, Relation};
 use tepat::snapshot::SnapshotBuilder;
-use tepat::{ClaimRequest, Date, ProgramSet, ReasonCode, Registry, Store};
+use tepat::program::PersonFacts;
+use tepat::{ClaimRequest, Date, Period, ProgramSet, ReasonCode, Registry, Store};
 
 const PROGRAMS: [&str; 2] = ["PKH", "PBI_JK"];
 const PERIODS: [&str; 4] = ["2026-Q4", "2027-Q1", "2026-11", "2026-12"];
@@ -149,6 +150,32 @@ impl Model {
         (payable, reasons)
     }
 
+    /// Whether a payment would come to more than nothing. PKH pays by the
+    /// components of the family's living members on the period's first
+    /// day: a family a move has left without any is owed nothing, and the
+    /// store refuses the claim (`wrong_amount`) though a check says payable.
+    fn owed(&self, person: usize, program: usize, period: usize) -> bool {
+        let registry = Registry::builtin();
+        let id = registry.require(PROGRAMS[program]).unwrap();
+        let Some(entitlement) = &registry.get(id).unwrap().entitlement else {
+            return true;
+        };
+        let on = Period::parse(PERIODS[period]).unwrap().first_day().unwrap();
+        let kk = self.kk[person];
+        let facts: Vec<PersonFacts> = (0..self.persons.len())
+            .filter(|i| self.kk[*i] == kk)
+            .map(|i| &self.persons[i])
+            .filter(|m| !m.deceased && !self.deceased.contains(&m.nik.get()))
+            .map(|m| PersonFacts {
+                decile: m.decile,
+                age: m.birth_date.age_on(on),
+                recorded: m.components,
+                civil_servant: m.civil_servant,
+            })
+            .collect();
+        entitlement.amount(&facts) > 0
+    }
+
     /// Moves are between families of one family-program enrolment, so that
     /// enrolment (which follows the family) stays what the model knows.
     fn can_move(&self, person: usize, to: usize) -> bool {
@@ -218,6 +245,7 @@ impl ReferenceStateMachine for Reference {
                 period,
             } => {
                 let (payable, _) = state.verdict(*person, *program, *period);
+                let payable = payable && state.owed(*person, *program, *period);
                 let id = format!("c{}", state.next);
                 state.next += 1;
                 let mut taken = Vec::new();
