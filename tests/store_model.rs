@@ -14,9 +14,9 @@ use std::path::Path;
 
 use proptest::prelude::*;
 use proptest_state_machine::{ReferenceStateMachine, StateMachineTest, prop_state_machine};
+use tepat::program::PersonFacts;
 use tepat::register::{PersonRecord, Relation};
 use tepat::snapshot::SnapshotBuilder;
-use tepat::program::PersonFacts;
 use tepat::{ClaimRequest, Date, Period, ProgramSet, ReasonCode, Registry, Store};
 
 const PROGRAMS: [&str; 2] = ["PKH", "PBI_JK"];
