@@ -31,6 +31,10 @@ pub enum Action {
     Info,
     /// Apply changes, compact: the register keeper's.
     Admin,
+    /// Ask the beneficiary registry whom it enrols (DCI IBR `enrolled`):
+    /// another registry or a payment system asking about persons one at a
+    /// time, as a counter's or a bank's check would.
+    Registry,
 }
 
 impl Action {
@@ -39,9 +43,17 @@ impl Action {
             Role::Keeper => true,
             Role::PayoutPoint => matches!(
                 self,
-                Action::Person | Action::Check | Action::Claim | Action::Reverse | Action::Info
+                Action::Person
+                    | Action::Check
+                    | Action::Claim
+                    | Action::Reverse
+                    | Action::Info
+                    | Action::Registry
             ),
-            Role::Bank => matches!(self, Action::Batch | Action::Check | Action::Info),
+            Role::Bank => matches!(
+                self,
+                Action::Batch | Action::Check | Action::Info | Action::Registry
+            ),
             Role::Analyst => matches!(self, Action::Report | Action::Info),
         }
     }
@@ -56,6 +68,7 @@ impl Action {
             Action::Report => "read reports",
             Action::Info => "read the service's information",
             Action::Admin => "change the register",
+            Action::Registry => "query the beneficiary registry (DCI)",
         }
     }
 }

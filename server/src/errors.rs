@@ -90,6 +90,12 @@ impl From<tepat::Error> for ApiError {
             tepat::Error::Request { .. } => {
                 ApiError::new(StatusCode::CONFLICT, "request_refused", message)
             }
+            // An export the refresh guards refuse (it lost too many
+            // persons, too many rows were rejected, it is older than the
+            // changes applied): nothing switched; the keeper decides.
+            tepat::Error::RefreshRefused { .. } => {
+                ApiError::new(StatusCode::CONFLICT, "refresh_refused", message)
+            }
             tepat::Error::Input { .. } | tepat::Error::Row { .. } => {
                 ApiError::new(StatusCode::BAD_REQUEST, "invalid_input", message)
             }

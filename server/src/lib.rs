@@ -8,6 +8,7 @@
 //! |---|---|
 //! | [`tokens`] | `tokens.toml`: token hashes, roles, regions |
 //! | [`auth`] | bearer tokens against roles and regions |
+//! | [`dci`] | the DCI Integrated Beneficiary Registry's messages |
 //! | [`access_log`] | one line per request naming a NIK, the NIK keyed-hashed |
 //! | [`errors`] | the one error shape |
 //! | [`json_body`] | request bodies, with the field at fault named |
@@ -23,6 +24,7 @@
 
 pub mod access_log;
 pub mod auth;
+pub mod dci;
 pub mod errors;
 pub mod json_body;
 pub mod metrics;
@@ -147,9 +149,11 @@ pub async fn serve(
             .header_read_timeout(state.limits.header_timeout)
             .serve_connection(hyper_util::rt::TokioIo::new(stream), service);
         let conn = graceful.watch(conn);
+        let open = state.metrics.connection();
         tokio::spawn(async move {
             // A connection's error (reset, timeout) ends that connection.
             let _ = conn.await;
+            drop(open);
         });
     }
     state.draining.store(true, Ordering::Relaxed);

@@ -1,6 +1,7 @@
 //! `/metrics` in the Prometheus text format: requests by route and status,
 //! latency histograms by route, claims by outcome, the store's flushes
-//! (claims per flush is the group commit's batch size) and generation.
+//! (claims per flush is the group commit's batch size), generation and
+//! open connections.
 
 use std::collections::BTreeMap;
 use std::fmt::Write;
@@ -26,6 +27,7 @@ pub struct Metrics {
     requests: Mutex<BTreeMap<(String, u16), u64>>,
     latency: Mutex<BTreeMap<String, Histogram>>,
     in_flight: AtomicI64,
+    connections: std::sync::Arc<AtomicI64>,
     claims_paid: AtomicU64,
     claims_refused: AtomicU64,
     claims_replayed: AtomicU64,
@@ -40,6 +42,13 @@ pub struct StoreGauges {
 }
 
 impl Metrics {
+    /// A connection was accepted; it counts as open until the guard is
+    /// dropped (when its task ends, however it ends).
+    pub fn connection(&self) -> OpenConnection {
+        self.connections.fetch_add(1, Ordering::Relaxed);
+        OpenConnection(self.connections.clone())
+    }
+
     /// A request started.
     pub fn started(&self) {
         self.in_flight.fetch_add(1, Ordering::Relaxed);
@@ -83,6 +92,13 @@ impl Metrics {
              # TYPE tepat_http_requests_in_flight gauge\n\
              tepat_http_requests_in_flight {}",
             self.in_flight.load(Ordering::Relaxed)
+        );
+        let _ = writeln!(
+            out,
+            "# HELP tepat_http_connections_open Client connections open.\n\
+             # TYPE tepat_http_connections_open gauge\n\
+             tepat_http_connections_open {}",
+            self.connections.load(Ordering::Relaxed)
         );
         let _ = writeln!(
             out,
@@ -141,6 +157,15 @@ impl Metrics {
                 s = h.sum
             );
         }
+    }
+}
+
+/// An open connection, counted by [`Metrics::connection`].
+pub struct OpenConnection(std::sync::Arc<AtomicI64>);
+
+impl Drop for OpenConnection {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
     }
 }
 

@@ -16,7 +16,7 @@ use crate::routes::{admin, batch, payout, persons, reports, self_status, service
         persons::get, payout::check, payout::claim, payout::reverse,
         batch::post, batch::summary, reports::get, self_status::post,
         service::info, service::healthz, service::readyz, service::metrics,
-        admin::apply, admin::compact,
+        admin::apply, admin::compact, admin::refresh,
     ),
     components(schemas(ErrorBody, ErrorDetail, Reason, CheckAnswer, ClaimAnswer, ReverseAnswer)),
     modifiers(&Bearer),

@@ -62,6 +62,9 @@ pub struct AppState {
     pub limits: Limits,
     /// The self-service's per-address limit.
     pub self_service: RateLimit,
+    /// Set while a compaction or refresh runs: a second one is answered
+    /// 503 at once rather than queued for minutes behind the first.
+    switching: Arc<AtomicBool>,
     batch_ids: AtomicU64,
     batches: Mutex<VecDeque<(u64, String, BatchSummary)>>,
 }
@@ -77,6 +80,7 @@ impl AppState {
             draining: AtomicBool::new(false),
             limits,
             self_service: RateLimit::new(limits.self_service_per_minute, Duration::from_secs(60)),
+            switching: Arc::new(AtomicBool::new(false)),
             batch_ids: AtomicU64::new(1),
             batches: Mutex::new(VecDeque::new()),
         }
@@ -97,12 +101,27 @@ impl AppState {
         });
     }
 
+    /// Takes the one generation switch a service runs at a time, or
+    /// answers 503 (`switch_in_progress`) while another holds it.
+    pub fn begin_switch(&self) -> ApiResult<SwitchGuard> {
+        self.switching
+            .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
+            .map_err(|_| {
+                ApiError::new(
+                    axum::http::StatusCode::SERVICE_UNAVAILABLE,
+                    "switch_in_progress",
+                    "a compaction or refresh is running; retry when it has finished",
+                )
+            })?;
+        Ok(SwitchGuard(self.switching.clone()))
+    }
+
     /// A new payee-list id.
     pub fn next_batch_id(&self) -> u64 {
         self.batch_ids.fetch_add(1, Ordering::Relaxed)
     }
 
-    /// Keeps a payee list's summary (the oldest go past [`KEPT_SUMMARIES`]).
+    /// Keeps a payee list's summary (past `KEPT_SUMMARIES`, the oldest go).
     pub fn keep_summary(&self, id: u64, caller: &str, summary: BatchSummary) {
         let mut kept = self.batches.lock().unwrap_or_else(|p| p.into_inner());
         if kept.len() >= KEPT_SUMMARIES {
@@ -119,6 +138,16 @@ impl AppState {
                 *i == id && (by == &caller.id || caller.role == crate::tokens::Role::Keeper)
             })
             .map(|(_, _, s)| s.clone())
+    }
+}
+
+/// The generation switch taken by [`AppState::begin_switch`], given back
+/// when dropped (the switch finished, failed or its task ended).
+pub struct SwitchGuard(Arc<AtomicBool>);
+
+impl Drop for SwitchGuard {
+    fn drop(&mut self) {
+        self.0.store(false, Ordering::Release);
     }
 }
 

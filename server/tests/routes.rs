@@ -3,27 +3,8 @@
 
 mod support;
 
-use serde_json::{Value, json};
-use support::{Client, Fixture, code, field, nik};
-
-/// A NIK payable for PBI_JK in 2026-11 (found by asking the service).
-fn payable(c: &Client, f: &Fixture, home: bool, skip: usize) -> String {
-    f.records
-        .iter()
-        .filter(|r| f.records.iter().filter(|o| o.nik == r.nik).count() == 1)
-        .filter(|r| format!("{:010}", r.village).starts_with(&f.home) == home)
-        .map(nik)
-        .filter(|n| {
-            let a = c.post_json(
-                "/v1/check",
-                &f.tokens.keeper,
-                &json!({"nik": n, "program": "PBI_JK", "period": "2026-11"}),
-            );
-            a.body["payable"] == Value::Bool(true)
-        })
-        .nth(skip)
-        .expect("a payable person")
-}
+use serde_json::json;
+use support::{Client, Fixture, code, field, nik, payable};
 
 #[test]
 fn persons_are_shown_with_their_family_and_nik_as_strings() {
@@ -414,6 +395,14 @@ fn info_health_readiness_and_metrics() {
     ] {
         assert!(m.text.contains(want), "no {want:?} in\n{}", m.text);
     }
+    // The scrape's own connection, at least, is open.
+    let open: i64 = m
+        .text
+        .lines()
+        .find_map(|l| l.strip_prefix("tepat_http_connections_open "))
+        .and_then(|v| v.parse().ok())
+        .unwrap();
+    assert!(open >= 1, "{open} connections open while one scrapes");
     let claims: u64 = ["paid", "refused"]
         .iter()
         .filter_map(|o| {

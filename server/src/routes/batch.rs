@@ -8,7 +8,6 @@
 
 use std::io::{self, Write};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use axum::Json;
 use axum::body::{Body, Bytes};
@@ -24,7 +23,7 @@ use crate::access_log::Entry;
 use crate::auth::{Action, Authed};
 use crate::errors::{ApiError, ApiResult};
 use crate::query::QueryMap;
-use crate::routes::body_reader::{ChannelReader, forward};
+use crate::routes::body_reader::{ChannelReader, Streamed, stream, too_large_error};
 use crate::state::AppState;
 
 /// Chunks in flight each way: the memory a list holds is this many
@@ -61,7 +60,7 @@ pub async fn post(
     // A list whose stated length is over the limit is refused before a
     // byte is read; one sent without a length is counted as it streams.
     if stated_length(&headers).is_some_and(|n| n > state.limits.batch_body) {
-        return Err(too_large_error());
+        return Err(too_large_error(LIST));
     }
     let (format, content_type) = match query.get("format").map_or("csv", String::as_str) {
         "csv" => (OutputFormat::Csv, "text/csv; charset=utf-8"),
@@ -73,28 +72,18 @@ pub async fn post(
             ));
         }
     };
-    let too_large = Arc::new(AtomicBool::new(false));
-    let (in_tx, in_rx) = channel(CHANNEL);
-    tokio::spawn(forward(
-        body,
-        in_tx,
-        state.limits.batch_body,
-        too_large.clone(),
-    ));
+    let Streamed { reader, too_large } = stream(body, state.limits.batch_body, CHANNEL);
     let (out_tx, mut out_rx) = channel(CHANNEL);
     let id = state.next_batch_id();
     {
         let state = state.clone();
         let caller = caller.0.id.clone();
-        tokio::task::spawn_blocking(move || verify(&state, &caller, id, format, in_rx, out_tx));
+        tokio::task::spawn_blocking(move || verify(&state, &caller, id, format, reader, out_tx));
     }
     // Nothing is sent before the first output: a list whose header cannot
     // be read, or a body too large, still gets a proper error answer.
     let first = match out_rx.recv().await {
-        Some(Piece::Done(Err(_))) if too_large.load(Ordering::Relaxed) => {
-            return Err(too_large_error());
-        }
-        Some(Piece::Done(Err(e))) => return Err(e),
+        Some(Piece::Done(Err(e))) => return Err(Streamed::error(&too_large, LIST, e)),
         Some(piece) => piece,
         None => return Err(ApiError::internal("the payee list's verifier stopped")),
     };
@@ -135,13 +124,8 @@ fn stated_length(headers: &HeaderMap) -> Option<u64> {
     headers.get(CONTENT_LENGTH)?.to_str().ok()?.parse().ok()
 }
 
-fn too_large_error() -> ApiError {
-    ApiError::new(
-        StatusCode::PAYLOAD_TOO_LARGE,
-        "too_large",
-        "the payee list is larger than the service accepts",
-    )
-}
+/// What a 413 calls the body.
+const LIST: &str = "the payee list";
 
 /// The verifying thread: the list from `input`, the verdicts to `output`.
 fn verify(
@@ -149,10 +133,10 @@ fn verify(
     caller: &str,
     id: u64,
     format: OutputFormat,
-    input: Receiver<io::Result<Bytes>>,
+    input: ChannelReader,
     output: Sender<Piece>,
 ) {
-    let reader = io::BufReader::with_capacity(OUT_CHUNK, ChannelReader::new(input));
+    let reader = io::BufReader::with_capacity(OUT_CHUNK, input);
     let mut writer = ChannelWriter {
         tx: output.clone(),
         buf: Vec::with_capacity(OUT_CHUNK),

@@ -7,11 +7,55 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use axum::body::{Body, Bytes};
+use axum::http::StatusCode;
 use futures_util::StreamExt;
-use tokio::sync::mpsc::{Receiver, Sender};
+use tokio::sync::mpsc::{Receiver, Sender, channel};
+
+use crate::errors::ApiError;
+
+/// A body on its way to a blocking reader.
+pub(crate) struct Streamed {
+    /// The body's bytes, as they arrive.
+    pub(crate) reader: ChannelReader,
+    /// Set when the body went past its limit (the reader then fails).
+    pub(crate) too_large: Arc<AtomicBool>,
+}
+
+/// Starts moving `body` into a reader, `chunks` chunks in flight at most,
+/// cut off past `limit` bytes.
+pub(crate) fn stream(body: Body, limit: u64, chunks: usize) -> Streamed {
+    let too_large = Arc::new(AtomicBool::new(false));
+    let (tx, rx) = channel(chunks);
+    tokio::spawn(forward(body, tx, limit, too_large.clone()));
+    Streamed {
+        reader: ChannelReader::new(rx),
+        too_large,
+    }
+}
+
+impl Streamed {
+    /// What a failure while reading the body is: 413 when the body went
+    /// past its limit, else `e`.
+    pub(crate) fn error(too_large: &AtomicBool, what: &str, e: ApiError) -> ApiError {
+        if too_large.load(Ordering::Relaxed) {
+            too_large_error(what)
+        } else {
+            e
+        }
+    }
+}
+
+/// 413: `what` (the payee list, the change file) is over the limit.
+pub(crate) fn too_large_error(what: &str) -> ApiError {
+    ApiError::new(
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "too_large",
+        format!("{what} is larger than the service accepts"),
+    )
+}
 
 /// Moves the body's chunks into the channel, and stops at the size limit.
-pub(crate) async fn forward(
+async fn forward(
     body: Body,
     tx: Sender<io::Result<Bytes>>,
     limit: u64,
@@ -26,7 +70,7 @@ pub(crate) async fn forward(
                 if total > limit {
                     too_large.store(true, Ordering::Relaxed);
                     Err(io::Error::other(
-                        "the payee list is larger than the service accepts",
+                        "the body is larger than the service accepts",
                     ))
                 } else {
                     Ok(bytes)

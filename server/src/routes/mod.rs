@@ -4,11 +4,13 @@
 pub(crate) mod admin;
 pub(crate) mod batch;
 pub(crate) mod body_reader;
+pub(crate) mod dci;
 pub(crate) mod payout;
 pub(crate) mod persons;
 pub(crate) mod reports;
 pub(crate) mod self_status;
 pub(crate) mod service;
+pub(crate) mod status_page;
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -38,6 +40,9 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/readyz", get(service::readyz))
         .route("/metrics", get(service::metrics))
         .route("/openapi.json", get(crate::openapi::serve))
+        .route("/status", get(status_page::page))
+        .route("/status.js", get(status_page::script))
+        .merge(dci::routes())
         .layer(DefaultBodyLimit::max(state.limits.json_body))
         .route_layer(middleware::from_fn_with_state(state.clone(), timeout));
     // A payee list, a change file or a compaction may take minutes and
@@ -47,6 +52,7 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/v1/batch", post(batch::post))
         .route("/v1/admin/apply", post(admin::apply))
         .route("/v1/admin/compact", post(admin::compact))
+        .route("/v1/admin/refresh", post(admin::refresh))
         .layer(DefaultBodyLimit::disable());
     json_routes
         .merge(batch_routes)

@@ -200,3 +200,23 @@ pub fn access_log(dir: &Path) -> Vec<Value> {
         .map(|l| serde_json::from_str(l).unwrap())
         .collect()
 }
+
+/// The NIK of the `skip`-th person (unique NIK, in / not in
+/// [`Fixture::home`]) whom the PBI-JK payout of 2026-11 can pay.
+pub fn payable(c: &Client, f: &Fixture, home: bool, skip: usize) -> String {
+    f.records
+        .iter()
+        .filter(|r| f.records.iter().filter(|o| o.nik == r.nik).count() == 1)
+        .filter(|r| format!("{:010}", r.village).starts_with(&f.home) == home)
+        .map(nik)
+        .filter(|n| {
+            let a = c.post_json(
+                "/v1/check",
+                &f.tokens.keeper,
+                &serde_json::json!({"nik": n, "program": "PBI_JK", "period": "2026-11"}),
+            );
+            a.body["payable"] == serde_json::Value::Bool(true)
+        })
+        .nth(skip)
+        .expect("a payable person")
+}
