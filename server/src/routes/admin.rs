@@ -68,7 +68,8 @@ pub async fn apply(
     security(("bearer" = [])),
     responses((status = 200, description = "The new generation", body = Object),
         (status = 401, description = "No token or an unknown one", body = crate::openapi::ErrorBody),
-        (status = 403, description = "Only a keeper may", body = crate::openapi::ErrorBody)))]
+        (status = 403, description = "Only a keeper may", body = crate::openapi::ErrorBody),
+        (status = 503, description = "A compaction or refresh is already running", body = crate::openapi::ErrorBody)))]
 pub async fn compact(State(state): State<Arc<AppState>>, caller: Authed) -> ApiResult<Json<Value>> {
     caller.may(Action::Admin)?;
     let switch = state.begin_switch()?;

@@ -209,6 +209,7 @@ impl Write for ChannelWriter {
     params(("id" = String, Path, description = "The x-tepat-batch-id of the list")),
     security(("bearer" = [])),
     responses((status = 200, description = "The list's summary", body = Object),
+        (status = 400, description = "Not a list's id (a number)", body = crate::openapi::ErrorBody),
         (status = 401, description = "No token or an unknown one", body = crate::openapi::ErrorBody),
         (status = 403, description = "The role forbids it", body = crate::openapi::ErrorBody),
         (status = 404, description = "No finished list of this id for this token", body = crate::openapi::ErrorBody)))]

@@ -21,10 +21,16 @@ use crate::verdict_json::{self, Asked};
 #[serde(deny_unknown_fields)]
 pub struct CheckBody {
     /// The NIK, 16 digits, as a string.
+    #[schema(pattern = "^[0-9]{16}$", example = "3201015708900001")]
     nik: String,
     /// The program's code (PKH, SEMBAKO, PBI_JK, ...).
+    #[schema(pattern = "^[A-Z][A-Z0-9_]{0,31}$", example = "PKH")]
     program: String,
     /// The period: 2026-11, 2026-Q4, 2026 or once.
+    #[schema(
+        pattern = "^([0-9]{4}(-(0[1-9]|1[0-2])|-Q[1-4])?|once)$",
+        example = "2026-Q4"
+    )]
     period: String,
 }
 
@@ -34,12 +40,19 @@ pub struct CheckBody {
 pub struct ClaimBody {
     /// The caller's id for this request (1-128 characters); a retry
     /// reuses it.
+    #[schema(min_length = 1, max_length = 128)]
     request_id: String,
     /// The NIK to pay, as a string.
+    #[schema(pattern = "^[0-9]{16}$", example = "3201015708900001")]
     nik: String,
     /// The program's code.
+    #[schema(pattern = "^[A-Z][A-Z0-9_]{0,31}$", example = "PKH")]
     program: String,
     /// The period.
+    #[schema(
+        pattern = "^([0-9]{4}(-(0[1-9]|1[0-2])|-Q[1-4])?|once)$",
+        example = "2026-Q4"
+    )]
     period: String,
     /// The amount paid, in rupiah (left out: the entitlement).
     #[serde(default)]
@@ -57,8 +70,10 @@ pub struct ClaimBody {
 #[serde(deny_unknown_fields)]
 pub struct ReverseBody {
     /// This reversal's id; a retry reuses it.
+    #[schema(min_length = 1, max_length = 128)]
     request_id: String,
     /// The request id of the claim to reverse.
+    #[schema(min_length = 1, max_length = 128)]
     original: String,
     /// Why the payout failed.
     #[serde(default)]

@@ -20,7 +20,7 @@ pub const ROUTE: &str = "/v1/persons/{nik}";
 
 /// The handler.
 #[utoipa::path(get, path = "/v1/persons/{nik}", tag = "payout",
-    params(("nik" = String, Path, description = "The NIK, 16 digits")),
+    params(("nik" = String, Path, description = "The NIK, 16 digits", pattern = "^[0-9]{16}$")),
     security(("bearer" = [])),
     responses((status = 200, description = "The person's current state and family", body = Object),
         (status = 400, description = "Not a valid NIK", body = crate::openapi::ErrorBody),

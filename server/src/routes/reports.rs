@@ -94,13 +94,15 @@ fn ask(kind: &str, query: &HashMap<String, String>) -> ApiResult<Ask> {
 
 /// The handler.
 #[utoipa::path(get, path = "/v1/reports/{kind}", tag = "analyst",
-    params(("kind" = String, Path, description = "overlap, inclusion, exclusion, conflicts, deceased, duplicates, summary or payouts"),
-        ("by" = Option<String>, Query, description = "province (default), regency or district"),
-        ("format" = Option<String>, Query, description = "json (default) or csv"),
+    params(("kind" = String, Path, description = "overlap, inclusion, exclusion, conflicts, deceased, duplicates, summary or payouts",
+            pattern = "^(overlap|inclusion|exclusion|conflicts|deceased|duplicates|summary|payouts)$"),
+        ("by" = Option<String>, Query, description = "province (default), regency or district", pattern = "^(province|regency|district)$"),
+        ("format" = Option<String>, Query, description = "json (default) or csv", pattern = "^(json|csv)$"),
         ("period" = Option<String>, Query, description = "payouts only: this period"),
         ("program" = Option<String>, Query, description = "payouts only: this program")),
     security(("bearer" = [])),
-    responses((status = 200, description = "The report: a JSON array of tables, or CSV", body = Object),
+    responses((status = 200, description = "The report: a JSON array of tables, or CSV",
+            content((Vec<serde_json::Value> = "application/json"), (String = "text/csv"))),
         (status = 400, description = "A parameter is wrong", body = crate::openapi::ErrorBody),
         (status = 401, description = "No token or an unknown one", body = crate::openapi::ErrorBody),
         (status = 403, description = "The role forbids it", body = crate::openapi::ErrorBody)))]

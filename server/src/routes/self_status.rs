@@ -27,8 +27,10 @@ pub const ROUTE: &str = "/v1/self-status";
 #[serde(deny_unknown_fields)]
 pub struct SelfStatusBody {
     /// The NIK, as a string.
+    #[schema(pattern = "^[0-9]{16}$", example = "3201015708900001")]
     nik: String,
     /// The birth date as registered, YYYY-MM-DD.
+    #[schema(format = Date, example = "1990-08-17")]
     birth_date: String,
 }
 
