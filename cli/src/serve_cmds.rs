@@ -44,6 +44,12 @@ pub struct ServeArgs {
     /// Read the snapshot into memory backed by huge pages.
     #[arg(long)]
     resident: bool,
+    /// Serve HTTPS: the certificate chain (PEM), with --tls-key.
+    #[arg(long, requires = "tls_key")]
+    tls_cert: Option<std::path::PathBuf>,
+    /// The certificate's private key (PEM: PKCS#8, PKCS#1 or SEC1).
+    #[arg(long, requires = "tls_cert")]
+    tls_key: Option<std::path::PathBuf>,
 }
 
 /// `tepat serve`: runs until SIGTERM or Ctrl-C, then finishes the requests
@@ -61,6 +67,10 @@ pub fn serve(args: ServeArgs) -> CmdResult {
             request_timeout: Duration::from_secs(args.request_timeout),
             self_service_per_minute: args.self_service_per_minute,
             header_timeout: Duration::from_secs(args.header_timeout),
+        },
+        tls: match (args.tls_cert, args.tls_key) {
+            (Some(cert), Some(key)) => Some(tepat_server::tls::TlsFiles { cert, key }),
+            _ => None,
         },
     };
     let mut write_error = None;

@@ -35,6 +35,7 @@ pub mod rate_limit;
 pub mod report_json;
 mod routes;
 pub mod state;
+pub mod tls;
 pub mod tokens;
 pub mod verdict_json;
 
@@ -62,6 +63,9 @@ pub struct Config {
     pub access_log: Option<PathBuf>,
     /// Limits on requests.
     pub limits: Limits,
+    /// Serve HTTPS with this certificate and key (else plain HTTP, for
+    /// loopback or behind a TLS proxy).
+    pub tls: Option<tls::TlsFiles>,
 }
 
 /// What can stop a service from starting or running.
@@ -73,6 +77,9 @@ pub enum ServeError {
     /// The tokens file cannot be read.
     #[error(transparent)]
     Tokens(#[from] tokens::TokensError),
+    /// The TLS certificate or key cannot be used.
+    #[error(transparent)]
+    Tls(#[from] tls::TlsError),
     /// A socket, the access log or its key failed.
     #[error("{what}: {source}")]
     Io {
@@ -107,9 +114,19 @@ pub fn open(config: &Config) -> Result<Arc<AppState>, ServeError> {
     )))
 }
 
-/// Serves `state` on `listener` until `shutdown` resolves; then stops
-/// accepting, finishes the requests in flight (every claim answered is
-/// durable: it was before its answer), and writes out the access log.
+/// The TLS acceptor `config` asks for, if any.
+fn acceptor(config: &Config) -> Result<Option<tokio_rustls::TlsAcceptor>, ServeError> {
+    Ok(config
+        .tls
+        .as_ref()
+        .map(tls::TlsFiles::acceptor)
+        .transpose()?)
+}
+
+/// Serves `state` on `listener` (over TLS with `tls`) until `shutdown`
+/// resolves; then stops accepting, finishes the requests in flight (every
+/// claim answered is durable: it was before its answer), and writes out
+/// the access log.
 ///
 /// The accept loop is hyper's own rather than `axum::serve`, for the
 /// header timeout: a connection that sends its headers too slowly, or
@@ -118,6 +135,7 @@ pub fn open(config: &Config) -> Result<Arc<AppState>, ServeError> {
 pub async fn serve(
     listener: tokio::net::TcpListener,
     state: Arc<AppState>,
+    tls: Option<tokio_rustls::TlsAcceptor>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), ServeError> {
     let app = router(state.clone());
@@ -137,7 +155,53 @@ pub async fn serve(
             () = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
-        let app = app.clone();
+        let connection = Connection {
+            app: app.clone(),
+            peer,
+            header_timeout: state.limits.header_timeout,
+            watcher: graceful.watcher(),
+            open: state.metrics.connection(),
+        };
+        let tls = tls.clone();
+        tokio::spawn(async move {
+            match tls {
+                None => connection.serve(stream).await,
+                Some(tls) => {
+                    let handshake =
+                        tokio::time::timeout(connection.header_timeout, tls.accept(stream));
+                    // A failed or too slow handshake ends that connection.
+                    if let Ok(Ok(stream)) = handshake.await {
+                        connection.serve(stream).await;
+                    }
+                }
+            }
+        });
+    }
+    state.draining.store(true, Ordering::Relaxed);
+    drop(listener);
+    graceful.shutdown().await;
+    state.access.close();
+    Ok(())
+}
+
+/// One accepted connection, served on its own task.
+struct Connection {
+    app: axum::Router,
+    peer: SocketAddr,
+    header_timeout: std::time::Duration,
+    watcher: hyper_util::server::graceful::Watcher,
+    /// Counted as open until this task ends.
+    open: metrics::OpenConnection,
+}
+
+impl Connection {
+    /// HTTP/1.1 on `io` (a TCP or TLS stream) until the client or a
+    /// graceful stop ends it.
+    async fn serve<I>(self, io: I)
+    where
+        I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+    {
+        let (app, peer) = (self.app, self.peer);
         let service =
             hyper::service::service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
                 req.extensions_mut()
@@ -146,21 +210,12 @@ pub async fn serve(
             });
         let conn = hyper::server::conn::http1::Builder::new()
             .timer(hyper_util::rt::TokioTimer::new())
-            .header_read_timeout(state.limits.header_timeout)
-            .serve_connection(hyper_util::rt::TokioIo::new(stream), service);
-        let conn = graceful.watch(conn);
-        let open = state.metrics.connection();
-        tokio::spawn(async move {
-            // A connection's error (reset, timeout) ends that connection.
-            let _ = conn.await;
-            drop(open);
-        });
+            .header_read_timeout(self.header_timeout)
+            .serve_connection(hyper_util::rt::TokioIo::new(io), service);
+        // A connection's error (reset, timeout) ends that connection.
+        let _ = self.watcher.watch(conn).await;
+        drop(self.open);
     }
-    state.draining.store(true, Ordering::Relaxed);
-    drop(listener);
-    graceful.shutdown().await;
-    state.access.close();
-    Ok(())
 }
 
 /// Resolves on SIGTERM or SIGINT (Ctrl-C).
@@ -189,6 +244,7 @@ pub async fn termination() {
 /// Runs a service until SIGTERM or SIGINT: `tepat serve`. `ready` is
 /// called with the address once it listens.
 pub fn run(config: &Config, ready: impl FnOnce(SocketAddr)) -> Result<(), ServeError> {
+    let tls = acceptor(config)?;
     let state = open(config)?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -201,7 +257,7 @@ pub fn run(config: &Config, ready: impl FnOnce(SocketAddr)) -> Result<(), ServeE
             .map_err(io(format!("listening on {}", config.listen)))?;
         let addr = listener.local_addr().map_err(io("the listening address"))?;
         ready(addr);
-        serve(listener, state, termination()).await
+        serve(listener, state, tls, termination()).await
     })
 }
 
@@ -216,6 +272,7 @@ pub struct Running {
 impl Running {
     /// Starts a service on a thread of its own.
     pub fn start(config: &Config) -> Result<Running, ServeError> {
+        let tls = acceptor(config)?;
         let state = open(config)?;
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .enable_all()
@@ -234,7 +291,7 @@ impl Running {
             runtime.block_on(async move {
                 let listener =
                     tokio::net::TcpListener::from_std(std_listener).map_err(io("the listener"))?;
-                serve(listener, state, async move {
+                serve(listener, state, tls, async move {
                     let _ = stopped.await;
                 })
                 .await

@@ -37,6 +37,7 @@ fn child_service() {
         tokens: std::env::var("TEPAT_SERVE_CHILD_TOKENS").unwrap().into(),
         access_log: None,
         limits: tepat_server::Limits::default(),
+        tls: None,
     };
     // The address goes to a file: the test harness owns the child's
     // stdout.

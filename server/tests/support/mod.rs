@@ -90,6 +90,7 @@ impl Fixture {
                 self_service_per_minute: 8,
                 header_timeout: Duration::from_secs(2),
             },
+            tls: None,
         }
     }
 
