@@ -50,6 +50,19 @@ pub struct ServeArgs {
     /// The certificate's private key (PEM: PKCS#8, PKCS#1 or SEC1).
     #[arg(long, requires = "tls_cert")]
     tls_key: Option<std::path::PathBuf>,
+    /// Reserve every claim in this central ledger (PostgreSQL URL) before
+    /// paying it: a key another point holds is refused
+    /// (claimed_elsewhere), a ledger that does not answer in time gives
+    /// ledger_unreachable (the registry's policy decides). Needs --point.
+    #[arg(long, requires = "point")]
+    ledger: Option<String>,
+    /// This payout point's id in the central ledger (as `tepat sync
+    /// --point` names it).
+    #[arg(long, requires = "ledger")]
+    point: Option<String>,
+    /// Milliseconds a reservation may take.
+    #[arg(long, default_value_t = 300)]
+    ledger_deadline_ms: u64,
 }
 
 /// `tepat serve`: runs until SIGTERM or Ctrl-C, then finishes the requests
@@ -70,6 +83,14 @@ pub fn serve(args: ServeArgs) -> CmdResult {
         },
         tls: match (args.tls_cert, args.tls_key) {
             (Some(cert), Some(key)) => Some(tepat_server::tls::TlsFiles { cert, key }),
+            _ => None,
+        },
+        ledger: match (args.ledger, args.point) {
+            (Some(url), Some(point)) => Some(tepat_server::LedgerConfig {
+                url,
+                point,
+                deadline: Duration::from_millis(args.ledger_deadline_ms),
+            }),
             _ => None,
         },
     };

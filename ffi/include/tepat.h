@@ -17,7 +17,7 @@
 #define TEPAT_ABI_VERSION 1
 
 // The number of reason codes (`TEPAT_REASON_*` values are below it).
-#define TEPAT_REASON_COUNT 14
+#define TEPAT_REASON_COUNT 16
 
 // What a call did: `TEPAT_OK` (0), or why it failed. The message of a
 // failure is `tepat_last_error_message()` on the calling thread.
@@ -132,6 +132,11 @@ enum tepat_reason
   // A claim's amount is not the program's entitlement (or that is
   // nothing).
   TEPAT_REASON_WRONG_AMOUNT = 13,
+  // The central ledger holds the claim's key for another payout point.
+  TEPAT_REASON_CLAIMED_ELSEWHERE = 14,
+  // The central ledger could not be reached in time for the claim's
+  // reservation.
+  TEPAT_REASON_LEDGER_UNREACHABLE = 15,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L

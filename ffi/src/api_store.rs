@@ -94,10 +94,15 @@ pub enum tepat_reason {
     /// A claim's amount is not the program's entitlement (or that is
     /// nothing).
     TEPAT_REASON_WRONG_AMOUNT = 13,
+    /// The central ledger holds the claim's key for another payout point.
+    TEPAT_REASON_CLAIMED_ELSEWHERE = 14,
+    /// The central ledger could not be reached in time for the claim's
+    /// reservation.
+    TEPAT_REASON_LEDGER_UNREACHABLE = 15,
 }
 
 /// The number of reason codes (`TEPAT_REASON_*` values are below it).
-pub const TEPAT_REASON_COUNT: u32 = 14;
+pub const TEPAT_REASON_COUNT: u32 = 16;
 
 /// The stable code of a reason (`"not_enrolled"`), or NULL for a number
 /// that is no reason. A static NUL-terminated string.
@@ -112,7 +117,7 @@ pub extern "C" fn tepat_reason_code(reason: u32) -> *const c_char {
 
 /// A reason's code, NUL-terminated.
 fn reason_nul(r: ReasonCode) -> &'static str {
-    const CODES: [&str; 14] = [
+    const CODES: [&str; 16] = [
         "invalid_nik\0",
         "unknown_nik\0",
         "deceased\0",
@@ -127,6 +132,8 @@ fn reason_nul(r: ReasonCode) -> &'static str {
         "invalid_row\0",
         "period_not_open\0",
         "wrong_amount\0",
+        "claimed_elsewhere\0",
+        "ledger_unreachable\0",
     ];
     CODES.get(r as usize).copied().unwrap_or("\0")
 }
@@ -348,6 +355,8 @@ mod tests {
             TEPAT_REASON_INVALID_ROW,
             TEPAT_REASON_PERIOD_NOT_OPEN,
             TEPAT_REASON_WRONG_AMOUNT,
+            TEPAT_REASON_CLAIMED_ELSEWHERE,
+            TEPAT_REASON_LEDGER_UNREACHABLE,
         ];
         assert_eq!(ReasonCode::ALL.len(), c.len());
         assert_eq!(TEPAT_REASON_COUNT as usize, c.len());

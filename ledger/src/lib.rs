@@ -9,7 +9,9 @@
 //! - [`sync`]: ships a store's claims log from its point's high-water mark
 //!   (`tepat sync`), flagging paid claims whose key another claim holds;
 //! - [`report`]: double payments and paid / reversed counts and sums
-//!   (`tepat ledger report`).
+//!   (`tepat ledger report`);
+//! - [`reserve`]: online reservation of a claim's key before a point pays
+//!   it (`tepat serve --ledger`).
 //!
 //! It is a package of its own so that the library (`tepat`) never depends
 //! on a database client: `.ci/run` checks the library's tree holds none.
@@ -22,6 +24,7 @@ pub mod error;
 pub mod migrate;
 pub mod output;
 pub mod report;
+pub mod reserve;
 mod stage;
 pub mod sync;
 

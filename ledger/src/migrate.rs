@@ -32,11 +32,18 @@ impl Migration {
 
 /// Every migration, in order. A test checks this list against the files in
 /// `ledger/migrations/`.
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "ledger",
-    sql: include_str!("../migrations/001_ledger.sql"),
-}];
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "ledger",
+        sql: include_str!("../migrations/001_ledger.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "reservations",
+        sql: include_str!("../migrations/002_reservations.sql"),
+    },
+];
 
 /// The schema version this code reads and writes.
 pub fn current_version() -> i32 {

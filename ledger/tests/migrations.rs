@@ -36,6 +36,7 @@ fn migrations_apply_once_and_record_their_version() {
             "claims",
             "high_water_marks",
             "points",
+            "reservations",
             "reversals",
             "schema_migrations"
         ]

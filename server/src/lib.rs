@@ -66,6 +66,21 @@ pub struct Config {
     /// Serve HTTPS with this certificate and key (else plain HTTP, for
     /// loopback or behind a TLS proxy).
     pub tls: Option<tls::TlsFiles>,
+    /// Reserve every claim in this central ledger before paying it
+    /// (`--ledger URL --point ID`).
+    pub ledger: Option<LedgerConfig>,
+}
+
+/// The central ledger a service reserves claims in.
+#[derive(Clone, Debug)]
+pub struct LedgerConfig {
+    /// The ledger's PostgreSQL URL.
+    pub url: String,
+    /// This payout point's id in it.
+    pub point: String,
+    /// How long a reservation may take before the claim is decided as
+    /// `ledger_unreachable`.
+    pub deadline: std::time::Duration,
 }
 
 /// What can stop a service from starting or running.
@@ -80,6 +95,9 @@ pub enum ServeError {
     /// The TLS certificate or key cannot be used.
     #[error(transparent)]
     Tls(#[from] tls::TlsError),
+    /// The central ledger's settings cannot be used.
+    #[error(transparent)]
+    Ledger(#[from] tepat_ledger::Error),
     /// A socket, the access log or its key failed.
     #[error("{what}: {source}")]
     Io {
@@ -106,12 +124,12 @@ pub fn open(config: &Config) -> Result<Arc<AppState>, ServeError> {
     let key_path = access_log::key_path_beside(&config.tokens);
     let access = access_log::AccessLog::open(&log_path, &key_path)
         .map_err(io(format!("access log {}", log_path.display())))?;
-    Ok(Arc::new(AppState::new(
-        Arc::new(store),
-        tokens,
-        access,
-        config.limits,
-    )))
+    let mut state = AppState::new(Arc::new(store), tokens, access, config.limits);
+    if let Some(l) = &config.ledger {
+        let central = tepat_ledger::reserve::PgReserver::new(&l.url, &l.point, l.deadline)?;
+        state.central = Some(Arc::new(central));
+    }
+    Ok(Arc::new(state))
 }
 
 /// The TLS acceptor `config` asks for, if any.

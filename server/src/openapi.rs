@@ -111,6 +111,10 @@ pub struct ClaimAnswer {
     /// The claim's reversal since, if any (`request_id`, `at`, `reason`).
     #[schema(value_type = Option<Object>)]
     pub reversed: Option<serde_json::Value>,
+    /// The other payout point's claim that holds the key in the central
+    /// ledger (`claimed_elsewhere`): `point`, `request_id`, `at`.
+    #[schema(value_type = Option<Object>)]
+    pub elsewhere: Option<serde_json::Value>,
 }
 
 /// A reversal's answer.

@@ -62,6 +62,8 @@ pub struct AppState {
     pub limits: Limits,
     /// The self-service's per-address limit.
     pub self_service: RateLimit,
+    /// The central ledger claims are reserved in (`--ledger`), if any.
+    pub central: Option<Arc<dyn tepat::store::Reserver>>,
     /// Set while a compaction or refresh runs: a second one is answered
     /// 503 at once rather than queued for minutes behind the first.
     switching: Arc<AtomicBool>,
@@ -80,6 +82,7 @@ impl AppState {
             draining: AtomicBool::new(false),
             limits,
             self_service: RateLimit::new(limits.self_service_per_minute, Duration::from_secs(60)),
+            central: None,
             switching: Arc::new(AtomicBool::new(false)),
             batch_ids: AtomicU64::new(1),
             batches: Mutex::new(VecDeque::new()),

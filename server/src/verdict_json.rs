@@ -78,5 +78,10 @@ pub fn claim(registry: &Registry, asked: &Asked<'_>, out: &ClaimOutcome) -> Valu
             "at": tepat::date::iso_utc(r.at_ms),
             "reason": r.reason,
         })),
+        "elsewhere": out.elsewhere.as_ref().map(|h| json!({
+            "point": h.point,
+            "request_id": h.request_id,
+            "at": tepat::date::iso_utc(h.at_ms),
+        })),
     })
 }

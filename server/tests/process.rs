@@ -38,6 +38,7 @@ fn child_service() {
         access_log: None,
         limits: tepat_server::Limits::default(),
         tls: None,
+        ledger: None,
     };
     // The address goes to a file: the test harness owns the child's
     // stdout.

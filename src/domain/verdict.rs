@@ -51,11 +51,20 @@ pub enum ReasonCode {
     /// would be recorded at), so a payable check with an entitlement of
     /// nothing is still refused at the claim.
     WrongAmount = 13,
+    /// The central ledger holds this claim's key for a claim of another
+    /// payout point (an online reservation: docs/LEDGER.md). Never a
+    /// warning.
+    ClaimedElsewhere = 14,
+    /// The claim was to be reserved in the central ledger and the ledger
+    /// could not be reached in time. Blocks unless the registry's policy
+    /// warns of it (`warn = [..., "ledger_unreachable"]`: the point pays
+    /// offline and the sync reconciles).
+    LedgerUnreachable = 15,
 }
 
 impl ReasonCode {
     /// Every code, in order.
-    pub const ALL: [ReasonCode; 14] = [
+    pub const ALL: [ReasonCode; 16] = [
         ReasonCode::InvalidNik,
         ReasonCode::UnknownNik,
         ReasonCode::Deceased,
@@ -70,6 +79,8 @@ impl ReasonCode {
         ReasonCode::InvalidRow,
         ReasonCode::PeriodNotOpen,
         ReasonCode::WrongAmount,
+        ReasonCode::ClaimedElsewhere,
+        ReasonCode::LedgerUnreachable,
     ];
 
     /// The stable code (`not_enrolled`, ...), the same as
@@ -90,6 +101,8 @@ impl ReasonCode {
             ReasonCode::InvalidRow => "invalid_row",
             ReasonCode::PeriodNotOpen => "period_not_open",
             ReasonCode::WrongAmount => "wrong_amount",
+            ReasonCode::ClaimedElsewhere => "claimed_elsewhere",
+            ReasonCode::LedgerUnreachable => "ledger_unreachable",
         }
     }
 

@@ -10,6 +10,7 @@
 //! through another member: it is a different family.)
 
 use super::accel::{mark_bits, mark_key};
+use super::central::{CentralKey, HeldElsewhere, Reserved, Reserver};
 use super::check::claim_info;
 use super::{Store, now_ms};
 use crate::domain::nik::Nik;
@@ -89,6 +90,9 @@ pub struct ClaimOutcome {
     /// The program's entitlement for this payee and period, where the
     /// registry sets one.
     pub entitled: Option<u64>,
+    /// The other payout point's claim that holds the key in the central
+    /// ledger (`claimed_elsewhere`; a replay does not carry it).
+    pub elsewhere: Option<HeldElsewhere>,
 }
 
 /// A claim's reversal, as a replayed claim reports it.
@@ -156,6 +160,16 @@ impl Store {
     /// Checks and records a payout in one step. Idempotent by request id
     /// (also after a restart); durable before it returns.
     pub fn claim(&self, req: &ClaimRequest) -> Result<ClaimOutcome> {
+        self.claim_with(req, None)
+    }
+
+    /// A claim, reserved in `central` first when there is one
+    /// ([`Store::claim_reserved`]).
+    pub(super) fn claim_with(
+        &self,
+        req: &ClaimRequest,
+        central: Option<&dyn Reserver>,
+    ) -> Result<ClaimOutcome> {
         valid_request_id(&req.request_id)?;
         let asked = req.asked();
         if let Some(first) = self.first_of(&req.request_id)? {
@@ -166,7 +180,10 @@ impl Store {
         // no claim decides on half of one.
         let _shared = self.writers.read().unwrap_or_else(|p| p.into_inner());
         let snap = self.snapshot();
-        let plan = self.plan_claim(&snap, req)?;
+        let mut plan = self.plan_claim(&snap, req)?;
+        if let Some(central) = central {
+            reserve(central, &snap, req, &mut plan);
+        }
         let outcome = {
             // The decision: under the ledger's lock, the request is new and
             // no key it would hold is held (anyone paid meanwhile?).
@@ -176,7 +193,10 @@ impl Store {
                 self.ledger.durable_through(first.through)?;
                 return replay(snap.registry(), &req.request_id, &asked, first);
             }
-            self.record_claim(&mut ledger, &snap, req, asked, plan)?
+            let elsewhere = plan.elsewhere.take();
+            let mut outcome = self.record_claim(&mut ledger, &snap, req, asked, plan)?;
+            outcome.elsewhere = elsewhere;
+            outcome
         };
         self.ledger.durable()?;
         Ok(outcome)
@@ -215,6 +235,7 @@ impl Store {
             subjects: Vec::new(),
             entitled: None,
             village: 0,
+            elsewhere: None,
         };
         let Ok(nik) = Nik::parse(&req.nik) else {
             return Ok(plan);
@@ -344,6 +365,7 @@ impl Store {
             reversed: None,
             amount: req.amount.or(plan.entitled),
             entitled: plan.entitled,
+            elsewhere: None,
         })
     }
 
@@ -467,6 +489,45 @@ struct ClaimPlan {
     entitled: Option<u64>,
     /// The payee's village (0: not a known person).
     village: u64,
+    /// The central ledger's holder of the key, when it refused.
+    elsewhere: Option<HeldElsewhere>,
+}
+
+/// Reserves the key of a claim the store would pay in `central`, and
+/// writes the ledger's refusal or silence into the plan's verdict.
+fn reserve(central: &dyn Reserver, snap: &Snapshot, req: &ClaimRequest, plan: &mut ClaimPlan) {
+    let (Some(nik), true) = (plan.nik, plan.verdict.payable && !plan.subjects.is_empty()) else {
+        return;
+    };
+    let Some(key) = (if plan.family { plan.kk } else { Some(nik) }) else {
+        return;
+    };
+    let key = CentralKey {
+        request_id: req.request_id.clone(),
+        program: plan.code.clone(),
+        // As the sync ships it: the canonical text of the period.
+        period: Period::parse(&req.period).map_or_else(|_| req.period.clone(), |p| p.to_string()),
+        family: plan.family,
+        key,
+        nik,
+    };
+    let reason = match central.reserve(&key) {
+        Reserved::Granted => return,
+        Reserved::Elsewhere(held) => {
+            plan.elsewhere = Some(held);
+            ReasonCode::ClaimedElsewhere
+        }
+        Reserved::Unreachable(_) => ReasonCode::LedgerUnreachable,
+    };
+    let v = &plan.verdict;
+    let mut reasons = v.reasons;
+    reasons.insert(reason);
+    plan.verdict = Verdict::new(
+        snap.registry(),
+        reasons,
+        v.conflicts.clone(),
+        v.claimed.clone(),
+    );
 }
 
 /// Answers a retried claim from its first outcome (and says whether it was
@@ -481,6 +542,7 @@ fn replay(registry: &Registry, request_id: &str, asked: &str, first: Seen) -> Re
             reversed: first.reversed,
             amount: c.amount,
             entitled: c.entitled,
+            elsewhere: None,
         }),
         other => Err(Error::RequestConflict {
             request_id: request_id.to_owned(),

@@ -34,6 +34,7 @@
 pub(crate) mod accel;
 mod apply;
 mod audit;
+mod central;
 mod check;
 mod claim;
 mod create;
@@ -67,6 +68,7 @@ pub use audit::{
     AuditFilter, AuditRecord, ClaimRecord, ClaimSubject, LogClaim, LogEntry, LogRecord, LogRecords,
     LogReversal, RequestRecord, StoredClaim,
 };
+pub use central::{CentralKey, HeldElsewhere, Reserved, Reserver};
 pub use claim::{ClaimOutcome, ClaimRequest, Reversal, ReverseOutcome, ReverseRequest};
 pub use create::Reservation;
 pub use dir::CLAIMS_LOG;

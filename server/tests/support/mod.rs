@@ -91,6 +91,7 @@ impl Fixture {
                 header_timeout: Duration::from_secs(2),
             },
             tls: None,
+            ledger: None,
         }
     }
 

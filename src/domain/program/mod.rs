@@ -437,6 +437,8 @@ pub const REASON_CODES: &[&str] = &[
     "invalid_row",
     "period_not_open",
     "wrong_amount",
+    "claimed_elsewhere",
+    "ledger_unreachable",
 ];
 
 /// The reasons that always block, whatever a policy says: a registry whose
@@ -452,6 +454,7 @@ pub const ALWAYS_BLOCKING: &[&str] = &[
     "repeated_in_list",
     "invalid_row",
     "wrong_amount",
+    "claimed_elsewhere",
 ];
 
 /// Which reasons block payment and which only warn.
