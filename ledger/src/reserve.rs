@@ -22,6 +22,7 @@ use tepat::store::{CentralKey, HeldElsewhere, Reserved, Reserver};
 
 use crate::connect::redact;
 use crate::error::{Error, Result};
+use crate::sync::register_point;
 
 /// The default deadline of one reservation.
 pub const DEFAULT_DEADLINE: Duration = Duration::from_millis(300);
@@ -80,10 +81,12 @@ struct Job {
 }
 
 impl PgReserver {
-    /// Reservations for `point` in the ledger at `url`, each within
-    /// `deadline`. Connects lazily: a ledger down at start is a ledger
-    /// unreachable at the first claim, not a point that cannot start.
-    pub fn new(url: &str, point: &str, deadline: Duration) -> Result<PgReserver> {
+    /// Reservations for `point` (the store `store_id`'s, as `tepat sync`
+    /// binds them) in the ledger at `url`, each within `deadline`. A
+    /// ledger that answers and binds the point to another store is refused
+    /// here; one that does not answer is a ledger unreachable at the first
+    /// claim, not a point that cannot start.
+    pub fn new(url: &str, point: &str, store_id: &str, deadline: Duration) -> Result<PgReserver> {
         if point.is_empty() {
             return Err(Error::Usage(
                 "--point: a payout point's id is not empty".into(),
@@ -100,13 +103,20 @@ impl PgReserver {
             .connect_timeout(deadline)
             .tcp_user_timeout(deadline)
             .options(&format!("-c statement_timeout={ms}"));
+        // A point is one store's (as for the sync): two stores under one
+        // name would take each other's reservations over.
+        let mut first = config.connect(NoTls).ok();
+        if let Some(client) = first.as_mut() {
+            register_point(client, point, store_id)?;
+        }
         let (tx, rx) = mpsc::channel::<Job>();
         let rx = Arc::new(Mutex::new(rx));
         for i in 0..CONNECTIONS {
             let worker = Worker {
                 config: config.clone(),
                 point: point.to_owned(),
-                client: None,
+                store_id: store_id.to_owned(),
+                client: if i == 0 { first.take() } else { None },
             };
             let rx = rx.clone();
             std::thread::Builder::new()
@@ -131,6 +141,7 @@ impl PgReserver {
 struct Worker {
     config: Config,
     point: String,
+    store_id: String,
     client: Option<Client>,
 }
 
@@ -154,10 +165,16 @@ impl Worker {
             return Reserved::Unreachable("a key beyond the ledger's range".into());
         };
         if self.client.is_none() {
-            match self.config.connect(NoTls) {
-                Ok(c) => self.client = Some(c),
-                Err(e) => return Reserved::Unreachable(e.to_string()),
+            let connected = self.config.connect(NoTls).map_err(|e| e.to_string());
+            let mut client = match connected {
+                Ok(c) => c,
+                Err(e) => return Reserved::Unreachable(e),
+            };
+            // Bound to another store since: no reservation is safe.
+            if let Err(e) = register_point(&mut client, &self.point, &self.store_id) {
+                return Reserved::Unreachable(e.to_string());
             }
+            self.client = Some(client);
         }
         let Some(client) = self.client.as_mut() else {
             return Reserved::Unreachable("no connection".into());

@@ -94,7 +94,7 @@ pub fn high_water_mark(client: &mut Client, point: &str) -> Result<u64> {
 
 /// Registers `point` for `store_id`, or checks that it is registered for
 /// it; refuses a store registered under another point's name.
-fn register_point(client: &mut Client, point: &str, store_id: &str) -> Result<()> {
+pub(crate) fn register_point(client: &mut Client, point: &str, store_id: &str) -> Result<()> {
     if point.is_empty() {
         return Err(Error::Usage("--point must name the payout point".into()));
     }

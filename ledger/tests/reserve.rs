@@ -33,8 +33,14 @@ fn request(id: &str, nik: &str) -> ClaimRequest {
     }
 }
 
-fn reserver(db: &TestDb, point: &str) -> PgReserver {
-    PgReserver::new(&db.url, point, Duration::from_secs(2)).unwrap()
+fn reserver(db: &TestDb, point: &str, store: &Store) -> PgReserver {
+    PgReserver::new(
+        &db.url,
+        point,
+        &store.id().to_string(),
+        Duration::from_secs(2),
+    )
+    .unwrap()
 }
 
 /// Families (their members' NIKs, unique NIKs) the store would pay
@@ -75,7 +81,10 @@ fn two_points_claiming_one_family_at_the_same_moment_pay_it_once() {
         stores::create_store(&records, a.path()),
         stores::create_store(&records, b.path()),
     ];
-    let reservers = [reserver(&db, "A"), reserver(&db, "B")];
+    let reservers = [
+        reserver(&db, "A", &stores[0]),
+        reserver(&db, "B", &stores[1]),
+    ];
     let families = payable_families(&stores[0], &records);
     assert!(families.len() >= 20, "{} payable families", families.len());
     for (f, members) in families.iter().enumerate() {
@@ -120,7 +129,7 @@ fn a_retry_replays_and_a_reversal_frees_the_key_once_the_ledger_knows_it() {
     let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let store_a = stores::create_store(&records, a.path());
     let store_b = stores::create_store(&records, b.path());
-    let (ra, rb) = (reserver(&db, "A"), reserver(&db, "B"));
+    let (ra, rb) = (reserver(&db, "A", &store_a), reserver(&db, "B", &store_b));
     let nik = payable_families(&store_a, &records)[0][0].clone();
 
     assert!(
@@ -160,7 +169,7 @@ fn a_key_paid_offline_elsewhere_and_synced_is_refused() {
     assert!(store_a.claim(&request("a-off", &nik)).unwrap().paid);
     sync(&mut c, &store_a, "A", 100).unwrap();
     let at_b = store_b
-        .claim_reserved(&request("b-1", &nik), &reserver(&db, "B"))
+        .claim_reserved(&request("b-1", &nik), &reserver(&db, "B", &store_b))
         .unwrap();
     assert!(!at_b.paid && has(&at_b, ReasonCode::ClaimedElsewhere));
     let held = at_b.elsewhere.unwrap();
@@ -197,6 +206,7 @@ fn an_unreachable_ledger_refuses_or_pays_offline_as_the_policy_says() {
     let down = PgReserver::new(
         "postgresql://postgres@127.0.0.1:1/ledger",
         "A",
+        &refusing.id().to_string(),
         Duration::from_millis(300),
     )
     .unwrap();
@@ -227,4 +237,25 @@ fn an_unreachable_ledger_refuses_or_pays_offline_as_the_policy_says() {
     );
     assert!(Registry::from_toml_str(&text, None).is_err());
     let _: &dyn Reserver = &down;
+}
+
+#[test]
+fn a_point_is_one_stores_and_another_store_under_its_name_is_refused() {
+    let Some(db) = TestDb::new() else { return };
+    db.migrated();
+    let records = stores::register(10, 53);
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let store_a = stores::create_store(&records, a.path());
+    let store_b = stores::create_store(&records, b.path());
+    drop(reserver(&db, "A", &store_a));
+    let again = PgReserver::new(
+        &db.url,
+        "A",
+        &store_b.id().to_string(),
+        Duration::from_secs(2),
+    );
+    let Err(e) = again else {
+        panic!("a second store took point A's reservations");
+    };
+    assert!(e.to_string().contains("point \"A\""), "{e}");
 }

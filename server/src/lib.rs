@@ -126,7 +126,9 @@ pub fn open(config: &Config) -> Result<Arc<AppState>, ServeError> {
         .map_err(io(format!("access log {}", log_path.display())))?;
     let mut state = AppState::new(Arc::new(store), tokens, access, config.limits);
     if let Some(l) = &config.ledger {
-        let central = tepat_ledger::reserve::PgReserver::new(&l.url, &l.point, l.deadline)?;
+        let store_id = state.store.id().to_string();
+        let central =
+            tepat_ledger::reserve::PgReserver::new(&l.url, &l.point, &store_id, l.deadline)?;
         state.central = Some(Arc::new(central));
     }
     Ok(Arc::new(state))
