@@ -27,7 +27,7 @@ use crate::store::accel::Claimed;
 
 use crate::domain::verdict::{ReasonCode, ReasonSet};
 use crate::snapshot::Snapshot;
-use crate::store::{Stale, Store};
+use crate::store::{CentralKey, HeldElsewhere, Stale, Store};
 
 /// One row to verify.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -471,6 +471,23 @@ pub fn verify_csv(
     file: &str,
     out: &mut impl Write,
     format: OutputFormat,
+    progress: impl FnMut(u64),
+) -> Result<BatchSummary> {
+    verify_csv_central(store, input, file, out, format, None, progress)
+}
+
+/// [`verify_csv`], with every row the store would pay also looked up in
+/// `central`, the ledger of every payout point: a payment another point
+/// made or reserved is refused `claimed_elsewhere` (its detail names the
+/// point). A ledger that cannot be asked stops the list with an error:
+/// a bank's list is never passed unchecked.
+pub fn verify_csv_central(
+    store: &Store,
+    input: impl BufRead,
+    file: &str,
+    out: &mut impl Write,
+    format: OutputFormat,
+    central: Option<&dyn CentralLookup>,
     mut progress: impl FnMut(u64),
 ) -> Result<BatchSummary> {
     let snap = store.snapshot();
@@ -501,14 +518,98 @@ pub fn verify_csv(
         if rows.is_empty() {
             return Ok(summary);
         }
-        let verdicts = verify_rows(store, &rows)?;
-        for (row, mut v) in rows.iter().zip(verdicts) {
-            let detail = settle_row(&snap, store, row, &mut v, &mut seen);
-            summary.count(registry, &v);
-            write_row(out, format, row, &v, &detail, &columns.names).map_err(io)?;
+        let mut verdicts = verify_rows(store, &rows)?;
+        let mut details: Vec<String> = rows
+            .iter()
+            .zip(verdicts.iter_mut())
+            .map(|(row, v)| settle_row(&snap, store, row, v, &mut seen))
+            .collect();
+        if let Some(central) = central {
+            refuse_held_elsewhere(&snap, store, central, &rows, &mut verdicts, &mut details)?;
+        }
+        for ((row, v), detail) in rows.iter().zip(&verdicts).zip(&details) {
+            summary.count(registry, v);
+            write_row(out, format, row, v, detail, &columns.names).map_err(io)?;
         }
         progress(summary.rows);
     }
+}
+
+/// Where a payee list's payments are looked up across payout points: the
+/// central ledger (`tepat batch --ledger`; `tepat-ledger` implements it on
+/// PostgreSQL).
+pub trait CentralLookup {
+    /// For each key, the claim or reservation of a payout point that holds
+    /// it, or `None`; an error when the ledger cannot be asked.
+    fn held(&self, keys: &[CentralKey]) -> std::result::Result<Vec<Option<HeldElsewhere>>, String>;
+}
+
+/// Refuses, in a block, the rows the store would pay whose payment the
+/// central ledger knows of.
+fn refuse_held_elsewhere(
+    snap: &Snapshot,
+    store: &Store,
+    central: &dyn CentralLookup,
+    rows: &[ParsedRow],
+    verdicts: &mut [BatchVerdict],
+    details: &mut [String],
+) -> Result<()> {
+    let registry = snap.registry();
+    let mut asked: Vec<(usize, CentralKey)> = Vec::new();
+    for (i, (row, v)) in rows.iter().zip(verdicts.iter()).enumerate() {
+        let (Ok(item), true) = (&row.item, v.payable) else {
+            continue;
+        };
+        let (Some(nik), Some((_, _, key))) = (item.nik, repeat_key(snap, store, item)) else {
+            continue;
+        };
+        let program = registry.program(item.program);
+        asked.push((
+            i,
+            CentralKey {
+                request_id: String::new(),
+                program: program.code.clone(),
+                period: item.period.to_string(),
+                family: program.unit == Unit::Family,
+                key,
+                nik: nik.get(),
+            },
+        ));
+    }
+    if asked.is_empty() {
+        return Ok(());
+    }
+    let keys: Vec<CentralKey> = asked.iter().map(|(_, k)| k.clone()).collect();
+    let held = central.held(&keys).map_err(|message| Error::Store {
+        dir: store.dir().to_path_buf(),
+        message: format!(
+            "the central ledger could not be asked ({message}); the list was not verified \
+             past the rows written"
+        ),
+    })?;
+    // An answer for fewer keys than asked would pass the rest unchecked.
+    if held.len() != keys.len() {
+        return Err(Error::Store {
+            dir: store.dir().to_path_buf(),
+            message: format!(
+                "the central ledger answered for {} of {} payments",
+                held.len(),
+                keys.len()
+            ),
+        });
+    }
+    for ((i, _), held) in asked.iter().zip(held) {
+        let Some(h) = held else { continue };
+        verdicts[*i].payable = false;
+        verdicts[*i].reasons.insert(ReasonCode::ClaimedElsewhere);
+        details[*i] = format!(
+            "paid or reserved at point {} (request {}, {})",
+            h.point,
+            h.request_id,
+            crate::domain::date::iso_utc(h.at_ms)
+        );
+    }
+    Ok(())
 }
 
 /// The verdicts of a block of rows: the readable ones through

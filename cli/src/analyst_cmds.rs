@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use serde_json::json;
-use tepat::batch::{OutputFormat, verify_csv};
+use tepat::batch::{OutputFormat, verify_csv_central};
 use tepat::report::{By, Kind, Report};
 
 type CmdResult = Result<ExitCode, Box<dyn std::error::Error>>;
@@ -30,8 +30,22 @@ pub struct BatchArgs {
     /// and every lookup is faster. Worth it for long lists.
     #[arg(long)]
     resident: bool,
+    /// Also refuse every row another payout point paid or reserved, as the
+    /// central ledger (a PostgreSQL URL, `tepat ledger init`) knows them:
+    /// `claimed_elsewhere`, the point named in the detail. A ledger that
+    /// cannot be asked stops the list (no verdicts file is left).
+    #[arg(long)]
+    ledger: Option<String>,
     /// The payee list: CSV with at least `nik,program,period`.
     payees: PathBuf,
+}
+
+/// A connection to the central ledger at `url`, its schema the one this
+/// build knows.
+fn ledger_client(url: &str) -> Result<postgres::Client, Box<dyn std::error::Error>> {
+    let mut client = tepat_ledger::connect(url)?;
+    tepat_ledger::migrate::require_current(&mut client)?;
+    Ok(client)
 }
 
 /// The file beside `path` named after its stem: `payees.csv` with
@@ -84,12 +98,19 @@ pub fn batch(args: BatchArgs) -> CmdResult {
     } else {
         OutputFormat::Csv
     };
-    let result = verify_csv(
+    let lookup = match &args.ledger {
+        Some(url) => Some(tepat_ledger::lookup::PgLookup::new(ledger_client(url)?)),
+        None => None,
+    };
+    let result = verify_csv_central(
         &store,
         BufReader::with_capacity(1 << 20, input),
         &label,
         &mut out,
         format,
+        lookup
+            .as_ref()
+            .map(|l| l as &dyn tepat::batch::CentralLookup),
         |rows| {
             if show {
                 eprint!("\rverified {rows} rows");

@@ -11,7 +11,9 @@
 //! - [`report`]: double payments and paid / reversed counts and sums
 //!   (`tepat ledger report`);
 //! - [`reserve`]: online reservation of a claim's key before a point pays
-//!   it (`tepat serve --ledger`).
+//!   it (`tepat serve --ledger`);
+//! - [`lookup`]: a payee list's payments looked up across every point
+//!   (`tepat batch --ledger`).
 //!
 //! It is a package of its own so that the library (`tepat`) never depends
 //! on a database client: `.ci/run` checks the library's tree holds none.
@@ -21,6 +23,7 @@
 mod apply;
 pub mod connect;
 pub mod error;
+pub mod lookup;
 pub mod migrate;
 pub mod output;
 pub mod report;
