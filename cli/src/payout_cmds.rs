@@ -59,6 +59,14 @@ pub struct ClaimArgs {
     /// Print JSON.
     #[arg(long)]
     json: bool,
+    /// Reserve the claim's key in this central ledger (PostgreSQL URL)
+    /// before paying it, as `tepat serve --ledger` does. Needs --point; not
+    /// with --batch.
+    #[arg(long, requires = "point", conflicts_with = "batch")]
+    ledger: Option<String>,
+    /// This payout point's id in the central ledger.
+    #[arg(long, requires = "ledger")]
+    point: Option<String>,
     /// The NIK.
     #[arg(required_unless_present = "batch")]
     nik: Option<String>,
@@ -265,7 +273,7 @@ pub fn claim(args: ClaimArgs) -> CmdResult {
     let registry = store.registry();
     let field = |f: &Option<String>| f.clone().unwrap_or_default();
     let (nik, program, period) = (field(&args.nik), field(&args.program), field(&args.period));
-    let out = store.claim(&ClaimRequest {
+    let req = ClaimRequest {
         request_id: field(&args.request),
         nik: nik.clone(),
         program: program.clone(),
@@ -273,7 +281,19 @@ pub fn claim(args: ClaimArgs) -> CmdResult {
         amount: args.amount,
         operator: args.operator.clone(),
         meta: args.meta.clone(),
-    })?;
+    };
+    let out = match (&args.ledger, &args.point) {
+        (Some(url), Some(point)) => {
+            let central = tepat_ledger::reserve::PgReserver::new(
+                url,
+                point,
+                &store.id().to_string(),
+                tepat_ledger::reserve::DEFAULT_DEADLINE,
+            )?;
+            store.claim_reserved(&req, &central)?
+        }
+        _ => store.claim(&req)?,
+    };
     let reasons = reasons_json(&registry, &out.verdict);
     if args.json {
         let asked = verdict_json::Asked {
@@ -299,12 +319,14 @@ pub fn claim(args: ClaimArgs) -> CmdResult {
             } else {
                 ""
             },
-            match &out.reversed {
-                Some(r) => format!(
+            match (&out.reversed, &out.elsewhere) {
+                (Some(r), _) => format!(
                     ", since REVERSED by {} ({}): do not pay it out",
                     r.request_id, r.reason
                 ),
-                None => String::new(),
+                (None, Some(h)) =>
+                    format!(", held at point {} by request {}", h.point, h.request_id),
+                (None, None) => String::new(),
             },
             readable_reasons(&reasons)
         );

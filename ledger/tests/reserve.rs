@@ -259,3 +259,37 @@ fn a_point_is_one_stores_and_another_store_under_its_name_is_refused() {
     };
     assert!(e.to_string().contains("point \"A\""), "{e}");
 }
+
+#[test]
+fn tepat_claim_with_a_ledger_is_refused_what_another_point_holds() {
+    let Some(db) = TestDb::new() else { return };
+    db.migrated();
+    let records = stores::register(40, 61);
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let store_a = stores::create_store(&records, a.path());
+    drop(stores::create_store(&records, b.path()));
+    let nik = payable_families(&store_a, &records)[0][0].clone();
+    let ra = reserver(&db, "A", &store_a);
+    assert!(
+        store_a
+            .claim_reserved(&request("a-1", &nik), &ra)
+            .unwrap()
+            .paid
+    );
+    let claim = |id: &str| {
+        std::process::Command::new(common::tepat_bin())
+            .args(["claim", "--today", "2026-11-15", "--json", "--request", id])
+            .args(["--ledger", &db.url, "--point", "B", "--store"])
+            .arg(b.path())
+            .args([nik.as_str(), PROGRAM, PERIOD])
+            .output()
+            .unwrap()
+    };
+    let out = claim("b-1");
+    assert_eq!(out.status.code(), Some(1), "{out:?}");
+    let answer: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let codes = answer["reasons"].to_string();
+    assert!(codes.contains("claimed_elsewhere"), "{answer}");
+    assert_eq!(answer["elsewhere"]["point"], "A");
+    assert_eq!(answer["elsewhere"]["request_id"], "a-1");
+}
