@@ -81,7 +81,7 @@ static void test_names(void) {
         "invalid_nik",   "unknown_nik",     "deceased",          "duplicate_identity",
         "not_enrolled",  "not_eligible",    "civil_servant",     "excluded_by",
         "already_claimed", "wrong_period_kind", "repeated_in_list", "invalid_row",
-        "period_not_open", "wrong_amount"};
+        "period_not_open", "wrong_amount", "claimed_elsewhere", "ledger_unreachable"};
     for (uint32_t r = 0; r < TEPAT_REASON_COUNT; r++)
         EXPECT(strcmp(tepat_reason_code(r), codes[r]) == 0);
     EXPECT(tepat_reason_code(TEPAT_REASON_COUNT) == NULL);

@@ -84,7 +84,7 @@ def test_errors_are_one_family_with_codes():
     assert tepat.STATUS_CODES[13] == "TEPAT_E_PERIOD"
     assert tepat.STATUS_CODES[0] == "TEPAT_OK"
     assert tepat.REASON_CODES[4] == "not_enrolled"
-    assert len(tepat.REASON_CODES) == 14
+    assert len(tepat.REASON_CODES) == 16
 
 
 def test_get(store):
