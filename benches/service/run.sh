@@ -41,6 +41,7 @@
 # 0.7) and prints the load. wrk runs with WRK_THREADS threads (default 2).
 # Checks and claims ask PBI_JK for PERIOD (default: the current month, an
 # open one), for the NIKs of DIR/niks.txt: every payable PBI_JK person.
+# PARTS=claims runs step 5 alone (a claims-path change measured again).
 # Results are printed as RESULT lines and Markdown tables on stdout.
 set -euo pipefail
 if [ $# -lt 1 ]; then
@@ -234,6 +235,7 @@ run_wrk() {
 metric() { curl -s "http://$addr/metrics" | awk -v m="$1" '$1 == m { print $2 }'; }
 
 # --- 4. check and batch ----------------------------------------------------
+if [ "${PARTS:-all}" != claims ]; then
 rm -rf "$dir/store"
 cp -a "$dir/store.pristine" "$dir/store"
 serve "$dir/store"
@@ -271,6 +273,7 @@ if cmp -s "$dir/batch.http.csv" "$dir/batch.cli.csv"; then
     echo "# verdicts: the service's and the command's files are identical"
 else
     echo "# verdicts: the service's and the command's files DIFFER"
+fi
 fi
 
 # --- 5. claims -----------------------------------------------------------

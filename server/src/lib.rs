@@ -24,6 +24,7 @@
 
 pub mod access_log;
 pub mod auth;
+pub mod claim_sync;
 pub mod dci;
 pub mod errors;
 pub mod json_body;
@@ -124,7 +125,8 @@ pub fn open(config: &Config) -> Result<Arc<AppState>, ServeError> {
     let key_path = access_log::key_path_beside(&config.tokens);
     let access = access_log::AccessLog::open(&log_path, &key_path)
         .map_err(io(format!("access log {}", log_path.display())))?;
-    let mut state = AppState::new(Arc::new(store), tokens, access, config.limits);
+    let mut state = AppState::new(Arc::new(store), tokens, access, config.limits)
+        .map_err(io("the claims log's syncer thread"))?;
     if let Some(l) = &config.ledger {
         let store_id = state.store.id().to_string();
         let central =
@@ -200,6 +202,7 @@ pub async fn serve(
     state.draining.store(true, Ordering::Relaxed);
     drop(listener);
     graceful.shutdown().await;
+    state.claim_sync.close();
     state.access.close();
     Ok(())
 }

@@ -10,6 +10,7 @@ use tepat::Store;
 use tepat::batch::BatchSummary;
 
 use crate::access_log::{AccessLog, Entry};
+use crate::claim_sync::ClaimSync;
 use crate::errors::{ApiError, ApiResult};
 use crate::metrics::Metrics;
 use crate::rate_limit::RateLimit;
@@ -54,6 +55,9 @@ pub struct AppState {
     pub tokens: Tokens,
     /// Lookups of NIKs.
     pub access: AccessLog,
+    /// The claims log's syncer: claims decided on the runtime's threads
+    /// wait for it.
+    pub claim_sync: ClaimSync,
     /// The counters of `/metrics`.
     pub metrics: Metrics,
     /// Set once shutdown began: `/readyz` says 503.
@@ -72,9 +76,16 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// The state of a service on `store`.
-    pub fn new(store: Arc<Store>, tokens: Tokens, access: AccessLog, limits: Limits) -> AppState {
-        AppState {
+    /// The state of a service on `store` (fails only when the claims
+    /// log's syncer thread cannot be started).
+    pub fn new(
+        store: Arc<Store>,
+        tokens: Tokens,
+        access: AccessLog,
+        limits: Limits,
+    ) -> std::io::Result<AppState> {
+        Ok(AppState {
+            claim_sync: ClaimSync::start(&store)?,
             store,
             tokens,
             access,
@@ -86,7 +97,7 @@ impl AppState {
             switching: Arc::new(AtomicBool::new(false)),
             batch_ids: AtomicU64::new(1),
             batches: Mutex::new(VecDeque::new()),
-        }
+        })
     }
 
     /// Logs a request naming `nik` (its status from the answer).

@@ -156,6 +156,43 @@ pub(super) struct Seen {
     pub(super) through: u64,
 }
 
+/// A decision recorded in the claims log but not yet durable: its value
+/// may be told to anyone only once a sync covers its record (else a power
+/// cut could lose a payout that was answered "paid", and a retry would pay
+/// again). [`Store::try_claim_unsynced`] gives it.
+#[must_use = "an unsynced outcome must be waited for before it is told"]
+#[derive(Debug)]
+pub struct Unsynced<T> {
+    value: T,
+    /// The offset of the record the value rests on: a sync covering more
+    /// bytes than this covers all of it (syncs end on a record's edge).
+    offset: u64,
+}
+
+impl<T> Unsynced<T> {
+    fn new(value: T, offset: u64) -> Unsynced<T> {
+        Unsynced { value, offset }
+    }
+
+    /// Waits, blocking, until a sync covers the record (sharing the
+    /// group commit's syncs), then gives the value.
+    pub fn wait(self, store: &Store) -> Result<T> {
+        store.ledger.durable_through(self.offset)?;
+        Ok(self.value)
+    }
+
+    /// The value, if a sync that covers `synced` bytes of the claims log
+    /// ([`Store::sync_claims`], [`Store::synced_claims_bytes`]) covers its
+    /// record; else the same `Unsynced` back.
+    pub fn synced_by(self, synced: u64) -> std::result::Result<T, Unsynced<T>> {
+        if synced > self.offset {
+            Ok(self.value)
+        } else {
+            Err(self)
+        }
+    }
+}
+
 impl Store {
     /// Checks and records a payout in one step. Idempotent by request id
     /// (also after a restart); durable before it returns.
@@ -170,36 +207,81 @@ impl Store {
         req: &ClaimRequest,
         central: Option<&dyn Reserver>,
     ) -> Result<ClaimOutcome> {
+        let shared = self.writers.read().unwrap_or_else(|p| p.into_inner());
+        let decided = self.decide_claim(req, central, &shared)?;
+        drop(shared);
+        decided.wait(self)
+    }
+
+    /// [`Store::claim`]'s decision without its wait: the outcome is taken
+    /// and its record is in the claims log's buffer, and it may be told to
+    /// the payout point only once a sync covers it ([`Unsynced`]). A
+    /// service answering thousands of claims at once decides each on the
+    /// thread that received it and has one thread of its own sync them
+    /// all ([`Store::sync_claims`]), rather than parking a thread per
+    /// claim in the group commit.
+    ///
+    /// `None`, deciding nothing, when a change file or a generation
+    /// switch has the store to itself right now: call [`Store::claim`]
+    /// from a thread that may wait for it. Never reserves centrally (a
+    /// reservation waits on the network: [`Store::claim_reserved`]).
+    pub fn try_claim_unsynced(&self, req: &ClaimRequest) -> Result<Option<Unsynced<ClaimOutcome>>> {
+        let shared = match self.writers.try_read() {
+            Ok(guard) => guard,
+            Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner(),
+            Err(std::sync::TryLockError::WouldBlock) => return Ok(None),
+        };
+        self.decide_claim(req, None, &shared).map(Some)
+    }
+
+    /// The decision of a claim, recorded but not yet durable. `_shared`:
+    /// the writers' lock, shared with other claims; a change file takes it
+    /// alone, so that no claim decides on half of one.
+    fn decide_claim(
+        &self,
+        req: &ClaimRequest,
+        central: Option<&dyn Reserver>,
+        _shared: &std::sync::RwLockReadGuard<'_, ()>,
+    ) -> Result<Unsynced<ClaimOutcome>> {
         valid_request_id(&req.request_id)?;
         let asked = req.asked();
         if let Some(first) = self.first_of(&req.request_id)? {
-            self.ledger.durable_through(first.through)?;
-            return replay(&self.registry(), &req.request_id, &asked, first);
+            let through = first.through;
+            let replayed = replay(&self.registry(), &req.request_id, &asked, first)?;
+            return Ok(Unsynced::new(replayed, through));
         }
-        // Shared with other claims; a change file takes it alone, so that
-        // no claim decides on half of one.
-        let _shared = self.writers.read().unwrap_or_else(|p| p.into_inner());
         let snap = self.snapshot();
         let mut plan = self.plan_claim(&snap, req)?;
         if let Some(central) = central {
             reserve(central, &snap, req, &mut plan);
         }
-        let outcome = {
-            // The decision: under the ledger's lock, the request is new and
-            // no key it would hold is held (anyone paid meanwhile?).
-            let mut ledger = self.ledger.lock()?;
-            if let Some(first) = seen(&ledger, &req.request_id)? {
-                drop(ledger);
-                self.ledger.durable_through(first.through)?;
-                return replay(snap.registry(), &req.request_id, &asked, first);
-            }
-            let elsewhere = plan.elsewhere.take();
-            let mut outcome = self.record_claim(&mut ledger, &snap, req, asked, plan)?;
-            outcome.elsewhere = elsewhere;
-            outcome
-        };
+        // The decision: under the ledger's lock, the request is new and
+        // no key it would hold is held (anyone paid meanwhile?).
+        let mut ledger = self.ledger.lock()?;
+        if let Some(first) = seen(&ledger, &req.request_id)? {
+            drop(ledger);
+            let through = first.through;
+            let replayed = replay(snap.registry(), &req.request_id, &asked, first)?;
+            return Ok(Unsynced::new(replayed, through));
+        }
+        let elsewhere = plan.elsewhere.take();
+        let (mut outcome, offset) = self.record_claim(&mut ledger, &snap, req, asked, plan)?;
+        outcome.elsewhere = elsewhere;
+        Ok(Unsynced::new(outcome, offset))
+    }
+
+    /// Syncs the claims log: returns once a sync covers every record
+    /// appended so far, with the bytes it covers (the figure
+    /// [`Unsynced::synced_by`] takes). Shares its sync with concurrent
+    /// [`Store::claim`]s.
+    pub fn sync_claims(&self) -> Result<u64> {
         self.ledger.durable()?;
-        Ok(outcome)
+        Ok(self.ledger.synced_bytes())
+    }
+
+    /// Bytes of the claims log a finished sync covers.
+    pub fn synced_claims_bytes(&self) -> u64 {
+        self.ledger.synced_bytes()
     }
 
     /// The program's entitlement for paying this NIK this period (registry
@@ -309,7 +391,7 @@ impl Store {
         req: &ClaimRequest,
         asked: String,
         plan: ClaimPlan,
-    ) -> Result<ClaimOutcome> {
+    ) -> Result<(ClaimOutcome, u64)> {
         let registry = snap.registry();
         let number = ledger.number(&plan.code)?;
         let mut verdict = plan.verdict;
@@ -352,12 +434,12 @@ impl Store {
         // claim has its (program, period): the bitmaps are looked up once.
         let current = self.current.load();
         let bits = paid.then(|| current.claimed.get_or_create(number, plan.period));
-        ledger.append(&Entry::Claim(entry), |event| {
+        let offset = ledger.append(&Entry::Claim(entry), |event| {
             if let Some(bits) = &bits {
                 mark_bits(bits, &current.snapshot, event)
             }
         })?;
-        Ok(ClaimOutcome {
+        let outcome = ClaimOutcome {
             request_id: req.request_id.clone(),
             paid,
             verdict,
@@ -366,7 +448,8 @@ impl Store {
             amount: req.amount.or(plan.entitled),
             entitled: plan.entitled,
             elsewhere: None,
-        })
+        };
+        Ok((outcome, offset))
     }
 
     /// The first record of a request, if it was seen.
@@ -634,6 +717,70 @@ mod tests {
         assert!(
             store.ledger.synced_bytes() > offset,
             "the retry was answered before its record was durable"
+        );
+    }
+
+    fn empty_store(dir: &std::path::Path) -> Store {
+        let as_of = Date::new(2026, 11, 1).unwrap();
+        let builder =
+            SnapshotBuilder::new(Registry::builtin().clone(), RegionTable::builtin(), as_of)
+                .unwrap();
+        Store::create(&dir.join("s"), builder, Options::default()).unwrap()
+    }
+
+    fn unknown_claim(id: &str) -> ClaimRequest {
+        ClaimRequest {
+            request_id: id.into(),
+            nik: "3201015708900001".into(),
+            program: "PKH".into(),
+            period: "2026-Q4".into(),
+            ..Default::default()
+        }
+    }
+
+    /// An unsynced decision is not given out before a sync covers it, and
+    /// is after one; its retry rests on the same record.
+    #[test]
+    fn an_unsynced_claim_is_given_out_only_once_synced() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = empty_store(dir.path());
+        let req = unknown_claim("u-1");
+        let decided = store.try_claim_unsynced(&req).unwrap().unwrap();
+        let before = store.synced_claims_bytes();
+        let decided = decided
+            .synced_by(before)
+            .expect_err("given out before any sync covered it");
+        let synced = store.sync_claims().unwrap();
+        assert!(synced > before);
+        let out = decided.synced_by(synced).unwrap();
+        assert!(!out.paid && !out.replayed);
+        let retry = store.try_claim_unsynced(&req).unwrap().unwrap();
+        assert!(retry.synced_by(synced).unwrap().replayed);
+    }
+
+    /// While a change file or a generation switch has the store alone, the
+    /// runtime-thread path decides nothing (it would wait on the lock).
+    #[test]
+    fn no_unsynced_claim_while_the_store_is_taken_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = empty_store(dir.path());
+        let alone = store.writers.write().unwrap();
+        assert!(
+            store
+                .try_claim_unsynced(&unknown_claim("u-2"))
+                .unwrap()
+                .is_none()
+        );
+        drop(alone);
+        assert!(
+            store.first_of("u-2").unwrap().is_none(),
+            "nothing was recorded"
+        );
+        assert!(
+            store
+                .try_claim_unsynced(&unknown_claim("u-2"))
+                .unwrap()
+                .is_some()
         );
     }
 }

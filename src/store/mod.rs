@@ -69,7 +69,7 @@ pub use audit::{
     LogReversal, RequestRecord, StoredClaim,
 };
 pub use central::{CentralKey, HeldElsewhere, Reserved, Reserver};
-pub use claim::{ClaimOutcome, ClaimRequest, Reversal, ReverseOutcome, ReverseRequest};
+pub use claim::{ClaimOutcome, ClaimRequest, Reversal, ReverseOutcome, ReverseRequest, Unsynced};
 pub use create::Reservation;
 pub use dir::CLAIMS_LOG;
 pub use payouts_report::{PAYOUTS_HEADER, PayoutsFilter, PayoutsReport, PayoutsRow};

@@ -8,7 +8,7 @@ use axum::extract::State;
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tepat::store::ReverseRequest;
-use tepat::{ClaimRequest, Nik, Store};
+use tepat::{ClaimOutcome, ClaimRequest, Nik, Store};
 
 use crate::auth::{Action, Authed};
 use crate::errors::{ApiError, ApiResult};
@@ -164,47 +164,54 @@ pub async fn claim(
     caller.may(Action::Claim)?;
     let body: ClaimBody = body.parse()?;
     valid_request_id("request_id", &body.request_id)?;
-    let nik = body.nik.clone();
-    let answer = {
-        let store = state.store.clone();
-        let central = state.central.clone();
-        let caller = Authed(caller.0.clone());
-        blocking(move || {
-            within_regions(&store, &caller, &body.nik)?;
-            // Who paid: as the payout point says, else the token's id (a
-            // retry from the same token then asks the same).
-            let operator = body.operator.unwrap_or_else(|| caller.0.id.clone());
-            let req = ClaimRequest {
-                request_id: body.request_id,
-                nik: body.nik,
-                program: body.program,
-                period: body.period,
-                amount: body.amount,
-                operator,
-                meta: body.meta,
-            };
-            let out = match &central {
-                Some(central) => store.claim_reserved(&req, central.as_ref())?,
-                None => store.claim(&req)?,
-            };
-            let asked = Asked {
-                nik: &req.nik,
-                program: &req.program,
-                period: &req.period,
-            };
-            Ok((
-                out.paid,
-                out.replayed,
-                verdict_json::claim(&store.registry(), &asked, &out),
-            ))
-        })
-        .await
+    // Who paid: as the payout point says, else the token's id (a retry
+    // from the same token then asks the same).
+    let operator = body.operator.unwrap_or_else(|| caller.0.id.clone());
+    let req = ClaimRequest {
+        request_id: body.request_id,
+        nik: body.nik,
+        program: body.program,
+        period: body.period,
+        amount: body.amount,
+        operator,
+        meta: body.meta,
     };
-    if let Ok((paid, replayed, _)) = &answer {
-        state.metrics.claim(*paid, *replayed);
+    let answer = match within_regions(&state.store, &caller, &req.nik) {
+        Ok(()) => pay(&state, &req).await,
+        Err(e) => Err(e),
+    };
+    let answer = answer.map(|out| {
+        state.metrics.claim(out.paid, out.replayed);
+        let asked = Asked {
+            nik: &req.nik,
+            program: &req.program,
+            period: &req.period,
+        };
+        verdict_json::claim(&state.store.registry(), &asked, &out)
+    });
+    state.log_nik(&caller.0, "/v1/claim", &req.nik, &answer);
+    answer.map(Json)
+}
+
+/// Decides and records a claim, and returns once it is durable.
+///
+/// Decided on this runtime thread, then awaited while the syncer covers
+/// it ([`crate::claim_sync`]): no thread is held per claim. A claim
+/// reserved centrally waits on the network, and one that comes while a
+/// change file or a generation switch has the store to itself waits for
+/// that: both on the blocking pool.
+async fn pay(state: &Arc<AppState>, req: &ClaimRequest) -> ApiResult<ClaimOutcome> {
+    if let Some(central) = state.central.clone() {
+        let (store, req) = (state.store.clone(), req.clone());
+        return blocking(move || Ok(store.claim_reserved(&req, central.as_ref())?)).await;
     }
-    state.log_nik(&caller.0, "/v1/claim", &nik, &answer);
-    answer.map(|(_, _, doc)| Json(doc))
+    match state.store.try_claim_unsynced(req)? {
+        Some(decided) => state.claim_sync.durable(decided).await,
+        None => {
+            let (store, req) = (state.store.clone(), req.clone());
+            blocking(move || Ok(store.claim(&req)?)).await
+        }
+    }
 }
 
 /// `POST /v1/reverse`.
