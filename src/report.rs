@@ -40,10 +40,14 @@ struct Histogram {
     regions: Vec<RegionCode>,
     classes: Vec<Class>,
     class_index: HashMap<Class, u32>,
-    /// `persons[region * classes + class]`, and the same for families; grown
-    /// when live states bring new classes.
+    /// `persons[region * classes + class]`, and the same for families.
     persons: Vec<i64>,
     families: Vec<i64>,
+    /// Counts of classes only live states have, per (region, class), until
+    /// [`Histogram::settle`] gives them columns all at once: widening the
+    /// dense table at each new class costs regions × classes per class,
+    /// and a month of national changes can bring thousands of classes.
+    unsettled: HashMap<(usize, Class), (i64, i64)>,
 }
 
 impl Histogram {
@@ -51,35 +55,50 @@ impl Histogram {
         self.classes.len()
     }
 
-    fn class_of(&mut self, c: Class) -> usize {
-        if let Some(i) = self.class_index.get(&c) {
-            return *i as usize;
-        }
-        // A class only live states have: widen every row by one column.
-        let old = self.width();
-        self.classes.push(c);
-        self.class_index.insert(c, old as u32);
-        let widen = |v: &Vec<i64>| -> Vec<i64> {
-            v.chunks(old.max(1))
-                .flat_map(|row| row.iter().copied().chain(std::iter::once(0)))
-                .collect()
-        };
-        if old == 0 {
-            self.persons = vec![0; self.regions.len()];
-            self.families = vec![0; self.regions.len()];
-        } else {
-            self.persons = widen(&self.persons);
-            self.families = widen(&self.families);
-        }
-        old
-    }
-
     fn add(&mut self, region: usize, c: Class, persons: i64, families: i64) {
-        let class = self.class_of(c);
-        let i = region * self.width() + class;
+        let Some(&class) = self.class_index.get(&c) else {
+            let cell = self.unsettled.entry((region, c)).or_default();
+            cell.0 += persons;
+            cell.1 += families;
+            return;
+        };
+        let i = region * self.width() + class as usize;
         if let (Some(p), Some(f)) = (self.persons.get_mut(i), self.families.get_mut(i)) {
             *p += persons;
             *f += families;
+        }
+    }
+
+    /// Gives the classes only live states brought their columns, widening
+    /// the table once, and counts them in.
+    fn settle(&mut self) {
+        if self.unsettled.is_empty() {
+            return;
+        }
+        let unsettled = std::mem::take(&mut self.unsettled);
+        let new: BTreeSet<Class> = unsettled.keys().map(|(_, c)| *c).collect();
+        let old = self.width();
+        for c in new {
+            self.class_index.insert(c, self.classes.len() as u32);
+            self.classes.push(c);
+        }
+        let width = self.width();
+        let widen = |v: &[i64]| -> Vec<i64> {
+            let mut out = vec![0; self.regions.len() * width];
+            for (r, row) in v.chunks(old.max(1)).enumerate().take(self.regions.len()) {
+                out[r * width..r * width + row.len()].copy_from_slice(row);
+            }
+            out
+        };
+        let (persons, families) = if old == 0 {
+            (widen(&[]), widen(&[]))
+        } else {
+            (widen(&self.persons), widen(&self.families))
+        };
+        self.persons = persons;
+        self.families = families;
+        for ((region, c), (p, f)) in unsettled {
+            self.add(region, c, p, f);
         }
     }
 }
@@ -261,6 +280,7 @@ impl Store {
             let changed_members = by_kk.remove(&kk).unwrap_or_default();
             recount_family(snap, kk, changed_members, hist, &region_of);
         }
+        hist.settle();
         Ok(())
     }
 }
@@ -419,6 +439,7 @@ impl Tables {
             class_index: self.class_index,
             persons,
             families,
+            unsettled: HashMap::new(),
         }
     }
 }

@@ -52,10 +52,15 @@ pub(crate) fn describe(e: &postgres::Error) -> String {
             }
             s
         }
+        None if e.is_closed() => {
+            "PostgreSQL: the connection closed (the server stopped, restarted or was \
+             cut off)"
+                .to_owned()
+        }
         None => {
             // "error connecting to server" alone does not say why: add the
             // causes (connection refused, timed out, ...).
-            let mut s = e.to_string();
+            let mut s = format!("PostgreSQL: {e}");
             let mut cause = std::error::Error::source(e);
             while let Some(c) = cause {
                 s.push_str(&format!(": {c}"));

@@ -61,7 +61,8 @@ pub fn sync(client: &mut Client, store: &Store, point: &str, batch: usize) -> Re
     loop {
         let shipped = with_retries(point, &mut total.retries, || {
             ship_batch(client, store, point, batch)
-        })?;
+        })
+        .map_err(|e| interrupted(e, point, &total))?;
         let Some(b) = shipped else { break };
         if first {
             total.from = b.from;
@@ -78,6 +79,23 @@ pub fn sync(client: &mut Client, store: &Store, point: &str, batch: usize) -> Re
         total.to = total.from;
     }
     Ok(total)
+}
+
+/// A database error in the middle of a sync, with what it leaves: the
+/// batches committed before it stay, and the next sync resumes after them.
+fn interrupted(e: Error, point: &str, done: &Synced) -> Error {
+    match e {
+        Error::Db { what, source } => Error::Db {
+            what: format!(
+                "{what} (point {point:?}: {} batch(es) of this sync committed before it, \
+                 kept; nothing of the failed batch is; the next sync resumes from the \
+                 point's high-water mark)",
+                done.batches
+            ),
+            source,
+        },
+        other => other,
+    }
 }
 
 /// The point's high-water mark: the byte offset just past its last shipped

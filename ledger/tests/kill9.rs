@@ -11,48 +11,7 @@ mod stores;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{TestDb, claim, ledger_rows, log_positions, tepat_bin};
-
-/// What the ledger must hold after a kill: the store's records up to the
-/// high-water mark, exactly, and their ids in log order.
-fn check_prefix(client: &mut postgres::Client, positions: &[(u64, u64)]) -> usize {
-    let hwm = tepat_ledger::sync::high_water_mark(client, "p").unwrap();
-    let shipped: Vec<u64> = positions
-        .iter()
-        .filter(|p| p.1 <= hwm)
-        .map(|p| p.0)
-        .collect();
-    assert!(
-        hwm == 0 || positions.iter().any(|p| p.1 == hwm),
-        "the high-water mark {hwm} is a record's end"
-    );
-    let held: Vec<u64> = ledger_rows(client, "p")
-        .iter()
-        .map(|r| r.0 as u64)
-        .collect();
-    assert_eq!(
-        held, shipped,
-        "the ledger holds exactly the records before {hwm}"
-    );
-    for table in ["claims", "reversals"] {
-        let by_id: Vec<i64> = client
-            .query(&format!("SELECT log_offset FROM {table} ORDER BY id"), &[])
-            .unwrap()
-            .iter()
-            .map(|r| r.get(0))
-            .collect();
-        assert!(by_id.is_sorted(), "{table} inserted in log order");
-    }
-    let unreversed: i64 = client
-        .query_one(
-            "SELECT count(*) FROM reversals r JOIN claims c ON c.id = r.claim_id WHERE NOT c.reversed",
-            &[],
-        )
-        .unwrap()
-        .get(0);
-    assert_eq!(unreversed, 0, "every shipped reversal marked its claim");
-    shipped.len()
-}
+use common::{TestDb, check_prefix, claim, log_positions, tepat_bin};
 
 /// Adds a round's claims to the store (and reverses one), then closes it:
 /// the sync process opens it alone.

@@ -6,7 +6,7 @@ mod common;
 #[path = "../../tests/common/mod.rs"]
 mod stores;
 
-use common::{TestDb, claim, ledger_rows, log_positions};
+use common::{TestDb, claim, claim_every, ledger_rows, log_positions};
 use tepat::Store;
 use tepat_ledger::Error;
 use tepat_ledger::sync::{high_water_mark, sync};
@@ -254,15 +254,7 @@ fn a_connection_lost_mid_sync_is_an_error_and_the_next_sync_resumes() {
     let dir = tempfile::tempdir().unwrap();
     let records = stores::register(150, 10);
     let store = stores::create_store(&records, dir.path());
-    for (i, r) in records.iter().enumerate() {
-        claim(
-            &store,
-            &format!("c{i}"),
-            &r.nik.to_string(),
-            "PBI_JK",
-            "2026-11",
-        );
-    }
+    claim_every(&store, &records, "2026-11");
     let positions = log_positions(&store);
     let url = format!("{}?application_name=lost_{}", db.url, db.name);
     let killer = {

@@ -8,7 +8,7 @@ mod stores;
 
 use std::time::Instant;
 
-use common::{TestDb, claim};
+use common::{TestDb, claim_every};
 
 #[test]
 #[ignore = "a measurement: run with --ignored --nocapture"]
@@ -26,15 +26,7 @@ fn sync_rate() {
     let records = stores::register(families, 77);
     let store = stores::create_store(&records, tmp.path());
     let t = Instant::now();
-    for (i, r) in records.iter().enumerate() {
-        claim(
-            &store,
-            &format!("c{i}"),
-            &r.nik.to_string(),
-            "PBI_JK",
-            "2026-11",
-        );
-    }
+    claim_every(&store, &records, "2026-11");
     let n = common::log_positions(&store).len();
     println!("{n} records claimed in {:.1} s", t.elapsed().as_secs_f64());
     let batch = tepat_ledger::sync::DEFAULT_BATCH;

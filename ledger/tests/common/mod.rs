@@ -90,6 +90,20 @@ pub fn claim(store: &Store, id: &str, nik: &str, program: &str, period: &str) ->
         .paid
 }
 
+/// Claims PBI_JK for `period` for every person of `records`, request ids
+/// `c0`, `c1`, … (paid or not, as the store decides).
+pub fn claim_every(store: &Store, records: &[tepat::register::PersonRecord], period: &str) {
+    for (i, r) in records.iter().enumerate() {
+        claim(
+            store,
+            &format!("c{i}"),
+            &r.nik.to_string(),
+            "PBI_JK",
+            period,
+        );
+    }
+}
+
 /// Every claims-log record's (offset, end) of a store, in order.
 pub fn log_positions(store: &Store) -> Vec<(u64, u64)> {
     store
@@ -134,4 +148,47 @@ pub fn tepat_bin() -> PathBuf {
     }
     assert!(bin.exists(), "no tepat binary at {}", bin.display());
     bin
+}
+
+/// What the ledger must hold after a sync ended anyhow (killed, its
+/// server stopped): point `p`'s records up to the high-water mark,
+/// exactly, their ids in log order, every shipped reversal marking its
+/// claim. Returns how many are shipped.
+pub fn check_prefix(client: &mut postgres::Client, positions: &[(u64, u64)]) -> usize {
+    let hwm = tepat_ledger::sync::high_water_mark(client, "p").unwrap();
+    let shipped: Vec<u64> = positions
+        .iter()
+        .filter(|p| p.1 <= hwm)
+        .map(|p| p.0)
+        .collect();
+    assert!(
+        hwm == 0 || positions.iter().any(|p| p.1 == hwm),
+        "the high-water mark {hwm} is a record's end"
+    );
+    let held: Vec<u64> = ledger_rows(client, "p")
+        .iter()
+        .map(|r| r.0 as u64)
+        .collect();
+    assert_eq!(
+        held, shipped,
+        "the ledger holds exactly the records before {hwm}"
+    );
+    for table in ["claims", "reversals"] {
+        let by_id: Vec<i64> = client
+            .query(&format!("SELECT log_offset FROM {table} ORDER BY id"), &[])
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        assert!(by_id.is_sorted(), "{table} inserted in log order");
+    }
+    let unreversed: i64 = client
+        .query_one(
+            "SELECT count(*) FROM reversals r JOIN claims c ON c.id = r.claim_id WHERE NOT c.reversed",
+            &[],
+        )
+        .unwrap()
+        .get(0);
+    assert_eq!(unreversed, 0, "every shipped reversal marked its claim");
+    shipped.len()
 }
