@@ -10,9 +10,10 @@
 
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
-use std::sync::mpsc::{Receiver, Sender, channel};
+use std::sync::mpsc::{Receiver, Sender, TryRecvError, channel};
+use std::sync::{Mutex, RwLock};
 use std::thread::JoinHandle;
+use std::time::Duration;
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
@@ -26,7 +27,9 @@ pub const KEY_FILE: &str = "access-log.key";
 /// An open access log.
 pub struct AccessLog {
     key: [u8; 32],
-    tx: Mutex<Option<Sender<String>>>,
+    /// Shared by every request (a read lock: they never wait on each
+    /// other); taken alone only by close.
+    tx: RwLock<Option<Sender<String>>>,
     writer: Mutex<Option<JoinHandle<()>>>,
 }
 
@@ -56,7 +59,7 @@ impl AccessLog {
             .spawn(move || write_lines(rx, BufWriter::new(file)))?;
         Ok(AccessLog {
             key,
-            tx: Mutex::new(Some(tx)),
+            tx: RwLock::new(Some(tx)),
             writer: Mutex::new(Some(writer)),
         })
     }
@@ -88,7 +91,7 @@ impl AccessLog {
             line.push_str(&format!(",\"rows\":{rows}"));
         }
         line.push('}');
-        let tx = self.tx.lock().unwrap_or_else(|p| p.into_inner());
+        let tx = self.tx.read().unwrap_or_else(|p| p.into_inner());
         if let Some(tx) = tx.as_ref() {
             // The writer ends only after close: a failed send is a log
             // already closed.
@@ -98,7 +101,7 @@ impl AccessLog {
 
     /// Writes what is queued and stops the writer.
     pub fn close(&self) {
-        drop(self.tx.lock().unwrap_or_else(|p| p.into_inner()).take());
+        drop(self.tx.write().unwrap_or_else(|p| p.into_inner()).take());
         if let Some(w) = self.writer.lock().unwrap_or_else(|p| p.into_inner()).take() {
             let _ = w.join();
         }
@@ -127,17 +130,31 @@ pub fn nik_hash(key: &[u8; 32], nik: &str) -> String {
     to_hex(&mac.finalize().into_bytes())
 }
 
+/// How often the writer takes the queued lines: a line reaches the file
+/// within this time.
+const WRITE_EVERY: Duration = Duration::from_millis(20);
+
 fn write_lines(rx: Receiver<String>, mut out: BufWriter<std::fs::File>) {
-    while let Ok(line) = rx.recv() {
-        let _ = writeln!(out, "{line}");
-        // Flush whenever the queue is empty: lines reach the file within a
-        // request's time, and a burst is written together.
-        for line in rx.try_iter() {
-            let _ = writeln!(out, "{line}");
+    // On a timer rather than woken per line: a writer parked in `recv` is
+    // woken by every request's send, and those wake-ups, the writer's and
+    // the requests', took a fifth of the service's CPU at 65,000 checks/s
+    // (docs/BENCHMARKS-service.md). A sleeping writer is woken by no one.
+    loop {
+        std::thread::sleep(WRITE_EVERY);
+        loop {
+            match rx.try_recv() {
+                Ok(line) => {
+                    let _ = writeln!(out, "{line}");
+                }
+                Err(TryRecvError::Empty) => break,
+                Err(TryRecvError::Disconnected) => {
+                    let _ = out.flush();
+                    return;
+                }
+            }
         }
         let _ = out.flush();
     }
-    let _ = out.flush();
 }
 
 /// Reads the key, or makes it once.
