@@ -63,6 +63,10 @@ pub struct ServeArgs {
     /// Milliseconds a reservation may take.
     #[arg(long, default_value_t = 300)]
     ledger_deadline_ms: u64,
+    /// Seconds between background syncs of the claims log to the central
+    /// ledger (also one at the stop); 0: none (run `tepat sync`).
+    #[arg(long, default_value_t = 30, requires = "ledger")]
+    sync_every: u64,
 }
 
 /// `tepat serve`: runs until SIGTERM or Ctrl-C, then finishes the requests
@@ -90,6 +94,7 @@ pub fn serve(args: ServeArgs) -> CmdResult {
                 url,
                 point,
                 deadline: Duration::from_millis(args.ledger_deadline_ms),
+                sync_every: (args.sync_every > 0).then(|| Duration::from_secs(args.sync_every)),
             }),
             _ => None,
         },

@@ -33,3 +33,6 @@ pub mod sync;
 
 pub use connect::{connect, connect_with};
 pub use error::{Error, Result};
+/// The client the ledger's calls take (re-exported: callers need not name
+/// the `postgres` crate).
+pub use postgres::Client;

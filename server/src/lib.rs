@@ -28,6 +28,7 @@ pub mod claim_sync;
 pub mod dci;
 pub mod errors;
 pub mod json_body;
+pub mod ledger_sync;
 pub mod metrics;
 pub mod openapi;
 mod private_file;
@@ -82,6 +83,9 @@ pub struct LedgerConfig {
     /// How long a reservation may take before the claim is decided as
     /// `ledger_unreachable`.
     pub deadline: std::time::Duration,
+    /// Ship the claims log to the ledger this often, and once more at the
+    /// end (`None`: never; `tepat sync` does it).
+    pub sync_every: Option<std::time::Duration>,
 }
 
 /// What can stop a service from starting or running.
@@ -132,6 +136,17 @@ pub fn open(config: &Config) -> Result<Arc<AppState>, ServeError> {
         let central =
             tepat_ledger::reserve::PgReserver::new(&l.url, &l.point, &store_id, l.deadline)?;
         state.central = Some(Arc::new(central));
+        if let Some(every) = l.sync_every {
+            let target = ledger_sync::SyncTarget {
+                url: l.url.clone(),
+                point: l.point.clone(),
+                every,
+            };
+            state.ledger_sync = Some(
+                ledger_sync::LedgerSync::start(&state.store, target)
+                    .map_err(io("the ledger sync's thread"))?,
+            );
+        }
     }
     Ok(Arc::new(state))
 }
@@ -203,6 +218,11 @@ pub async fn serve(
     drop(listener);
     graceful.shutdown().await;
     state.claim_sync.close();
+    if let Some(sync) = &state.ledger_sync {
+        // One last round: what was paid before the stop reaches the
+        // ledger now, not at the next start.
+        sync.close();
+    }
     state.access.close();
     Ok(())
 }

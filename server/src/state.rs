@@ -68,6 +68,9 @@ pub struct AppState {
     pub self_service: RateLimit,
     /// The central ledger claims are reserved in (`--ledger`), if any.
     pub central: Option<Arc<dyn tepat::store::Reserver>>,
+    /// The background sync to the central ledger (`--ledger`, unless
+    /// `--sync-every 0`).
+    pub ledger_sync: Option<crate::ledger_sync::LedgerSync>,
     /// Set while a compaction or refresh runs: a second one is answered
     /// 503 at once rather than queued for minutes behind the first.
     switching: Arc<AtomicBool>,
@@ -94,6 +97,7 @@ impl AppState {
             limits,
             self_service: RateLimit::new(limits.self_service_per_minute, Duration::from_secs(60)),
             central: None,
+            ledger_sync: None,
             switching: Arc::new(AtomicBool::new(false)),
             batch_ids: AtomicU64::new(1),
             batches: Mutex::new(VecDeque::new()),

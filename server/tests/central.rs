@@ -1,6 +1,8 @@
 //! `tepat serve --ledger URL --point ID`: two services (two payout points'
 //! stores) on one central ledger, a family claimed at both over HTTP at the
 //! same moment, many times: paid once; the refusal names the other point.
+//! The background sync ships a service's claims while it runs, and what is
+//! left when it stops.
 
 mod support;
 
@@ -31,6 +33,7 @@ fn two_services_claiming_one_family_at_once_over_http_pay_it_once() {
             url: db.url.clone(),
             point: point.into(),
             deadline: Duration::from_secs(2),
+            sync_every: None,
         });
         Running::start(&config).unwrap()
     };
@@ -92,4 +95,68 @@ fn two_services_claiming_one_family_at_once_over_http_pay_it_once() {
         assert_eq!(refused["elsewhere"]["point"], json!(["A", "B"][paid[0]]));
     }
     assert!(families >= 10, "{families} families");
+}
+
+/// Rows the ledger holds for point `p`.
+fn ledger_claims(db: &ledger_db::TestDb, point: &str) -> i64 {
+    db.client()
+        .query_one("SELECT count(*) FROM claims WHERE point = $1", &[&point])
+        .unwrap()
+        .get(0)
+}
+
+#[test]
+fn the_background_sync_ships_claims_while_serving_and_at_the_stop() {
+    let Some(db) = ledger_db::TestDb::new() else {
+        return;
+    };
+    db.migrated();
+    let f = Fixture::new(40, 53);
+    let service = |every: Duration| {
+        let mut config = f.config();
+        config.ledger = Some(LedgerConfig {
+            url: db.url.clone(),
+            point: "A".into(),
+            deadline: Duration::from_secs(2),
+            sync_every: Some(every),
+        });
+        Running::start(&config).unwrap()
+    };
+    let claim = |c: &Client, i: usize| {
+        let n = nik(&f.records[i]);
+        let body = json!({"request_id": format!("bg-{i}"), "nik": n,
+            "program": "PBI_JK", "period": "2026-11"});
+        let a = c.post_json("/v1/claim", &f.tokens.payout, &body);
+        assert_eq!(a.status, 200, "{}", a.text);
+    };
+
+    // Every 100 ms while serving.
+    let running = service(Duration::from_millis(100));
+    let c = Client::new(running.addr);
+    for i in 0..10 {
+        claim(&c, i);
+    }
+    let started = std::time::Instant::now();
+    let shipped = "tepat_ledger_synced_records_total 10\n";
+    while ledger_claims(&db, "A") < 10 || !c.get("/metrics", None).text.contains(shipped) {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "after 20 s the ledger holds {} of 10 claims; the metrics say {}",
+            ledger_claims(&db, "A"),
+            c.get("/metrics", None).text
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(ledger_claims(&db, "A"), 10);
+    running.stop().unwrap();
+
+    // Rounds an hour apart: the claims reach the ledger at the stop.
+    let running = service(Duration::from_secs(3600));
+    let c = Client::new(running.addr);
+    for i in 10..15 {
+        claim(&c, i);
+    }
+    assert_eq!(ledger_claims(&db, "A"), 10, "shipped before the stop");
+    running.stop().unwrap();
+    assert_eq!(ledger_claims(&db, "A"), 15, "the stop's round shipped them");
 }

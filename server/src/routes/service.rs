@@ -77,10 +77,11 @@ pub async fn metrics(State(state): State<Arc<AppState>>) -> impl IntoResponse {
         flushes: state.store.flushes(),
         generation: state.store.snapshot().generation(),
     };
-    (
-        [(CONTENT_TYPE, "text/plain; version=0.0.4")],
-        state.metrics.render(&gauges),
-    )
+    let mut text = state.metrics.render(&gauges);
+    if let Some(sync) = &state.ledger_sync {
+        sync.counters.render(&mut text);
+    }
+    ([(CONTENT_TYPE, "text/plain; version=0.0.4")], text)
 }
 
 /// Any route the service does not have.
