@@ -23,6 +23,23 @@ enum LedgerCommand {
     Init(InitArgs),
     /// Cross-point double payments, and paid / reversed counts and sums.
     Report(ReportArgs),
+    /// Reservations whose claim never reached the ledger (the point died
+    /// or has not synced since): keys held for everyone else.
+    Unclaimed(UnclaimedArgs),
+}
+
+#[derive(clap::Args)]
+struct UnclaimedArgs {
+    /// The ledger's PostgreSQL, `postgresql://user@host:port/database`.
+    #[arg(long)]
+    db: String,
+    /// Only reservations at least this many seconds old (a younger one is
+    /// most likely a claim not yet synced).
+    #[arg(long, default_value_t = 3600)]
+    older_than_secs: u64,
+    /// `csv` or `json`.
+    #[arg(long, default_value = "csv", value_parser = ["csv", "json"])]
+    format: String,
 }
 
 /// Where the ledger is.
@@ -72,7 +89,35 @@ pub fn ledger(args: LedgerArgs) -> CmdResult {
     match args.command {
         LedgerCommand::Init(a) => init(a),
         LedgerCommand::Report(a) => report(a),
+        LedgerCommand::Unclaimed(a) => unclaimed(a),
     }
+}
+
+fn unclaimed(args: UnclaimedArgs) -> CmdResult {
+    let mut client = tepat_ledger::connect(&args.db)?;
+    let older_than = std::time::Duration::from_secs(args.older_than_secs);
+    let rows = tepat_ledger::report::unclaimed(&mut client, older_than)?;
+    print_as(
+        &args.format,
+        || tepat_ledger::output::unclaimed_json(&rows),
+        |out| tepat_ledger::output::write_unclaimed_csv(&rows, out),
+    )
+}
+
+/// Prints a report to stdout as `json` (one document) or CSV.
+fn print_as(
+    format: &str,
+    json: impl FnOnce() -> serde_json::Value,
+    csv: impl FnOnce(&mut BufWriter<std::io::StdoutLock<'static>>) -> std::io::Result<()>,
+) -> CmdResult {
+    let mut out = BufWriter::new(std::io::stdout().lock());
+    if format == "json" {
+        writeln!(out, "{}", json())?;
+    } else {
+        csv(&mut out)?;
+    }
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
 }
 
 fn init(args: InitArgs) -> CmdResult {
@@ -95,15 +140,11 @@ fn init(args: InitArgs) -> CmdResult {
 fn report(args: ReportArgs) -> CmdResult {
     let mut client = tepat_ledger::connect(&args.db)?;
     let report = tepat_ledger::report::report(&mut client, args.by, args.period.as_deref())?;
-    let out = std::io::stdout();
-    let mut out = BufWriter::new(out.lock());
-    if args.format == "json" {
-        writeln!(out, "{}", tepat_ledger::output::to_json(&report))?;
-    } else {
-        tepat_ledger::output::write_csv(&report, &mut out)?;
-    }
-    out.flush()?;
-    Ok(ExitCode::SUCCESS)
+    print_as(
+        &args.format,
+        || tepat_ledger::output::to_json(&report),
+        |out| tepat_ledger::output::write_csv(&report, out),
+    )
 }
 
 /// Runs `tepat sync`: opens the store as every command does (the claims

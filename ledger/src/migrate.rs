@@ -43,6 +43,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "reservations",
         sql: include_str!("../migrations/002_reservations.sql"),
     },
+    Migration {
+        version: 3,
+        name: "claims_by_request",
+        sql: include_str!("../migrations/003_claims_by_request.sql"),
+    },
 ];
 
 /// The schema version this code reads and writes.

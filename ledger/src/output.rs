@@ -3,7 +3,7 @@
 
 use serde_json::{Value, json};
 
-use crate::report::{DoublePayment, Payment, Report, Totals};
+use crate::report::{DoublePayment, Payment, Report, Totals, Unclaimed};
 
 /// The header of the double payments' CSV table.
 pub const DOUBLE_PAYMENTS_HEADER: &str = "program,period,key_kind,claim_key,nik,kk,\
@@ -120,4 +120,46 @@ pub fn to_json(report: &Report) -> Value {
         "totals": report.totals.iter().map(totals_json).collect::<Vec<_>>(),
         "national": totals_json(&report.national()),
     })
+}
+
+/// The header of [`write_unclaimed_csv`]'s table.
+pub const UNCLAIMED_HEADER: &str =
+    "point,request_id,program,period,key_kind,claim_key,nik,reserved_at,age_secs";
+
+/// The unclaimed reservations as one CSV table.
+pub fn write_unclaimed_csv(
+    rows: &[Unclaimed],
+    out: &mut impl std::io::Write,
+) -> std::io::Result<()> {
+    writeln!(out, "{UNCLAIMED_HEADER}")?;
+    for u in rows {
+        writeln!(
+            out,
+            "{},{},{},{},{},{},{},{},{}",
+            field(&u.point),
+            field(&u.request_id),
+            field(&u.program),
+            u.period,
+            u.key_kind,
+            id16(Some(u.claim_key)),
+            id16(Some(u.nik)),
+            u.reserved_at,
+            u.age_secs
+        )?;
+    }
+    Ok(())
+}
+
+/// The unclaimed reservations as a JSON array (NIKs and KKs as strings).
+pub fn unclaimed_json(rows: &[Unclaimed]) -> Value {
+    rows.iter()
+        .map(|u| {
+            json!({
+                "point": u.point, "request_id": u.request_id, "program": u.program,
+                "period": u.period, "key_kind": u.key_kind,
+                "claim_key": id16(Some(u.claim_key)), "nik": id16(Some(u.nik)),
+                "reserved_at": u.reserved_at, "age_secs": u.age_secs,
+            })
+        })
+        .collect()
 }

@@ -251,3 +251,63 @@ fn totals(client: &mut Client, by: By, period: Option<&str>) -> Result<Vec<Total
         })
         .collect())
 }
+
+/// A reservation whose claim never reached the ledger: the point reserved
+/// the key and then died, lost its store, or has not synced since. The
+/// key stays held for everyone else until the point syncs the claim (or
+/// its refusal) or the keeper releases it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Unclaimed {
+    /// The point that holds it.
+    pub point: String,
+    /// The request id it was reserved for.
+    pub request_id: String,
+    /// The program's code.
+    pub program: String,
+    /// The period.
+    pub period: String,
+    /// `person` or `family`.
+    pub key_kind: String,
+    /// The NIK or KK held.
+    pub claim_key: i64,
+    /// The payee's NIK.
+    pub nik: i64,
+    /// When it was reserved, ISO 8601 UTC.
+    pub reserved_at: String,
+    /// Seconds since.
+    pub age_secs: i64,
+}
+
+/// Every reservation older than `older_than` whose point has shipped no
+/// claim with its request id, oldest first. A younger one is most likely
+/// a claim still on its way (paid, not yet synced).
+pub fn unclaimed(client: &mut Client, older_than: std::time::Duration) -> Result<Vec<Unclaimed>> {
+    require_current(client)?;
+    let sql = format!(
+        "SELECT r.point, r.request_id, r.program, r.period, r.key_kind, r.claim_key, r.nik,
+                to_char(r.reserved_at AT TIME ZONE 'UTC', {ISO}),
+                extract(epoch FROM now() - r.reserved_at)::bigint
+         FROM reservations r
+         WHERE r.reserved_at <= now() - make_interval(secs => $1)
+           AND NOT EXISTS (SELECT 1 FROM claims c
+                           WHERE c.point = r.point AND c.request_id = r.request_id)
+         ORDER BY r.reserved_at, r.point, r.request_id"
+    );
+    let rows = client
+        .query(&sql, &[&older_than.as_secs_f64()])
+        .db(|| "reading the unclaimed reservations".into())?;
+    Ok(rows
+        .iter()
+        .map(|r| Unclaimed {
+            point: r.get(0),
+            request_id: r.get(1),
+            program: r.get(2),
+            period: r.get(3),
+            key_kind: r.get(4),
+            claim_key: r.get(5),
+            nik: r.get(6),
+            reserved_at: r.get(7),
+            age_secs: r.get(8),
+        })
+        .collect())
+}

@@ -293,3 +293,61 @@ fn tepat_claim_with_a_ledger_is_refused_what_another_point_holds() {
     assert_eq!(answer["elsewhere"]["point"], "A");
     assert_eq!(answer["elsewhere"]["request_id"], "a-1");
 }
+
+/// `tepat ledger unclaimed`: a reservation whose claim never arrived (the
+/// point died between the two) is listed, with its point and request; a
+/// claim paid but not yet synced is listed until the sync ships it; a
+/// younger reservation than asked for is not.
+#[test]
+fn a_reservation_whose_claim_never_arrived_is_listed_until_it_does() {
+    let Some(db) = TestDb::new() else { return };
+    let mut client = db.migrated();
+    let dir = tempfile::tempdir().unwrap();
+    let records = stores::register(60, 61);
+    let store = stores::create_store(&records, dir.path());
+    let families = payable_families(&store, &records);
+    assert!(families.len() >= 2, "{} payable families", families.len());
+    let a = reserver(&db, "A", &store);
+    let paid = store
+        .claim_reserved(&request("u-paid", &families[0][0]), &a)
+        .unwrap();
+    assert!(paid.paid, "{:?}", paid.verdict);
+    // The point reserved this family and died before it recorded a claim.
+    let payee: &PersonRecord = records
+        .iter()
+        .find(|r| r.nik.to_string() == families[1][0])
+        .unwrap();
+    let orphan = tepat::store::CentralKey {
+        request_id: "u-orphan".into(),
+        program: PROGRAM.into(),
+        period: PERIOD.into(),
+        family: true,
+        key: payee.kk.get(),
+        nik: payee.nik.get(),
+    };
+    assert!(matches!(
+        a.reserve(&orphan),
+        tepat::store::Reserved::Granted
+    ));
+    let listed = |client: &mut postgres::Client, secs: u64| -> Vec<String> {
+        tepat_ledger::report::unclaimed(client, Duration::from_secs(secs))
+            .unwrap()
+            .into_iter()
+            .map(|u| format!("{}/{}/{}", u.point, u.request_id, u.nik))
+            .collect()
+    };
+    assert_eq!(
+        listed(&mut client, 0),
+        [
+            format!("A/u-paid/{}", families[0][0]),
+            format!("A/u-orphan/{}", families[1][0])
+        ]
+    );
+    assert!(listed(&mut client, 3600).is_empty(), "younger than an hour");
+    sync(&mut client, &store, "A", 100).unwrap();
+    assert_eq!(
+        listed(&mut client, 0),
+        [format!("A/u-orphan/{}", families[1][0])],
+        "the synced claim arrived; the orphan's never will"
+    );
+}
