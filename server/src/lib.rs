@@ -136,6 +136,7 @@ pub fn open(config: &Config) -> Result<Arc<AppState>, ServeError> {
         let central =
             tepat_ledger::reserve::PgReserver::new(&l.url, &l.point, &store_id, l.deadline)?;
         state.central = Some(Arc::new(central));
+        state.ledger_url = Some(l.url.clone());
         if let Some(every) = l.sync_every {
             let target = ledger_sync::SyncTarget {
                 url: l.url.clone(),

@@ -68,6 +68,9 @@ pub struct AppState {
     pub self_service: RateLimit,
     /// The central ledger claims are reserved in (`--ledger`), if any.
     pub central: Option<Arc<dyn tepat::store::Reserver>>,
+    /// The central ledger's URL (`--ledger`): payee lists are checked
+    /// against it too.
+    pub ledger_url: Option<String>,
     /// The background sync to the central ledger (`--ledger`, unless
     /// `--sync-every 0`).
     pub ledger_sync: Option<crate::ledger_sync::LedgerSync>,
@@ -98,6 +101,7 @@ impl AppState {
             self_service: RateLimit::new(limits.self_service_per_minute, Duration::from_secs(60)),
             central: None,
             ledger_sync: None,
+            ledger_url: None,
             switching: Arc::new(AtomicBool::new(false)),
             batch_ids: AtomicU64::new(1),
             batches: Mutex::new(VecDeque::new()),

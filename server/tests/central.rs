@@ -16,6 +16,38 @@ use serde_json::{Value, json};
 use support::{Client, Fixture, nik};
 use tepat_server::{LedgerConfig, Running};
 
+/// A service on `store` as point `point` of the ledger `db`.
+fn point_service(
+    f: &Fixture,
+    db: &ledger_db::TestDb,
+    store: std::path::PathBuf,
+    point: &str,
+    sync_every: Option<Duration>,
+) -> Running {
+    let mut config = f.config();
+    config.store = store;
+    config.ledger = Some(LedgerConfig {
+        url: db.url.clone(),
+        point: point.into(),
+        deadline: Duration::from_secs(2),
+        sync_every,
+    });
+    Running::start(&config).unwrap()
+}
+
+/// The fixture's unique NIKs that SEMBAKO 2026-Q4 would pay (asked of `c`).
+fn payable_sembako(c: &Client, f: &Fixture) -> Vec<String> {
+    f.records
+        .iter()
+        .filter(|r| f.records.iter().filter(|o| o.nik == r.nik).count() == 1)
+        .map(nik)
+        .filter(|n| {
+            let body = json!({"nik": n, "program": "SEMBAKO", "period": "2026-Q4"});
+            c.post_json("/v1/check", &f.tokens.payout, &body).body["payable"] == json!(true)
+        })
+        .collect()
+}
+
 #[test]
 fn two_services_claiming_one_family_at_once_over_http_pay_it_once() {
     let Some(db) = ledger_db::TestDb::new() else {
@@ -26,37 +58,13 @@ fn two_services_claiming_one_family_at_once_over_http_pay_it_once() {
     // A second point: the same register in a store of its own.
     let other = tempfile::tempdir().unwrap();
     drop(support::common::create_store(&f.records, other.path()));
-    let service = |store: std::path::PathBuf, point: &str| {
-        let mut config = f.config();
-        config.store = store;
-        config.ledger = Some(LedgerConfig {
-            url: db.url.clone(),
-            point: point.into(),
-            deadline: Duration::from_secs(2),
-            sync_every: None,
-        });
-        Running::start(&config).unwrap()
-    };
     let points = [
-        service(f.store_dir(), "A"),
-        service(other.path().into(), "B"),
+        point_service(&f, &db, f.store_dir(), "A", None),
+        point_service(&f, &db, other.path().into(), "B", None),
     ];
     let clients = [Client::new(points[0].addr), Client::new(points[1].addr)];
     let token = &f.tokens.payout;
-    let payable: Vec<String> = f
-        .records
-        .iter()
-        .filter(|r| f.records.iter().filter(|o| o.nik == r.nik).count() == 1)
-        .map(nik)
-        .filter(|n| {
-            let a = clients[0].post_json(
-                "/v1/check",
-                token,
-                &json!({"nik": n, "program": "SEMBAKO", "period": "2026-Q4"}),
-            );
-            a.body["payable"] == json!(true)
-        })
-        .collect();
+    let payable = payable_sembako(&clients[0], &f);
     let mut families = 0;
     let mut seen_kk = std::collections::BTreeSet::new();
     for n in &payable {
@@ -112,16 +120,7 @@ fn the_background_sync_ships_claims_while_serving_and_at_the_stop() {
     };
     db.migrated();
     let f = Fixture::new(40, 53);
-    let service = |every: Duration| {
-        let mut config = f.config();
-        config.ledger = Some(LedgerConfig {
-            url: db.url.clone(),
-            point: "A".into(),
-            deadline: Duration::from_secs(2),
-            sync_every: Some(every),
-        });
-        Running::start(&config).unwrap()
-    };
+    let service = |every: Duration| point_service(&f, &db, f.store_dir(), "A", Some(every));
     let claim = |c: &Client, i: usize| {
         let n = nik(&f.records[i]);
         let body = json!({"request_id": format!("bg-{i}"), "nik": n,
@@ -159,4 +158,80 @@ fn the_background_sync_ships_claims_while_serving_and_at_the_stop() {
     assert_eq!(ledger_claims(&db, "A"), 10, "shipped before the stop");
     running.stop().unwrap();
     assert_eq!(ledger_claims(&db, "A"), 15, "the stop's round shipped them");
+}
+
+/// `POST /v1/batch` at a service started with `--ledger`: a bank's list
+/// at point A refuses the family point B reserved and paid over HTTP
+/// (`claimed_elsewhere`, the point named), and passes the others as the
+/// store alone would.
+#[test]
+fn a_payee_list_at_one_point_refuses_what_another_point_paid() {
+    let Some(db) = ledger_db::TestDb::new() else {
+        return;
+    };
+    db.migrated();
+    let f = Fixture::new(60, 59);
+    let other = tempfile::tempdir().unwrap();
+    drop(support::common::create_store(&f.records, other.path()));
+    let a = point_service(&f, &db, f.store_dir(), "A", None);
+    let b = point_service(&f, &db, other.path().into(), "B", None);
+    let (ca, cb) = (Client::new(a.addr), Client::new(b.addr));
+    let token = &f.tokens.payout;
+    let payable = payable_sembako(&ca, &f);
+    assert!(payable.len() >= 2, "{payable:?}");
+    let body = json!({"request_id": "b-1", "nik": payable[0],
+        "program": "SEMBAKO", "period": "2026-Q4"});
+    assert_eq!(
+        cb.post_json("/v1/claim", token, &body).body["outcome"],
+        json!("paid")
+    );
+
+    let list = format!(
+        "nik,program,period\n{},SEMBAKO,2026-Q4\n{},SEMBAKO,2026-Q4\n",
+        payable[0], payable[1]
+    );
+    let answer = ca.post("/v1/batch", Some(&f.tokens.bank), &list);
+    assert_eq!(answer.status, 200, "{}", answer.text);
+    let rows: Vec<&str> = answer.text.lines().collect();
+    assert_eq!(rows.len(), 3, "{}", answer.text);
+    assert!(
+        rows[1].contains("claimed_elsewhere") && rows[1].contains('B'),
+        "{}",
+        answer.text
+    );
+    assert!(!rows[2].contains("claimed_elsewhere"), "{}", answer.text);
+    b.stop().unwrap();
+    a.stop().unwrap();
+}
+
+/// A ledger that cannot be asked refuses the list, 503
+/// `ledger_unreachable`, rather than passing it unchecked.
+#[test]
+fn a_payee_list_is_refused_when_the_ledger_cannot_be_asked() {
+    let Some(db) = ledger_db::TestDb::new() else {
+        return;
+    };
+    db.migrated();
+    let f = Fixture::new(10, 61);
+    let a = point_service(&f, &db, f.store_dir(), "A", None);
+    // The ledger's database gone (its connections cut with it).
+    let mut admin =
+        postgres::Client::connect(&format!("{}/postgres", ledger_db::SERVER), postgres::NoTls)
+            .unwrap();
+    admin
+        .batch_execute(&format!("DROP DATABASE {} WITH (FORCE)", db.name))
+        .unwrap();
+    let list = format!(
+        "nik,program,period\n{},SEMBAKO,2026-Q4\n",
+        nik(&f.records[0])
+    );
+    let answer = Client::new(a.addr).post("/v1/batch", Some(&f.tokens.bank), &list);
+    assert_eq!(answer.status, 503, "{}", answer.text);
+    assert_eq!(
+        support::code(&answer),
+        "ledger_unreachable",
+        "{}",
+        answer.text
+    );
+    a.stop().unwrap();
 }

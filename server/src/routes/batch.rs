@@ -1,8 +1,10 @@
 //! `POST /v1/batch`: a payee CSV as the body, streamed in, and the verdict
 //! CSV (or JSON lines) streamed out as [`tepat::batch::verify_csv`] writes
 //! it, so that a list of millions is never held in memory: the body goes
-//! through a small channel into a reader on a blocking thread, the output
-//! through another channel into the response. The summary is at
+//! through a small channel into a reader on a thread of its own, the output
+//! through another channel into the response. A service started with
+//! `--ledger` checks the list against the central ledger as well
+//! ([`tepat::batch::verify_csv_central`]). The summary is at
 //! `GET /v1/batch/{id}` once the list is done (the id is in the response's
 //! `x-tepat-batch-id` header).
 
@@ -16,7 +18,7 @@ use axum::http::StatusCode;
 use axum::http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use axum::http::{HeaderMap, HeaderName, HeaderValue};
 use axum::response::{IntoResponse, Response};
-use tepat::batch::{BatchSummary, OutputFormat, verify_csv};
+use tepat::batch::{BatchSummary, CentralLookup, OutputFormat, verify_csv_central};
 use tokio::sync::mpsc::{Receiver, Sender, channel};
 
 use crate::access_log::Entry;
@@ -47,7 +49,8 @@ enum Piece {
         (status = 400, description = "The header cannot be used", body = crate::openapi::ErrorBody),
         (status = 401, description = "No token or an unknown one", body = crate::openapi::ErrorBody),
         (status = 403, description = "The role forbids it", body = crate::openapi::ErrorBody),
-        (status = 413, description = "Larger than the service accepts", body = crate::openapi::ErrorBody)))]
+        (status = 413, description = "Larger than the service accepts", body = crate::openapi::ErrorBody),
+        (status = 503, description = "Started with --ledger, and the central ledger cannot be asked (ledger_unreachable)", body = crate::openapi::ErrorBody)))]
 pub async fn post(
     State(state): State<Arc<AppState>>,
     caller: Authed,
@@ -78,7 +81,13 @@ pub async fn post(
     {
         let state = state.clone();
         let caller = caller.0.id.clone();
-        tokio::task::spawn_blocking(move || verify(&state, &caller, id, format, reader, out_tx));
+        // A thread of its own, not the blocking pool: a list takes minutes,
+        // and the ledger's synchronous client must not run inside the
+        // runtime's context.
+        std::thread::Builder::new()
+            .name("tepat-batch".into())
+            .spawn(move || verify(&state, &caller, id, format, reader, out_tx))
+            .map_err(|e| ApiError::internal(format!("no thread for the payee list: {e}")))?;
     }
     // Nothing is sent before the first output: a list whose header cannot
     // be read, or a body too large, still gets a proper error answer.
@@ -141,21 +150,26 @@ fn verify(
         tx: output.clone(),
         buf: Vec::with_capacity(OUT_CHUNK),
     };
-    let result = verify_csv(
-        &state.store,
-        reader,
-        "request body",
-        &mut writer,
-        format,
-        |_| {},
-    )
-    .map_err(ApiError::from)
-    .and_then(|summary| {
-        writer
-            .send()
-            .map_err(|e| ApiError::internal(e.to_string()))?;
-        Ok(summary)
-    });
+    let result = central_lookup(state)
+        .and_then(|lookup| {
+            let central = lookup.as_ref().map(|l| l as &dyn CentralLookup);
+            verify_csv_central(
+                &state.store,
+                reader,
+                "request body",
+                &mut writer,
+                format,
+                central,
+                |_| {},
+            )
+            .map_err(ApiError::from)
+        })
+        .and_then(|summary| {
+            writer
+                .send()
+                .map_err(|e| ApiError::internal(e.to_string()))?;
+            Ok(summary)
+        });
     let status = result.as_ref().map_or_else(|e| e.status.as_u16(), |_| 200);
     let rows = result.as_ref().ok().map(|s: &BatchSummary| s.rows);
     state.access.log(&Entry {
@@ -167,6 +181,24 @@ fn verify(
     });
     let done = result.map(|summary| state.keep_summary(id, caller, summary));
     let _ = output.blocking_send(Piece::Done(done));
+}
+
+/// The central ledger a service started with `--ledger` checks every list
+/// against: a payment any point made (synced) or reserved is refused
+/// `claimed_elsewhere`. A ledger that cannot be asked refuses the list
+/// (503 `ledger_unreachable`): a bank's list is never passed unchecked.
+fn central_lookup(state: &AppState) -> ApiResult<Option<tepat_ledger::lookup::PgLookup>> {
+    let Some(url) = &state.ledger_url else {
+        return Ok(None);
+    };
+    let client = tepat_ledger::connect(url).map_err(|e| {
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "ledger_unreachable",
+            format!("the central ledger cannot be asked ({e}); the list is not verified"),
+        )
+    })?;
+    Ok(Some(tepat_ledger::lookup::PgLookup::new(client)))
 }
 
 /// A blocking writer into the response's channel.
