@@ -276,3 +276,30 @@ fn read_batch(store: &Store, point: &str, from: u64, batch: usize) -> Result<Vec
         .collect::<std::result::Result<Vec<_>, _>>()
         .map_err(at)
 }
+
+/// The floor a sync is measured against (benches/ledger): every record of
+/// `store`'s claims log read and `COPY`'d into the session's staging
+/// table in batches of `batch`, each in a transaction of its own, as a
+/// sync stages them, and nothing more: no insert into `claims`, no index,
+/// no high-water mark. Returns the records copied.
+pub fn copy_floor(client: &mut Client, store: &Store, batch: usize) -> Result<u64> {
+    if batch == 0 {
+        return Err(Error::Usage("a batch holds at least one record".into()));
+    }
+    let (mut from, mut copied) = (0, 0);
+    loop {
+        let records = read_batch(store, "floor", from, batch)?;
+        let Some(last) = records.last() else {
+            return Ok(copied);
+        };
+        from = last.end;
+        let mut tx = client
+            .transaction()
+            .db(|| "starting a floor batch".into())?;
+        tx.batch_execute(stage::CREATE_STAGE)
+            .db(|| "creating the staging table".into())?;
+        stage::copy(&mut tx, &records)?;
+        tx.commit().db(|| "committing a floor batch".into())?;
+        copied += records.len() as u64;
+    }
+}
