@@ -127,6 +127,16 @@ pub enum Error {
         message: String,
     },
 
+    /// A snapshot whose signature does not verify, or that the store does
+    /// not trust (unsigned, or signed by a key it was not told to trust).
+    #[error("{file}: snapshot refused: {message}")]
+    Signature {
+        /// The snapshot file.
+        file: PathBuf,
+        /// Who signed it and whom the store trusts.
+        message: String,
+    },
+
     /// The claims log (the durable record of payouts) cannot be read: the
     /// message says what was found where.
     #[error("{file}: claims log: {message}")]

@@ -70,7 +70,7 @@ fn beside(path: &std::path::Path, suffix: &str) -> PathBuf {
 /// complete.
 pub fn batch(args: BatchArgs) -> CmdResult {
     let started = Instant::now();
-    let options = args.at.options().resident(args.resident);
+    let options = args.at.options()?.resident(args.resident);
     let store = crate::store_at::open(&args.at.store, options)?;
     let input =
         std::fs::File::open(&args.payees).map_err(|e| format!("{}: {e}", args.payees.display()))?;

@@ -108,7 +108,7 @@ pub fn run(args: DemoArgs) -> CmdResult {
     // The store runs on the register's date, so that the periods the
     // generated payee list asks for are the open ones whenever the demo runs.
     let options = Options::default().today(as_of);
-    let (store, built) = reservation.create(builder, options)?;
+    let (store, built) = reservation.create(builder, options.clone())?;
     outln!(
         "   {} rows read, {} rejected; {} persons, {} families, {} distinct profiles, {} in duplicate identities",
         report.rows,

@@ -19,6 +19,8 @@ type CmdResult = Result<ExitCode, Box<dyn std::error::Error>>;
 pub struct CompactArgs {
     #[command(flatten)]
     at: crate::store_at::At,
+    #[command(flatten)]
+    sign: crate::store_at::SignWith,
 }
 
 /// Whether `dir` already holds a store (a refresh, not a first build).
@@ -28,7 +30,8 @@ pub fn is_store(dir: &std::path::Path) -> bool {
 
 /// Folds the pending changes into the next generation.
 pub fn compact(args: CompactArgs) -> CmdResult {
-    let store = args.at.open()?;
+    let options = args.at.options()?.signing_key(args.sign.key()?);
+    let store = crate::store_at::open(&args.at.store, options)?;
     let change = store.compact()?;
     print_change("compacted", &change);
     Ok(ExitCode::SUCCESS)
@@ -38,7 +41,8 @@ pub fn compact(args: CompactArgs) -> CmdResult {
 /// export (the registry stays the store's unless `--programs` names one).
 pub fn refresh(args: BuildArgs) -> CmdResult {
     let started = Instant::now();
-    let store = crate::store_at::open(&args.store, tepat::Options::default())?;
+    let options = tepat::Options::default().signing_key(args.sign.key()?);
+    let store = crate::store_at::open(&args.store, options)?;
     let current = store.snapshot();
     let registry = match &args.programs {
         Some(path) => Registry::from_toml_file(path)?,

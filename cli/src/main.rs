@@ -19,6 +19,7 @@ macro_rules! outln {
 mod analyst_cmds;
 mod demo;
 mod generation_cmds;
+mod key_cmds;
 mod ledger_cmds;
 mod merge_cmd;
 mod nik;
@@ -88,6 +89,8 @@ enum Command {
     Serve(serve_cmds::ServeArgs),
     /// Make access tokens for `tepat serve`.
     Token(serve_cmds::TokenArgs),
+    /// Make the register keeper's signing keys.
+    Key(key_cmds::KeyArgs),
     /// Claim continuously from several threads (the kill -9 test's child).
     #[command(hide = true)]
     StressClaims(payout_cmds::StressArgs),
@@ -119,6 +122,7 @@ fn main() -> ExitCode {
         Command::Sync(args) => ledger_cmds::sync(args),
         Command::Serve(args) => serve_cmds::serve(args),
         Command::Token(args) => serve_cmds::token(args),
+        Command::Key(args) => key_cmds::run(args),
         Command::StressClaims(args) => payout_cmds::stress(args),
     };
     match result {

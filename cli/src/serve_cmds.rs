@@ -67,6 +67,9 @@ pub struct ServeArgs {
     /// ledger (also one at the stop); 0: none (run `tepat sync`).
     #[arg(long, default_value_t = 30, requires = "ledger")]
     sync_every: u64,
+    /// Sign the generations the admin routes write (compact, refresh).
+    #[command(flatten)]
+    sign: crate::store_at::SignWith,
 }
 
 /// `tepat serve`: runs until SIGTERM or Ctrl-C, then finishes the requests
@@ -74,7 +77,11 @@ pub struct ServeArgs {
 pub fn serve(args: ServeArgs) -> CmdResult {
     let config = tepat_server::Config {
         store: args.at.store.clone(),
-        options: args.at.options().resident(args.resident),
+        options: args
+            .at
+            .options()?
+            .resident(args.resident)
+            .signing_key(args.sign.key()?),
         listen: args.listen,
         tokens: args.tokens,
         access_log: args.access_log,

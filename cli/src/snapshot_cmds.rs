@@ -48,6 +48,8 @@ pub struct BuildArgs {
     /// print the difference, and switch nothing.
     #[arg(long)]
     pub(crate) dry_run: bool,
+    #[command(flatten)]
+    pub(crate) sign: crate::store_at::SignWith,
 }
 
 impl BuildArgs {
@@ -121,7 +123,8 @@ pub fn build(args: BuildArgs) -> CmdResult {
     // The directory is ours before anything (the rejects file) is written.
     let reservation = Store::reserve(&args.store)?;
     let generation = 1;
-    let mut builder = SnapshotBuilder::new(registry, RegionTable::builtin(), as_of)?;
+    let mut builder =
+        SnapshotBuilder::new(registry, RegionTable::builtin(), as_of)?.signed_by(args.sign.key()?);
     let (report, rejects_path) = stage_register(&args, &mut builder, generation)?;
     let rejected = report.rejected as f64 > args.max_rejected / 100.0 * report.rows as f64;
     if rejected && !args.force {
@@ -338,6 +341,10 @@ pub fn info(args: StoreArgs) -> CmdResult {
     outln!("snapshot    {}", snap.path().display());
     outln!("generation  {}", snap.generation());
     outln!("as of       {}", snap.as_of());
+    match snap.signer() {
+        Some(key) => outln!("signed by   {key} (signature verified; --trust checks the key)"),
+        None => outln!("signed by   nobody (unsigned)"),
+    }
     outln!(
         "persons     {} ({} in duplicate identities)",
         snap.person_count(),

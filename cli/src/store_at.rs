@@ -3,6 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
+use tepat::snapshot::{PublicKey, SigningKey};
 use tepat::{Date, Options, Store};
 
 /// Where the store is, and the date it runs on.
@@ -16,21 +17,50 @@ pub struct At {
     /// a day's work, and in tests.
     #[arg(long, value_parser = crate::nik::parse_date)]
     pub today: Option<Date>,
+    /// Open only snapshots signed by this public key (`ed25519:` and 64
+    /// hex digits, or a `.pub` file of `tepat key new --signing`); may be
+    /// repeated. Default: any snapshot (a signed one's signature is still
+    /// checked).
+    #[arg(long = "trust", value_name = "PUBKEY")]
+    pub trust: Vec<String>,
 }
 
 impl At {
     /// The options the store is opened with.
-    pub fn options(&self) -> Options {
-        let options = Options::default();
-        match self.today {
-            Some(d) => options.today(d),
-            None => options,
+    pub fn options(&self) -> Result<Options, tepat::Error> {
+        let mut options = Options::default();
+        if let Some(d) = self.today {
+            options = options.today(d);
         }
+        for key in &self.trust {
+            options = options.trust(PublicKey::from_text_or_file(key)?);
+        }
+        Ok(options)
     }
 
     /// Opens the store.
     pub fn open(&self) -> Result<Store, tepat::Error> {
-        open(&self.store, self.options())
+        open(&self.store, self.options()?)
+    }
+}
+
+/// `--sign-key FILE`, as the commands that write a snapshot take it.
+#[derive(clap::Args, Clone, Debug)]
+pub struct SignWith {
+    /// Sign the snapshot written with this key (a file of `tepat key new
+    /// --signing`); payout points that trust its public key open it.
+    #[arg(long, value_name = "FILE")]
+    pub sign_key: Option<PathBuf>,
+}
+
+impl SignWith {
+    /// The key, read (and its file's permissions checked), if one was named.
+    pub fn key(&self) -> Result<Option<SigningKey>, tepat::Error> {
+        let Some(path) = &self.sign_key else {
+            return Ok(None);
+        };
+        crate::key_cmds::warn_if_loose(path);
+        SigningKey::from_file(path).map(Some)
     }
 }
 

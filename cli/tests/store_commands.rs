@@ -25,6 +25,11 @@ fn text(out: &[u8]) -> String {
 /// Writes `records` as a register export and builds a store from it with
 /// `tepat build`.
 fn build(records: &[PersonRecord], dir: &Path) -> std::path::PathBuf {
+    build_with(records, dir, &[])
+}
+
+/// [`build`] with more arguments to `tepat build`.
+fn build_with(records: &[PersonRecord], dir: &Path, more: &[&str]) -> std::path::PathBuf {
     let mut csv = format!("{HEADER}\n").into_bytes();
     for r in records {
         r.write_csv(Registry::builtin(), &mut csv).unwrap();
@@ -32,7 +37,7 @@ fn build(records: &[PersonRecord], dir: &Path) -> std::path::PathBuf {
     let register = dir.join("register.csv");
     std::fs::write(&register, csv).unwrap();
     let store = dir.join("store");
-    let out = tepat(&[
+    let mut args = vec![
         "build",
         "--register",
         register.to_str().unwrap(),
@@ -40,7 +45,9 @@ fn build(records: &[PersonRecord], dir: &Path) -> std::path::PathBuf {
         store.to_str().unwrap(),
         "--as-of",
         "2026-11-01",
-    ]);
+    ];
+    args.extend_from_slice(more);
+    let out = tepat(&args);
     assert!(out.status.success(), "build: {}", text(&out.stderr));
     store
 }
@@ -472,4 +479,100 @@ fn batch_names_its_outputs_after_the_list() {
             .unwrap();
     assert_eq!(summary["rows"], 5);
     assert!(!dir.path().join("payees.csv.verdicts.csv").exists());
+}
+
+/// The keeper's key pair from `tepat key new --signing`, a store built
+/// with it, and a point that trusts it: opens for the keeper's key, not
+/// for another; a loose key file is warned of.
+#[test]
+fn a_signed_build_opens_only_where_its_key_is_trusted() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("keeper.key");
+    let made = tepat(&["key", "new", "--signing", "--out", key.to_str().unwrap()]);
+    assert!(made.status.success(), "key new: {}", text(&made.stderr));
+    let public = text(&made.stdout).trim().to_owned();
+    assert!(public.starts_with("ed25519:"), "{public}");
+    let pub_file = dir.path().join("keeper.key.pub");
+    assert_eq!(std::fs::read_to_string(&pub_file).unwrap().trim(), public);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&key).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+    }
+    let again = tepat(&["key", "new", "--signing", "--out", key.to_str().unwrap()]);
+    assert!(
+        !again.status.success(),
+        "an existing key is never overwritten"
+    );
+
+    let records = common::register(20, 8);
+    let store = build_with(&records, dir.path(), &["--sign-key", key.to_str().unwrap()]);
+    let s = store.to_str().unwrap();
+    let info = tepat(&["info", "--store", s]);
+    assert!(
+        text(&info.stdout).contains(&format!("signed by   {public}")),
+        "{}",
+        text(&info.stdout)
+    );
+
+    let nik = records[0].nik.to_string();
+    let trusted = tepat(&[
+        "get",
+        "--store",
+        s,
+        "--trust",
+        pub_file.to_str().unwrap(),
+        &nik,
+    ]);
+    assert!(
+        trusted.status.success(),
+        "trusted: {}",
+        text(&trusted.stderr)
+    );
+
+    let other = dir.path().join("other.key");
+    let made = tepat(&["key", "new", "--signing", "--out", other.to_str().unwrap()]);
+    let other_public = text(&made.stdout).trim().to_owned();
+    let refused = tepat(&["get", "--store", s, "--trust", &other_public, &nik]);
+    assert_eq!(refused.status.code(), Some(2), "{}", text(&refused.stderr));
+    assert!(
+        text(&refused.stderr).contains("not a trusted key"),
+        "{}",
+        text(&refused.stderr)
+    );
+
+    // Compacting a trusting store needs the key; a loose key file warns.
+    let compact = tepat(&["compact", "--store", s, "--trust", &public]);
+    assert!(!compact.status.success());
+    assert!(
+        text(&compact.stderr).contains("--sign-key"),
+        "{}",
+        text(&compact.stderr)
+    );
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+    }
+    let compact = tepat(&[
+        "compact",
+        "--store",
+        s,
+        "--trust",
+        &public,
+        "--sign-key",
+        key.to_str().unwrap(),
+    ]);
+    assert!(
+        compact.status.success(),
+        "compact: {}",
+        text(&compact.stderr)
+    );
+    #[cfg(unix)]
+    assert!(
+        text(&compact.stderr).contains("readable by others"),
+        "{}",
+        text(&compact.stderr)
+    );
 }

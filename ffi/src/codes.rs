@@ -199,7 +199,10 @@ pub fn status_of(e: &Error) -> tepat_status {
         Error::UnknownProgram { .. } => TEPAT_E_PROGRAM,
         Error::Registry { .. } | Error::TooManyPrograms { .. } => TEPAT_E_REGISTRY,
         Error::Data { .. } | Error::Input { .. } | Error::Row { .. } => TEPAT_E_INPUT,
-        Error::Format { .. } | Error::Version { .. } | Error::Checksum { .. } => TEPAT_E_FORMAT,
+        Error::Format { .. }
+        | Error::Version { .. }
+        | Error::Checksum { .. }
+        | Error::Signature { .. } => TEPAT_E_FORMAT,
         Error::ClaimsLog { .. } => TEPAT_E_CLAIMS_LOG,
         Error::Store { .. } => TEPAT_E_STORE,
         Error::Live { .. } => TEPAT_E_LIVE,

@@ -31,7 +31,7 @@ pub mod json_body;
 pub mod ledger_sync;
 pub mod metrics;
 pub mod openapi;
-mod private_file;
+pub mod private_file;
 pub mod query;
 pub mod rate_limit;
 pub mod report_json;
@@ -121,7 +121,7 @@ fn io(what: impl Into<String>) -> impl FnOnce(std::io::Error) -> ServeError {
 /// Opens the store, the tokens and the access log.
 pub fn open(config: &Config) -> Result<Arc<AppState>, ServeError> {
     let tokens = tokens::Tokens::load(&config.tokens)?;
-    let store = tepat::Store::open_with(&config.store, config.options)?;
+    let store = tepat::Store::open_with(&config.store, config.options.clone())?;
     let log_path = config
         .access_log
         .clone()

@@ -102,6 +102,7 @@ pub struct SnapshotBuilder<'a> {
     as_of: Date,
     generation: u64,
     hash_seed: u64,
+    signer: Option<super::SigningKey>,
     staged: Vec<Staged>,
 }
 
@@ -141,6 +142,7 @@ impl<'a> SnapshotBuilder<'a> {
             as_of,
             generation: 1,
             hash_seed: 0x7465_7061_745f_7631, // "tepat_v1"
+            signer: None,
             staged: Vec::new(),
         })
     }
@@ -149,6 +151,18 @@ impl<'a> SnapshotBuilder<'a> {
     pub fn generation(mut self, generation: u64) -> Self {
         self.generation = generation;
         self
+    }
+
+    /// Signs the snapshot with `key` (docs/FORMAT.md, "Signed snapshots");
+    /// `None`: unsigned (the default).
+    pub fn signed_by(mut self, key: Option<super::SigningKey>) -> Self {
+        self.signer = key;
+        self
+    }
+
+    /// Whether the snapshot will be signed.
+    pub fn is_signed(&self) -> bool {
+        self.signer.is_some()
     }
 
     /// Reserves room for `n` more persons.
@@ -308,7 +322,7 @@ impl<'a> SnapshotBuilder<'a> {
             (SectionKind::Families, families.as_bytes()),
             (SectionKind::RegionCounts, &counts),
         ];
-        let bytes = write_file(out, &header, &sections)?;
+        let bytes = write_file(out, &header, &sections, self.signer.as_ref())?;
         Ok(BuildSummary {
             persons: header.persons,
             families: header.families,
@@ -671,6 +685,7 @@ fn write_file(
     out: &mut impl Write,
     h: &HeaderFields,
     sections: &[(SectionKind, &[u8])],
+    signer: Option<&super::SigningKey>,
 ) -> Result<u64> {
     let table_end = (HEADER_LEN + sections.len() * SECTION_ENTRY_LEN) as u64;
     let mut offset = table_end.next_multiple_of(SECTION_ALIGN);
@@ -711,6 +726,9 @@ fn write_file(
     put(&mut header, OFF_AS_OF_DAYS, &h.as_of_days.to_le_bytes());
     put(&mut header, OFF_CREATED_SECS, &h.created_secs.to_le_bytes());
     put(&mut header, OFF_DUPLICATES, &h.duplicates.to_le_bytes());
+    if let Some(key) = signer {
+        super::sign::sign_header(key, &mut header, &table);
+    }
     let checksum = header_checksum(&header, &table);
     put(&mut header, OFF_HEADER_CHECKSUM, &checksum.to_le_bytes());
 

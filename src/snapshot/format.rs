@@ -24,8 +24,9 @@ pub const FORMAT_MAJOR: u16 = 3;
 /// The older major version this build also reads (docs/FORMAT.md, version
 /// history).
 pub const FORMAT_MAJOR_READ_TOO: u16 = 2;
-/// The minor version this code writes.
-pub const FORMAT_MINOR: u16 = 0;
+/// The minor version this code writes (3.1: an optional Ed25519
+/// signature in the header; a 3.0 reader ignores it).
+pub const FORMAT_MINOR: u16 = 1;
 /// Bytes in the header.
 pub const HEADER_LEN: usize = 256;
 /// Bytes in a section table entry.

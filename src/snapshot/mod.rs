@@ -26,7 +26,9 @@ mod mmap;
 mod page_writer;
 mod read;
 mod scan;
+pub mod sign;
 
 pub use build::{BuildSummary, IngestReport, REJECTS_HEADER, SnapshotBuilder};
 pub use read::{Family, PREFETCH_DISTANCE, Person, Residence, Snapshot};
 pub use scan::VECTOR_SCAN;
+pub use sign::{PublicKey, SigningKey};

@@ -158,6 +158,8 @@ pub struct Snapshot {
     present: [bool; SECTION_KINDS],
     registry: Registry,
     names: OnceLock<RegionTable>,
+    /// Who signed the file, its signature verified at open.
+    signer: Option<super::PublicKey>,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -385,6 +387,11 @@ impl Snapshot {
                 got: actual,
             });
         }
+        let signer = super::sign::check_header(read_u32(b, OFF_FLAGS), &b[..HEADER_LEN], table)
+            .map_err(|m| Error::Signature {
+                file: file.clone(),
+                message: m,
+            })?;
         let header = Header {
             generation: read_u64(b, OFF_GENERATION),
             persons: read_u64(b, OFF_PERSONS),
@@ -416,6 +423,27 @@ impl Snapshot {
             present,
             registry,
             names: OnceLock::new(),
+            signer,
+        })
+    }
+
+    /// The key that signed this snapshot, its signature checked when the
+    /// file was opened (a signature that does not verify is refused then);
+    /// `None` for an unsigned file. A signature by a key proves the file is
+    /// as its holder wrote it, not that the holder is trusted: see
+    /// [`Snapshot::check_trusted`].
+    pub fn signer(&self) -> Option<super::PublicKey> {
+        self.signer
+    }
+
+    /// Refuses this snapshot unless one of `trusted` signed it (an empty
+    /// list trusts every file, signed or not). The sections are covered
+    /// through their checksums, which the signature covers: a file that
+    /// passes here and [`Snapshot::verify`] is byte for byte the signer's.
+    pub fn check_trusted(&self, trusted: &[super::PublicKey]) -> Result<()> {
+        super::sign::check_trust(self.signer, trusted).map_err(|message| Error::Signature {
+            file: self.file.clone(),
+            message,
         })
     }
 

@@ -147,6 +147,18 @@ impl Store {
         if let Some(guard) = guard {
             self.check_export(guard, &builder, &old)?;
         }
+        let builder = match &self.options.signing_key {
+            Some(key) => builder.signed_by(Some(key.clone())),
+            None => builder,
+        };
+        if !self.options.trusted_keys.is_empty() && !builder.is_signed() {
+            return Err(Error::Signature {
+                file: self.dir().to_path_buf(),
+                message: "the store trusts only signed snapshots, and no signing key was given \
+                          for the new generation (--sign-key)"
+                    .into(),
+            });
+        }
         let to = from + 1;
         let path = self.dir().join(dir::snapshot_file_name(to));
         let summary = builder.generation(to).write_to_path(&path)?;

@@ -59,7 +59,7 @@ use crate::durable::StoreId;
 use crate::error::Result;
 use crate::live::Live;
 use crate::payouts::ledger::Ledger;
-use crate::snapshot::Snapshot;
+use crate::snapshot::{PublicKey, SigningKey, Snapshot};
 use accel::{ChangeFilter, ClaimedIndex};
 use dir::Current;
 
@@ -83,7 +83,7 @@ pub use verify::StoreCheck;
 /// let options = tepat::Options::default().resident(true);
 /// assert!(options.resident && options.group_commit);
 /// ```
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct Options {
     /// Concurrent writers share flushes (default `true`). With `false` every
@@ -98,6 +98,16 @@ pub struct Options {
     /// read at each check. Set it to replay a day's payee list, or in
     /// tests.
     pub today: Option<Date>,
+    /// The keys whose snapshots this store opens (docs/FORMAT.md, "Signed
+    /// snapshots"): when not empty, every generation — at open, and each
+    /// one a compaction or refresh writes — must be signed by one of them.
+    /// Default: empty, every snapshot opens (a signed one's signature is
+    /// still checked).
+    pub trusted_keys: Vec<PublicKey>,
+    /// Signs every generation this store writes (compaction, refresh); a
+    /// store that trusts only signed snapshots cannot write a new
+    /// generation without the key. Default `None`.
+    pub signing_key: Option<SigningKey>,
 }
 
 impl Default for Options {
@@ -106,6 +116,8 @@ impl Default for Options {
             group_commit: true,
             resident: false,
             today: None,
+            trusted_keys: Vec::new(),
+            signing_key: None,
         }
     }
 }
@@ -126,6 +138,18 @@ impl Options {
     /// Sets [`Options::today`].
     pub fn today(mut self, today: Date) -> Options {
         self.today = Some(today);
+        self
+    }
+
+    /// Adds a key to [`Options::trusted_keys`].
+    pub fn trust(mut self, key: PublicKey) -> Options {
+        self.trusted_keys.push(key);
+        self
+    }
+
+    /// Sets [`Options::signing_key`].
+    pub fn signing_key(mut self, key: Option<SigningKey>) -> Options {
+        self.signing_key = key;
         self
     }
 }
@@ -193,13 +217,15 @@ pub(crate) struct Stale;
 
 /// Maps a snapshot file, or reads it into memory when the store is
 /// resident.
-fn open_snapshot(path: &Path, options: Options) -> Result<Snapshot> {
+fn open_snapshot(path: &Path, options: &Options) -> Result<Snapshot> {
     crate::durable::require_regular_file(path, "snapshot")?;
-    if options.resident {
-        Snapshot::open_resident(path)
+    let snapshot = if options.resident {
+        Snapshot::open_resident(path)?
     } else {
-        Snapshot::open(path)
-    }
+        Snapshot::open(path)?
+    };
+    snapshot.check_trusted(&options.trusted_keys)?;
+    Ok(snapshot)
 }
 
 impl Store {
@@ -235,7 +261,7 @@ impl Store {
 
     /// Opens a snapshot generation the way this store opens them.
     pub(crate) fn open_generation(&self, path: &Path) -> Result<Snapshot> {
-        open_snapshot(path, self.options)
+        open_snapshot(path, &self.options)
     }
 
     /// The store's directory.

@@ -57,7 +57,7 @@ impl Store {
                 ),
             ));
         }
-        let snapshot = Arc::new(open_snapshot(&snapshot_path, options)?);
+        let snapshot = Arc::new(open_snapshot(&snapshot_path, &options)?);
         check_snapshot(dir, &current, &snapshot)?;
         let claimed = ClaimedIndex::new(snapshot.slot_count(), snapshot.family_count());
         // The claims log first: its lock is the store's, so a second
