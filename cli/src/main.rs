@@ -27,6 +27,7 @@ mod payout_cmds;
 mod serve_cmds;
 mod snapshot_cmds;
 mod store_at;
+mod subset_cmd;
 
 use std::process::ExitCode;
 
@@ -89,6 +90,9 @@ enum Command {
     Serve(serve_cmds::ServeArgs),
     /// Make access tokens for `tepat serve`.
     Token(serve_cmds::TokenArgs),
+    /// Cut payout-point stores out of a national store: a region's
+    /// families, the programs the point pays.
+    Subset(subset_cmd::SubsetArgs),
     /// Make the register keeper's signing keys.
     Key(key_cmds::KeyArgs),
     /// Claim continuously from several threads (the kill -9 test's child).
@@ -123,6 +127,7 @@ fn main() -> ExitCode {
         Command::Serve(args) => serve_cmds::serve(args),
         Command::Token(args) => serve_cmds::token(args),
         Command::Key(args) => key_cmds::run(args),
+        Command::Subset(args) => subset_cmd::run(args),
         Command::StressClaims(args) => payout_cmds::stress(args),
     };
     match result {

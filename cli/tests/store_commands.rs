@@ -576,3 +576,93 @@ fn a_signed_build_opens_only_where_its_key_is_trusted() {
         text(&compact.stderr)
     );
 }
+
+/// `tepat subset` for one point and for a plan of two, signed; a plan
+/// with a bad region is refused naming its line.
+#[test]
+fn subset_cuts_points_from_the_arguments_and_from_a_plan() {
+    let dir = tempfile::tempdir().unwrap();
+    let records = common::register(200, 4);
+    let national = build(&records, dir.path());
+    let n = national.to_str().unwrap();
+    // The province of the first family's village, and another.
+    let first = records[0].village.to_string();
+    let province = &first[..2];
+    let point = dir.path().join("point");
+    let out = tepat(&[
+        "subset",
+        "--store",
+        n,
+        "--regions",
+        &first[..4],
+        "--programs",
+        "PKH,SEMBAKO",
+        "--out",
+        point.to_str().unwrap(),
+    ]);
+    assert!(out.status.success(), "subset: {}", text(&out.stderr));
+    let table = text(&out.stdout);
+    assert!(
+        table.lines().nth(1).unwrap().starts_with("point\t"),
+        "{table}"
+    );
+    let nik = records[0].nik.to_string();
+    let got = tepat(&["get", "--store", point.to_str().unwrap(), &nik]);
+    assert!(
+        got.status.success(),
+        "the first family is at the point: {}",
+        text(&got.stderr)
+    );
+
+    let key = dir.path().join("k");
+    assert!(
+        tepat(&["key", "new", "--signing", "--out", key.to_str().unwrap()])
+            .status
+            .success()
+    );
+    let plan = dir.path().join("points.csv");
+    std::fs::write(
+        &plan,
+        format!(
+            "point_id,regions,programs\nwest,{province},\neast,{}|{},PKH\n",
+            &first[..4],
+            "91"
+        ),
+    )
+    .unwrap();
+    let points = dir.path().join("points");
+    let cut_plan = |out: &Path, more: &[&str]| {
+        let mut args = vec!["subset", "--store", n, "--plan", plan.to_str().unwrap()];
+        args.extend_from_slice(&["--out", out.to_str().unwrap()]);
+        args.extend_from_slice(more);
+        tepat(&args)
+    };
+    let out = cut_plan(&points, &["--sign-key", key.to_str().unwrap()]);
+    assert!(out.status.success(), "plan: {}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout).lines().count(),
+        3,
+        "{}",
+        text(&out.stdout)
+    );
+    let public = std::fs::read_to_string(dir.path().join("k.pub")).unwrap();
+    let west = points.join("west");
+    let trusted = tepat(&[
+        "get",
+        "--store",
+        west.to_str().unwrap(),
+        "--trust",
+        public.trim(),
+        &nik,
+    ]);
+    assert!(trusted.status.success(), "{}", text(&trusted.stderr));
+
+    std::fs::write(&plan, "point_id,regions,programs\nok,32,\nbad,32x1,\n").unwrap();
+    let out = cut_plan(&dir.path().join("again"), &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        text(&out.stderr).contains("points.csv:3: regions"),
+        "{}",
+        text(&out.stderr)
+    );
+}

@@ -207,6 +207,18 @@ impl<'a> SnapshotBuilder<'a> {
         Ok(())
     }
 
+    /// [`SnapshotBuilder::add`], flagging the record a duplicate identity
+    /// even when no other record staged here shares its NIK: a payout
+    /// point's cut keeps the national register's flag, whether or not the
+    /// other record falls in its regions.
+    pub fn add_duplicate(&mut self, p: &PersonRecord) -> std::result::Result<(), RowError> {
+        self.add(p)?;
+        if let Some(last) = self.staged.last_mut() {
+            last.packed |= 1 << P_DUPLICATE;
+        }
+        Ok(())
+    }
+
     /// The date eligibility is computed on: the export's as-of date.
     pub fn as_of(&self) -> Date {
         self.as_of
@@ -378,20 +390,19 @@ impl<'a> SnapshotBuilder<'a> {
         let seed = self.hash_seed;
         self.staged
             .sort_unstable_by(|a, b| (hash_nik(a.nik, seed), a).cmp(&(hash_nik(b.nik, seed), b)));
-        let mut duplicates = 0;
         let n = self.staged.len();
         let mut i = 0;
         while i < n {
             let nik = self.staged[i].nik;
             let run = self.staged[i..].iter().take_while(|s| s.nik == nik).count();
             if run > 1 {
-                duplicates += run as u64;
                 for s in &mut self.staged[i..i + run] {
                     s.packed |= 1 << P_DUPLICATE;
                 }
             }
             i += run;
         }
+        let duplicates = self.staged.iter().filter(|s| s.bit(P_DUPLICATE)).count() as u64;
         let staged = std::mem::take(&mut self.staged);
         let mut interned: HashMap<ProfileRaw, u32> = HashMap::new();
         let mut persons = Vec::with_capacity(staged.len());

@@ -104,30 +104,25 @@ impl Store {
     pub fn compact(&self) -> Result<GenerationChange> {
         let _one = self.generations.lock().unwrap_or_else(|p| p.into_inner());
         let started = Instant::now();
-        let old = self.snapshot();
-        let changes: HashMap<u64, LivePerson> = {
-            // Apply takes this lock alone: the scan sees whole change files.
-            let _shared = self.writers.read().unwrap_or_else(|p| p.into_inner());
-            self.changed_persons()?.into_iter().collect()
-        };
-        let regions = old.regions().clone();
+        let current = self.current_records()?;
+        let regions = current.snapshot.regions().clone();
+        let old = current.snapshot.clone();
         let mut builder = SnapshotBuilder::new(old.registry().clone(), &regions, old.as_of())?;
-        builder.reserve(old.person_count() as usize + changes.len());
-        for p in old.persons() {
-            let nik = p.nik().get();
-            // A duplicate identity is frozen as the snapshot has it.
-            let record = match changes.get(&nik) {
-                Some(l) if !p.duplicate() => record_of_live(nik, l)?,
-                _ => record_of_person(&p)?,
-            };
-            add(&mut builder, &record)?;
-        }
-        for (nik, l) in &changes {
-            if old.find(*nik).is_none() {
-                add(&mut builder, &record_of_live(*nik, l)?)?;
-            }
-        }
+        builder.reserve(current.len());
+        current.for_each(|record, _| add(&mut builder, record))?;
+        drop(current);
         self.install(builder, old, started, None)
+    }
+
+    /// The register as it stands now: the current snapshot and the pending
+    /// changes, read under the writers' lock so that no change file is
+    /// seen in part.
+    pub(crate) fn current_records(&self) -> Result<CurrentRecords> {
+        let snapshot = self.snapshot();
+        // Apply takes this lock alone: the scan sees whole change files.
+        let _shared = self.writers.read().unwrap_or_else(|p| p.into_inner());
+        let changes = self.changed_persons()?.into_iter().collect();
+        Ok(CurrentRecords { snapshot, changes })
     }
 
     /// Steps 1-3 of the module docs. `guard`: a refresh's (the diff is
@@ -434,6 +429,43 @@ fn remove_leftovers(dir: &Path, current: &Snapshot, keep: Option<&std::ffi::OsSt
         }
     }
     Ok(())
+}
+
+/// Every person of a store in their current state ([`Store::current_records`]).
+pub(crate) struct CurrentRecords {
+    pub(crate) snapshot: Arc<Snapshot>,
+    changes: HashMap<u64, LivePerson>,
+}
+
+impl CurrentRecords {
+    /// At most how many records [`CurrentRecords::for_each`] gives.
+    pub(crate) fn len(&self) -> usize {
+        self.snapshot.person_count() as usize + self.changes.len()
+    }
+
+    /// Calls `f` with each person's record and whether the snapshot flags
+    /// them a duplicate identity: the snapshot's persons (a pending change
+    /// applied, except to a duplicate identity, which is frozen as the
+    /// snapshot has it), then the persons the changes added.
+    pub(crate) fn for_each(
+        &self,
+        mut f: impl FnMut(&PersonRecord, bool) -> Result<()>,
+    ) -> Result<()> {
+        for p in self.snapshot.persons() {
+            let nik = p.nik().get();
+            let record = match self.changes.get(&nik) {
+                Some(l) if !p.duplicate() => record_of_live(nik, l)?,
+                _ => record_of_person(&p)?,
+            };
+            f(&record, p.duplicate())?;
+        }
+        for (nik, l) in &self.changes {
+            if self.snapshot.find(*nik).is_none() {
+                f(&record_of_live(*nik, l)?, false)?;
+            }
+        }
+        Ok(())
+    }
 }
 
 fn add(builder: &mut SnapshotBuilder<'_>, record: &PersonRecord) -> Result<()> {

@@ -30,6 +30,7 @@
 //! | `payouts_report` | paid, reversed and refused, and the sums, by region |
 //! | [`generations`] | compaction and the switch to a new generation |
 //! | `refresh` | refreshes guarded and compared, rollback |
+//! | `subset` | payout-point stores: a region's share of the register |
 
 pub(crate) mod accel;
 mod apply;
@@ -44,6 +45,7 @@ mod open;
 mod payouts_report;
 mod person;
 mod refresh;
+mod subset;
 mod verify;
 mod witness;
 
@@ -75,6 +77,7 @@ pub use dir::CLAIMS_LOG;
 pub use payouts_report::{PAYOUTS_HEADER, PayoutsFilter, PayoutsReport, PayoutsRow};
 pub use person::PersonState;
 pub use refresh::{GenerationDiff, RefreshGuard};
+pub use subset::{POINT_FILE, PointSpec, PointSummary};
 pub use verify::StoreCheck;
 
 /// How a store is opened.

@@ -734,6 +734,9 @@ fn check_code(code: &str) -> std::result::Result<(), String> {
 /// The TOML file format and its error reporting.
 mod entitlement;
 mod file_format;
+mod restrict;
+
+pub use restrict::Restricted;
 
 pub use entitlement::{Entitlement, MAX_AMOUNT};
 

@@ -1,0 +1,140 @@
+//! `tepat subset`: payout-point stores cut from a national store (README,
+//! "Payout points").
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use tepat::RegionCode;
+use tepat::store::PointSpec;
+
+type CmdResult = Result<ExitCode, Box<dyn std::error::Error>>;
+
+/// Arguments of `tepat subset`.
+#[derive(clap::Args)]
+pub struct SubsetArgs {
+    #[command(flatten)]
+    at: crate::store_at::At,
+    /// Province, regency, district or village codes of residence, comma
+    /// separated (`3201,3171010`): one point.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        conflicts_with = "plan",
+        required_unless_present = "plan"
+    )]
+    regions: Vec<String>,
+    /// The programs the point pays, comma separated; default: all.
+    #[arg(long, value_delimiter = ',', conflicts_with = "plan")]
+    programs: Vec<String>,
+    /// Many points in one pass: a CSV with the header
+    /// `point_id,regions,programs` (regions and programs `|`-separated,
+    /// programs empty for all); each point's store goes to OUT/POINT_ID.
+    #[arg(long)]
+    plan: Option<PathBuf>,
+    /// The point's store directory (new or empty); with `--plan`, the
+    /// directory the points' stores are made in.
+    #[arg(long)]
+    out: PathBuf,
+    #[command(flatten)]
+    sign: crate::store_at::SignWith,
+}
+
+/// Cuts the points' stores and prints one line for each.
+pub fn run(args: SubsetArgs) -> CmdResult {
+    let started = Instant::now();
+    let points = match &args.plan {
+        Some(plan) => read_plan(plan, &args.out)?,
+        None => vec![PointSpec {
+            id: args
+                .out
+                .file_name()
+                .map_or_else(|| "point".into(), |n| n.to_string_lossy().into_owned()),
+            regions: parse_regions(args.regions.iter().map(String::as_str), "--regions")?,
+            programs: (!args.programs.is_empty()).then(|| args.programs.clone()),
+            out: args.out.clone(),
+        }],
+    };
+    let key = args.sign.key()?;
+    let store = args.at.open()?;
+    let cut = store.subset(&points, key.as_ref())?;
+    outln!("point\tpersons\tfamilies\tbytes\tB/person\tbirth_dates\tprograms");
+    for p in &cut {
+        outln!(
+            "{}\t{}\t{}\t{}\t{:.1}\t{}\t{}",
+            p.id,
+            p.persons,
+            p.families,
+            p.bytes,
+            p.bytes as f64 / p.persons.max(1) as f64,
+            if p.birth_dates { "kept" } else { "dropped" },
+            p.programs.join("|")
+        );
+    }
+    eprintln!(
+        "{} point stores cut in {:.2} s{}",
+        cut.len(),
+        started.elapsed().as_secs_f64(),
+        if key.is_some() { ", signed" } else { "" }
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn parse_regions<'a>(
+    codes: impl Iterator<Item = &'a str>,
+    where_: &str,
+) -> Result<Vec<RegionCode>, Box<dyn std::error::Error>> {
+    let regions = codes
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .map(|c| RegionCode::parse(c).map_err(|e| format!("{where_}: region {c:?}: {e}")))
+        .collect::<Result<Vec<_>, _>>()?;
+    if regions.is_empty() {
+        return Err(format!("{where_}: no region").into());
+    }
+    Ok(regions)
+}
+
+/// Reads `point_id,regions,programs` rows; errors name the line and field.
+fn read_plan(plan: &Path, out: &Path) -> Result<Vec<PointSpec>, Box<dyn std::error::Error>> {
+    let text = std::fs::read_to_string(plan).map_err(|e| format!("{}: {e}", plan.display()))?;
+    let mut lines = text.lines().enumerate();
+    let header = lines
+        .next()
+        .map(|(_, h)| h.trim_start_matches('\u{feff}').trim());
+    if header != Some("point_id,regions,programs") {
+        return Err(format!(
+            "{}:1: the header must be point_id,regions,programs",
+            plan.display()
+        )
+        .into());
+    }
+    let mut points = Vec::new();
+    for (i, line) in lines.filter(|(_, l)| !l.trim().is_empty()) {
+        let at = format!("{}:{}", plan.display(), i + 1);
+        let fields: Vec<&str> = line.trim_end_matches('\r').split(',').collect();
+        let [id, regions, programs] = fields[..] else {
+            return Err(format!("{at}: {} fields, expected 3", fields.len()).into());
+        };
+        let valid = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '-';
+        if id.is_empty() || !id.chars().all(valid) {
+            return Err(format!("{at}: point_id {id:?}: letters, digits, _ and - only").into());
+        }
+        if points.iter().any(|p: &PointSpec| p.id == id) {
+            return Err(format!("{at}: point_id {id} appears twice").into());
+        }
+        let programs: Vec<String> = programs
+            .split('|')
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .map(str::to_owned)
+            .collect();
+        points.push(PointSpec {
+            id: id.to_owned(),
+            regions: parse_regions(regions.split('|'), &format!("{at}: regions"))?,
+            programs: (!programs.is_empty()).then_some(programs),
+            out: out.join(id),
+        });
+    }
+    Ok(points)
+}

@@ -1,0 +1,261 @@
+//! Payout-point stores: a region's share of the register (README, "Payout
+//! points"). A point needs its own families, not 290 M persons, and no more
+//! of each person than its verdicts and claims read.
+//!
+//! A family belongs to a point when any of its members lives in one of the
+//! point's regions (a family split across two points' regions is at both:
+//! the central ledger is what keeps it from being paid twice); the point
+//! gets all its members, so family rules and family claims see the whole
+//! family. Its persons are as the national store has them now — the
+//! snapshot and the pending changes — and a duplicate identity stays
+//! flagged even when the other record lies outside the point.
+//!
+//! With `programs`, the point's registry holds those programs and every
+//! program they exclude (a verdict reads the excluding enrolment), with
+//! their rules, windows and amounts unchanged and the national policy; the
+//! other programs' enrolments are dropped. Recorded components no kept
+//! rule or amount reads are dropped, and birth dates when no kept rule
+//! reads an age (they read 1900-01-01 at the point).
+//!
+//! Many points are cut in one pass over the national store: each person is
+//! read twice (which families belong where, then the members), whatever the
+//! number of points.
+
+use std::collections::{HashMap, HashSet};
+use std::io::Write;
+use std::path::PathBuf;
+
+use super::{Options, Reservation, Store};
+use crate::domain::date::Date;
+use crate::domain::program::{ProgramSet, Restricted};
+use crate::domain::region::RegionCode;
+use crate::error::{Error, Result};
+use crate::rows::register::PersonRecord;
+use crate::snapshot::{SigningKey, SnapshotBuilder};
+
+/// The file in a point's directory that says what it was cut from.
+pub const POINT_FILE: &str = "POINT";
+
+/// One payout point's share.
+#[derive(Clone, Debug)]
+pub struct PointSpec {
+    /// The point's name, for messages and its `POINT` file.
+    pub id: String,
+    /// Province, regency, district or village codes of residence.
+    pub regions: Vec<RegionCode>,
+    /// Program codes the point pays; `None`: every program.
+    pub programs: Option<Vec<String>>,
+    /// The directory the point's store is created in (new or empty).
+    pub out: PathBuf,
+}
+
+/// What a cut wrote for one point.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PointSummary {
+    /// The point's name.
+    pub id: String,
+    /// Person records written.
+    pub persons: u64,
+    /// Families written.
+    pub families: u64,
+    /// Snapshot bytes.
+    pub bytes: u64,
+    /// The programs of the point's registry.
+    pub programs: Vec<String>,
+    /// Whether birth dates were kept (a kept rule reads an age).
+    pub birth_dates: bool,
+}
+
+/// A point being cut: its rules, its families, its builder.
+struct Cut<'a> {
+    spec: &'a PointSpec,
+    /// The point's directory, held from before the passes.
+    reservation: Reservation,
+    restricted: Restricted,
+    families: HashSet<u64>,
+    builder: SnapshotBuilder<'a>,
+}
+
+/// The 1900-01-01 a dropped birth date reads (the format's first day).
+fn no_birth_date() -> Result<Date> {
+    Date::new(1900, 1, 1).ok_or_else(|| Error::Input {
+        file: "subset".into(),
+        message: "1900-01-01 is not a date".into(),
+    })
+}
+
+impl Store {
+    /// Cuts one store per point out of this one (see the module docs):
+    /// each point's directory gets a complete store of its share, signed
+    /// with `signer` if given, and a `POINT` file naming this store's
+    /// identity and generation, the regions and the programs.
+    pub fn subset(
+        &self,
+        points: &[PointSpec],
+        signer: Option<&SigningKey>,
+    ) -> Result<Vec<PointSummary>> {
+        let current = self.current_records()?;
+        let snapshot = current.snapshot.clone();
+        let regions = snapshot.regions().clone();
+        let mut cuts = points
+            .iter()
+            .map(|spec| {
+                let restricted = snapshot.registry().restricted(kept_programs(spec, self)?)?;
+                let builder =
+                    SnapshotBuilder::new(restricted.registry.clone(), &regions, snapshot.as_of())?
+                        .signed_by(signer.cloned());
+                Ok(Cut {
+                    spec,
+                    reservation: Store::reserve(&spec.out)?,
+                    restricted,
+                    families: HashSet::new(),
+                    builder,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let homes = RegionIndex::new(points);
+        current.for_each(|record, _| {
+            homes.for_each_point(record.village, |i| {
+                cuts[i].families.insert(record.kk.get());
+            });
+            Ok(())
+        })?;
+        current.for_each(|record, duplicate| {
+            for cut in cuts
+                .iter_mut()
+                .filter(|c| c.families.contains(&record.kk.get()))
+            {
+                cut.add(record, duplicate)?;
+            }
+            Ok(())
+        })?;
+        drop(current);
+        cuts.into_iter()
+            .map(|cut| cut.write(self, snapshot.generation()))
+            .collect()
+    }
+}
+
+/// The registry ids of the programs a point pays.
+fn kept_programs(spec: &PointSpec, store: &Store) -> Result<ProgramSet> {
+    let registry = store.registry();
+    match &spec.programs {
+        None => Ok(registry.ids().fold(ProgramSet::EMPTY, ProgramSet::with)),
+        Some(codes) => codes.iter().try_fold(ProgramSet::EMPTY, |set, code| {
+            Ok(set.with(registry.require(code)?))
+        }),
+    }
+}
+
+impl Cut<'_> {
+    fn add(&mut self, record: &PersonRecord, duplicate: bool) -> Result<()> {
+        let r = &self.restricted;
+        let kept = PersonRecord {
+            programs: r.carry(record.programs),
+            components: r.carry_components(record.components),
+            birth_date: if r.needs_birth_dates {
+                record.birth_date
+            } else {
+                no_birth_date()?
+            },
+            ..record.clone()
+        };
+        let added = if duplicate {
+            self.builder.add_duplicate(&kept)
+        } else {
+            self.builder.add(&kept)
+        };
+        added.map_err(|e| Error::Input {
+            file: format!("point {}", self.spec.id),
+            message: format!("NIK {}: {e}", record.nik),
+        })
+    }
+
+    fn write(self, national: &Store, generation: u64) -> Result<PointSummary> {
+        let Cut {
+            spec,
+            reservation,
+            restricted,
+            builder,
+            ..
+        } = self;
+        let (point, built) = reservation.create(builder, Options::default())?;
+        drop(point);
+        let programs: Vec<String> = restricted
+            .registry
+            .programs()
+            .iter()
+            .map(|p| p.code.clone())
+            .collect();
+        let summary = PointSummary {
+            id: spec.id.clone(),
+            persons: built.persons,
+            families: built.families,
+            bytes: built.bytes,
+            programs,
+            birth_dates: restricted.needs_birth_dates,
+        };
+        write_point_file(spec, &summary, national, generation)?;
+        Ok(summary)
+    }
+}
+
+/// `POINT`: what the store was cut from, as TOML.
+fn write_point_file(
+    spec: &PointSpec,
+    summary: &PointSummary,
+    national: &Store,
+    generation: u64,
+) -> Result<()> {
+    let quoted = |items: &mut dyn Iterator<Item = String>| {
+        items
+            .map(|s| format!("{s:?}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let text = format!(
+        "# A payout point's store, cut by `tepat subset` from a national store.\n\
+         point = {:?}\nnational_store = \"{}\"\nnational_generation = {generation}\n\
+         regions = [{}]\nprograms = [{}]\nbirth_dates = {}\n",
+        spec.id,
+        national.id(),
+        quoted(&mut spec.regions.iter().map(ToString::to_string)),
+        quoted(&mut summary.programs.iter().cloned()),
+        summary.birth_dates,
+    );
+    let path = spec.out.join(POINT_FILE);
+    let mut file = std::fs::File::create_new(&path).map_err(|e| Error::io(&path, e))?;
+    file.write_all(text.as_bytes())
+        .and_then(|()| file.sync_all())
+        .map_err(|e| Error::io(&path, e))?;
+    crate::durable::sync_dir(&path)
+}
+
+/// Which points a village of residence belongs to, by its codes at every
+/// level (one hash lookup a level, however many points).
+struct RegionIndex {
+    by_code: HashMap<(usize, u64), Vec<usize>>,
+}
+
+impl RegionIndex {
+    fn new(points: &[PointSpec]) -> RegionIndex {
+        let mut by_code: HashMap<(usize, u64), Vec<usize>> = HashMap::new();
+        for (i, p) in points.iter().enumerate() {
+            for r in &p.regions {
+                let entry = by_code.entry((r.level().digits(), r.value())).or_default();
+                if !entry.contains(&i) {
+                    entry.push(i);
+                }
+            }
+        }
+        RegionIndex { by_code }
+    }
+
+    fn for_each_point(&self, village: u64, mut f: impl FnMut(usize)) {
+        for (digits, divisor) in [(2, 100_000_000), (4, 1_000_000), (6, 10_000), (10, 1)] {
+            if let Some(points) = self.by_code.get(&(digits, village / divisor)) {
+                points.iter().for_each(|&i| f(i));
+            }
+        }
+    }
+}
