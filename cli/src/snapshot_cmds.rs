@@ -345,6 +345,11 @@ pub fn info(args: StoreArgs) -> CmdResult {
         Some(key) => outln!("signed by   {key} (signature verified; --trust checks the key)"),
         None => outln!("signed by   nobody (unsigned)"),
     }
+    // A payout point's store says what it was cut from.
+    if let Ok(point) = std::fs::read_to_string(args.store.join(tepat::store::POINT_FILE)) {
+        let fields: Vec<&str> = point.lines().filter(|l| !l.starts_with('#')).collect();
+        outln!("point       {}", fields.join("; "));
+    }
     outln!(
         "persons     {} ({} in duplicate identities)",
         snap.person_count(),

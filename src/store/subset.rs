@@ -21,7 +21,7 @@
 //! read twice (which families belong where, then the members), whatever the
 //! number of points.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -72,7 +72,6 @@ struct Cut<'a> {
     /// The point's directory, held from before the passes.
     reservation: Reservation,
     restricted: Restricted,
-    families: HashSet<u64>,
     builder: SnapshotBuilder<'a>,
 }
 
@@ -108,26 +107,18 @@ impl Store {
                     spec,
                     reservation: Store::reserve(&spec.out)?,
                     restricted,
-                    families: HashSet::new(),
                     builder,
                 })
             })
             .collect::<Result<Vec<_>>>()?;
         let homes = RegionIndex::new(points);
+        let mut families = FamilyPoints::default();
         current.for_each(|record, _| {
-            homes.for_each_point(record.village, |i| {
-                cuts[i].families.insert(record.kk.get());
-            });
+            homes.for_each_point(record.village, |i| families.insert(record.kk.get(), i));
             Ok(())
         })?;
         current.for_each(|record, duplicate| {
-            for cut in cuts
-                .iter_mut()
-                .filter(|c| c.families.contains(&record.kk.get()))
-            {
-                cut.add(record, duplicate)?;
-            }
-            Ok(())
+            families.for_each_point(record.kk.get(), |i| cuts[i].add(record, duplicate))
         })?;
         drop(current);
         cuts.into_iter()
@@ -229,6 +220,41 @@ fn write_point_file(
         .and_then(|()| file.sync_all())
         .map_err(|e| Error::io(&path, e))?;
     crate::durable::sync_dir(&path)
+}
+
+/// Which points each family goes to: most go to one, so the first point
+/// is kept apart from the rare others (one map entry a family, not a list).
+#[derive(Default)]
+struct FamilyPoints {
+    first: HashMap<u64, usize>,
+    more: HashMap<u64, Vec<usize>>,
+}
+
+impl FamilyPoints {
+    fn insert(&mut self, kk: u64, point: usize) {
+        match self.first.get(&kk) {
+            None => {
+                self.first.insert(kk, point);
+            }
+            Some(&first) if first == point => {}
+            Some(_) => {
+                let more = self.more.entry(kk).or_default();
+                if !more.contains(&point) {
+                    more.push(point);
+                }
+            }
+        }
+    }
+
+    fn for_each_point(&self, kk: u64, mut f: impl FnMut(usize) -> Result<()>) -> Result<()> {
+        if let Some(&first) = self.first.get(&kk) {
+            f(first)?;
+            for &point in self.more.get(&kk).into_iter().flatten() {
+                f(point)?;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Which points a village of residence belongs to, by its codes at every
