@@ -190,6 +190,16 @@ fn a_point_answers_as_the_national_store_for_its_families_and_knows_no_one_else(
             .filter(|r| inside.contains(&r.nik.get()))
             .count()
     );
+    // Only the villages someone lives in, without their names.
+    let villages = point.snapshot().village_codes();
+    assert!(villages.len() <= 12, "{villages:?}");
+    let table = point.snapshot().regions().clone();
+    for v in &villages {
+        assert_eq!(table.village(*v).map(|r| r.name.as_str()), Some(""), "{v}");
+        let district = table.district((*v / 10_000) as u32).unwrap();
+        assert!(!district.name.is_empty());
+    }
+    point.verify().unwrap();
     let origin = std::fs::read_to_string(out.join(POINT_FILE)).unwrap();
     assert!(origin.contains(&national.id().to_string()), "{origin}");
     assert!(origin.contains("\"3201\", \"317101\""), "{origin}");

@@ -1,9 +1,10 @@
-//! Twenty payout points cut from one national store, payee lists that
-//! overlap on injected movers (whole families on two points' lists) and
-//! the register's duplicate identities, claims made offline at every
-//! point, then every point synced at once: the ledger reports exactly the
-//! keys paid at two points, nothing else, and its paid counts are the
-//! points' own.
+//! Twenty payout points cut from one national store (`Store::subset`, by
+//! province), payee lists that overlap on injected movers (a family with a
+//! member living in another point's province is at both points, and on
+//! both lists) and the register's duplicate identities, claims made
+//! offline at every point, then every point synced at once: the ledger
+//! reports exactly the keys paid at two points, nothing else, and its paid
+//! counts are the points' own.
 
 mod common;
 #[path = "../../tests/common/mod.rs"]
@@ -12,9 +13,9 @@ mod stores;
 use std::collections::{BTreeMap, BTreeSet};
 
 use common::{TestDb, claim};
-use tepat::Store;
 use tepat::register::PersonRecord;
-use tepat::store::PayoutsFilter;
+use tepat::store::{PayoutsFilter, PointSpec};
+use tepat::{Level, RegionCode, Store};
 use tepat_ledger::report::{By, report};
 
 const POINTS: usize = 20;
@@ -43,15 +44,53 @@ fn families(records: &[PersonRecord]) -> Vec<Vec<&PersonRecord>> {
     out
 }
 
-/// The point a family is listed at, and the second point of a mover (every
-/// ninth family).
-fn points_of(family: usize) -> Vec<usize> {
-    let home = family % POINTS;
-    if family % 9 == 4 {
-        vec![home, (home + 1 + family % 7) % POINTS]
-    } else {
-        vec![home]
+/// The provinces, numbered: point `p` serves those whose number is `p`
+/// modulo [`POINTS`].
+fn provinces() -> Vec<u64> {
+    let table = stores::regions();
+    table
+        .level(Level::Province)
+        .iter()
+        .map(|r| r.code.value())
+        .collect()
+}
+
+fn point_of_village(village: u64, provinces: &[u64]) -> usize {
+    let at = provinces.iter().position(|p| *p == village / 100_000_000);
+    at.expect("a province of the table") % POINTS
+}
+
+/// Injects the movers: in every ninth family of two or more, the last
+/// member lives in a province of another point than the head's.
+fn inject_movers(records: &mut [PersonRecord], provinces: &[u64]) {
+    let villages = stores::regions().level(Level::Village);
+    let mut starts: Vec<usize> = (0..records.len())
+        .filter(|&i| i == 0 || records[i].kk != records[i - 1].kk)
+        .collect();
+    starts.push(records.len());
+    for (f, w) in starts.windows(2).enumerate() {
+        let (first, end) = (w[0], w[1]);
+        if f % 9 != 4 || end - first < 2 {
+            continue;
+        }
+        let home = point_of_village(records[first].village, provinces);
+        let other = (home + 1 + f % 7) % POINTS;
+        let village = villages
+            .iter()
+            .map(|v| v.code.value())
+            .find(|v| point_of_village(*v, provinces) == other)
+            .expect("a village of the other point");
+        records[end - 1].village = village;
     }
+}
+
+/// The points a family is at: those serving a province a member lives in.
+fn points_of(family: &[&PersonRecord], provinces: &[u64]) -> Vec<usize> {
+    let points: BTreeSet<usize> = family
+        .iter()
+        .map(|r| point_of_village(r.village, provinces))
+        .collect();
+    points.into_iter().collect()
 }
 
 /// Pays one family's list at one point; records every paid key.
@@ -100,34 +139,52 @@ fn pay_family(
 fn the_ledger_reports_exactly_the_cross_point_double_payments() {
     let Some(db) = TestDb::new() else { return };
     let mut c = db.migrated();
-    let records = stores::register(FAMILIES, 2026);
+    let provinces = provinces();
+    let mut records = stores::register(FAMILIES, 2026);
+    inject_movers(&mut records, &provinces);
     let mut nik_count: BTreeMap<u64, usize> = BTreeMap::new();
     for r in &records {
         *nik_count.entry(r.nik.get()).or_default() += 1;
     }
     let families = families(&records);
     let tmp = scratch();
-    let national = tmp.path().join("national");
-    drop(stores::create_store(&records, &national));
-    let snapshot = Store::current_snapshot_path(&national).unwrap();
-    let stores: Vec<Store> = (0..POINTS)
-        .map(|p| {
-            let dir = tmp.path().join(format!("point-{p:02}"));
-            Store::create_from_snapshot(&dir, &snapshot, stores::options()).unwrap()
+    let national = stores::create_store(&records, &tmp.path().join("national"));
+    let plan: Vec<PointSpec> = (0..POINTS)
+        .map(|p| PointSpec {
+            id: format!("point-{p:02}"),
+            regions: (provinces.iter().enumerate())
+                .filter(|(i, _)| i % POINTS == p)
+                .map(|(_, code)| RegionCode::new(Level::Province, *code).unwrap())
+                .collect(),
+            programs: None,
+            out: tmp.path().join(format!("point-{p:02}")),
         })
         .collect();
+    let cut = national.subset(&plan, None).unwrap();
+    drop(national);
+    let listed: Vec<Vec<usize>> = families.iter().map(|f| points_of(f, &provinces)).collect();
+    let at_points: usize = listed
+        .iter()
+        .zip(&families)
+        .map(|(p, f)| p.len() * f.len())
+        .sum();
+    assert_eq!(
+        cut.iter().map(|c| c.persons as usize).sum::<usize>(),
+        at_points
+    );
+    let stores: Vec<Store> = plan.iter().map(|p| stores::open(&p.out)).collect();
 
     // Offline: each point pays its list; the points never talk.
     let mut paid: BTreeMap<Key, Vec<usize>> = BTreeMap::new();
     let mut reversed = 0u64;
     for (f, family) in families.iter().enumerate() {
-        for p in points_of(f) {
+        for &p in &listed[f] {
             pay_family(&stores[p], p, family, &nik_count, &mut paid);
         }
         // Some failed disbursements at home, on families listed once.
-        if f % 17 == 3 && points_of(f).len() == 1 {
+        if f % 17 == 3 && listed[f].len() == 1 {
             let id = format!("pbi-{}-0", family[0].kk);
-            if stores[f % POINTS]
+            if stores[listed[f][0]]
                 .reverse(&format!("undo-{f}"), &id, "failed")
                 .is_ok()
             {
@@ -136,7 +193,7 @@ fn the_ledger_reports_exactly_the_cross_point_double_payments() {
         }
     }
     let movers: BTreeSet<i64> = (0..families.len())
-        .filter(|f| points_of(*f).len() > 1)
+        .filter(|f| listed[*f].len() > 1)
         .flat_map(|f| {
             families[f]
                 .iter()

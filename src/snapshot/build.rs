@@ -103,6 +103,8 @@ pub struct SnapshotBuilder<'a> {
     generation: u64,
     hash_seed: u64,
     signer: Option<super::SigningKey>,
+    /// Keep only the villages someone lives in, unnamed (a point's store).
+    used_villages_only: bool,
     staged: Vec<Staged>,
 }
 
@@ -143,6 +145,7 @@ impl<'a> SnapshotBuilder<'a> {
             generation: 1,
             hash_seed: 0x7465_7061_745f_7631, // "tepat_v1"
             signer: None,
+            used_villages_only: false,
             staged: Vec::new(),
         })
     }
@@ -157,6 +160,15 @@ impl<'a> SnapshotBuilder<'a> {
     /// `None`: unsigned (the default).
     pub fn signed_by(mut self, key: Option<super::SigningKey>) -> Self {
         self.signer = key;
+        self
+    }
+
+    /// Writes only the villages a staged person lives in, without their
+    /// names, and only the provinces, regencies and districts above them,
+    /// named (default: the whole region table). A payout point's store
+    /// needs its own villages' codes, not the nation's 83,762 names.
+    pub fn used_villages_only(mut self, on: bool) -> Self {
+        self.used_villages_only = on;
         self
     }
 
@@ -281,6 +293,7 @@ impl<'a> SnapshotBuilder<'a> {
                 ),
             });
         }
+        let kept_villages = self.used_villages_only.then(|| self.keep_used_villages());
         let families = self.family_pass();
         let (persons, profiles, duplicates) = self.person_pass()?;
         let placement = Placement::compute(&persons, self.hash_seed)?;
@@ -307,7 +320,7 @@ impl<'a> SnapshotBuilder<'a> {
             file: "registry".into(),
             message: e.to_string(),
         })?;
-        let names = region_names(self.regions)?;
+        let names = region_names(self.regions, kept_villages.as_deref())?;
         let villages: Vec<u8> = self.villages.iter().flat_map(|v| v.to_le_bytes()).collect();
         let header = HeaderFields {
             flags: 0,
@@ -342,6 +355,27 @@ impl<'a> SnapshotBuilder<'a> {
             duplicate_persons: duplicates,
             bytes,
         })
+    }
+
+    /// Renumbers the staged persons' villages over the villages someone
+    /// lives in; returns their codes (the new village list).
+    fn keep_used_villages(&mut self) -> Vec<u64> {
+        let mut used = vec![false; self.villages.len()];
+        for s in &self.staged {
+            used[s.village() as usize] = true;
+        }
+        let mut renumbered = vec![0u32; self.villages.len()];
+        let mut kept = Vec::new();
+        for (i, code) in self.villages.iter().enumerate().filter(|(i, _)| used[*i]) {
+            renumbered[i] = kept.len() as u32;
+            kept.push(*code);
+        }
+        for s in &mut self.staged {
+            let village = renumbered[s.village() as usize];
+            s.packed = (s.packed & !(VILLAGE_MASK as u32)) | village;
+        }
+        self.villages = kept.clone();
+        kept
     }
 
     /// Sorts by KK, numbers the families and computes eligibility; returns
@@ -659,16 +693,33 @@ impl Placement {
 }
 
 /// Region names for the snapshot: `(level, code, name, former)`.
-fn region_names(regions: &RegionTable) -> Result<Vec<u8>> {
+/// The region names section: every region of the table, or with `kept`
+/// (ascending village codes) those villages unnamed and the regions above
+/// them.
+fn region_names(regions: &RegionTable, kept: Option<&[u64]>) -> Result<Vec<u8>> {
     let mut names: Vec<(u8, u64, &str, bool)> = Vec::new();
-    for level in [
-        Level::Province,
-        Level::Regency,
-        Level::District,
-        Level::Village,
-    ] {
-        for r in regions.level(level) {
+    let above = |level: Level, code: u64| {
+        let Some(kept) = kept else { return true };
+        let scale = 10u64.pow((Level::Village.digits() - level.digits()) as u32);
+        let first = kept.partition_point(|v| *v < code * scale);
+        kept.get(first).is_some_and(|v| v / scale == code)
+    };
+    for level in [Level::Province, Level::Regency, Level::District] {
+        for r in regions
+            .level(level)
+            .iter()
+            .filter(|r| above(level, r.code.value()))
+        {
             names.push((level as u8, r.code.value(), r.name.as_str(), r.is_former()));
+        }
+    }
+    for r in regions.level(Level::Village) {
+        match kept {
+            None => names.push((Level::Village as u8, r.code.value(), &r.name, r.is_former())),
+            Some(kept) if kept.binary_search(&r.code.value()).is_ok() => {
+                names.push((Level::Village as u8, r.code.value(), "", r.is_former()));
+            }
+            Some(_) => {}
         }
     }
     postcard::to_allocvec(&names).map_err(|e| Error::Input {

@@ -1667,6 +1667,13 @@ impl<'a> Person<'a> {
         self.snapshot.family_at(self.family_index())
     }
 
+    /// The index of the person's village in the snapshot's village list
+    /// ([`Snapshot::village_code`] gives its code).
+    #[inline]
+    pub fn village_index(&self) -> u32 {
+        RecordLayout::village_of(self.rec)
+    }
+
     /// The village code where the family lives.
     #[inline]
     pub fn village_code(&self) -> Option<u64> {

@@ -438,6 +438,28 @@ pub(crate) struct CurrentRecords {
 }
 
 impl CurrentRecords {
+    /// Whether a snapshot person's current state is a pending change's (a
+    /// duplicate identity is frozen as the snapshot has it).
+    pub(crate) fn is_live(&self, p: &Person<'_>) -> bool {
+        !p.duplicate() && self.changes.contains_key(&p.nik().get())
+    }
+
+    /// The pending changes' persons whose state is theirs: every changed
+    /// person but the frozen duplicate identities.
+    pub(crate) fn live(&self) -> impl Iterator<Item = (u64, &LivePerson)> + '_ {
+        self.changes
+            .iter()
+            .map(|(nik, l)| (*nik, l))
+            .filter(|(nik, _)| {
+                let slot = self.snapshot.find(*nik);
+                !slot
+                    .and_then(|s| self.snapshot.person_at(s))
+                    .is_some_and(|p| p.duplicate())
+            })
+    }
+}
+
+impl CurrentRecords {
     /// At most how many records [`CurrentRecords::for_each`] gives.
     pub(crate) fn len(&self) -> usize {
         self.snapshot.person_count() as usize + self.changes.len()
@@ -483,7 +505,7 @@ fn bad(nik: u64, what: &str) -> Error {
 }
 
 /// A register record of a person as the snapshot holds them.
-fn record_of_person(p: &Person<'_>) -> Result<PersonRecord> {
+pub(crate) fn record_of_person(p: &Person<'_>) -> Result<PersonRecord> {
     let nik = p.nik().get();
     Ok(PersonRecord {
         nik: p.nik(),
@@ -501,7 +523,7 @@ fn record_of_person(p: &Person<'_>) -> Result<PersonRecord> {
 }
 
 /// A register record of a person's pending state.
-fn record_of_live(nik: u64, l: &LivePerson) -> Result<PersonRecord> {
+pub(crate) fn record_of_live(nik: u64, l: &LivePerson) -> Result<PersonRecord> {
     Ok(PersonRecord {
         nik: Nik::from_u64(nik).map_err(|e| bad(nik, &e.to_string()))?,
         kk: Kk::from_u64(l.kk).map_err(|e| bad(nik, &e.to_string()))?,

@@ -15,23 +15,28 @@
 //! their rules, windows and amounts unchanged and the national policy; the
 //! other programs' enrolments are dropped. Recorded components no kept
 //! rule or amount reads are dropped, and birth dates when no kept rule
-//! reads an age (they read 1900-01-01 at the point).
+//! reads an age (they read 1900-01-01 at the point). The point's region
+//! table holds the villages its persons live in, unnamed, and the named
+//! districts, regencies and provinces above them.
 //!
-//! Many points are cut in one pass over the national store: each person is
-//! read twice (which families belong where, then the members), whatever the
-//! number of points.
+//! Many points are cut in one pass over the national store, whatever their
+//! number: a scan of every person's village and family index finds the
+//! families of each point, then only those families' members are read in
+//! full.
 
 use std::collections::HashMap;
 use std::io::Write;
 use std::path::PathBuf;
 
+use super::generations::{CurrentRecords, record_of_live, record_of_person};
 use super::{Options, Reservation, Store};
 use crate::domain::date::Date;
+use crate::domain::kk::Kk;
 use crate::domain::program::{ProgramSet, Restricted};
 use crate::domain::region::RegionCode;
 use crate::error::{Error, Result};
 use crate::rows::register::PersonRecord;
-use crate::snapshot::{SigningKey, SnapshotBuilder};
+use crate::snapshot::{SigningKey, Snapshot, SnapshotBuilder};
 
 /// The file in a point's directory that says what it was cut from.
 pub const POINT_FILE: &str = "POINT";
@@ -102,7 +107,8 @@ impl Store {
                 let restricted = snapshot.registry().restricted(kept_programs(spec, self)?)?;
                 let builder =
                     SnapshotBuilder::new(restricted.registry.clone(), &regions, snapshot.as_of())?
-                        .signed_by(signer.cloned());
+                        .signed_by(signer.cloned())
+                        .used_villages_only(true);
                 Ok(Cut {
                     spec,
                     reservation: Store::reserve(&spec.out)?,
@@ -111,15 +117,8 @@ impl Store {
                 })
             })
             .collect::<Result<Vec<_>>>()?;
-        let homes = RegionIndex::new(points);
-        let mut families = FamilyPoints::default();
-        current.for_each(|record, _| {
-            homes.for_each_point(record.village, |i| families.insert(record.kk.get(), i));
-            Ok(())
-        })?;
-        current.for_each(|record, duplicate| {
-            families.for_each_point(record.kk.get(), |i| cuts[i].add(record, duplicate))
-        })?;
+        let marks = mark_families(&current, &RegionIndex::new(points))?;
+        add_members(&current, &marks, &mut cuts)?;
         drop(current);
         cuts.into_iter()
             .map(|cut| cut.write(self, snapshot.generation()))
@@ -222,23 +221,97 @@ fn write_point_file(
     crate::durable::sync_dir(&path)
 }
 
+/// Pass 1: the points each family goes to (a member lives in one of
+/// their regions). Snapshot persons are read by village and family index,
+/// without decoding the rest; the pending changes' persons by their
+/// current village and family card.
+fn mark_families(current: &CurrentRecords, homes: &RegionIndex) -> Result<FamilyPoints> {
+    let snap = &current.snapshot;
+    let by_village: Vec<Vec<usize>> = (0..snap.village_codes().len() as u32)
+        .map(|i| {
+            let mut points = Vec::new();
+            if let Some(code) = snap.village_code(i) {
+                homes.for_each_point(code, |p| points.push(p));
+            }
+            points
+        })
+        .collect();
+    let mut marks = FamilyPoints::default();
+    for p in snap.persons() {
+        let points = by_village.get(p.village_index() as usize);
+        if points.is_none_or(Vec::is_empty) || current.is_live(&p) {
+            continue;
+        }
+        let key = FamilyKey::Index(p.family_index());
+        points
+            .into_iter()
+            .flatten()
+            .for_each(|&i| marks.insert(key, i));
+    }
+    for (_, l) in current.live() {
+        let key = FamilyKey::of_kk(snap, l.kk);
+        homes.for_each_point(l.village, |i| marks.insert(key, i));
+    }
+    Ok(marks)
+}
+
+/// Pass 2: every member of every marked family, to each of its points.
+fn add_members(current: &CurrentRecords, marks: &FamilyPoints, cuts: &mut [Cut<'_>]) -> Result<()> {
+    let snap = &current.snapshot;
+    for key in marks.first.keys() {
+        let FamilyKey::Index(index) = *key else {
+            continue;
+        };
+        let Some(family) = snap.family_at(index) else {
+            continue;
+        };
+        for m in family.members().filter(|m| !current.is_live(m)) {
+            let record = record_of_person(&m)?;
+            marks.for_each_point(*key, |i| cuts[i].add(&record, m.duplicate()))?;
+        }
+    }
+    for (nik, l) in current.live() {
+        let key = FamilyKey::of_kk(snap, l.kk);
+        if marks.first.contains_key(&key) {
+            let record = record_of_live(nik, l)?;
+            marks.for_each_point(key, |i| cuts[i].add(&record, false))?;
+        }
+    }
+    Ok(())
+}
+
+/// A family: by its index in the snapshot, or by its card when the
+/// snapshot does not hold it (a card the pending changes made).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum FamilyKey {
+    Index(u32),
+    Card(u64),
+}
+
+impl FamilyKey {
+    fn of_kk(snap: &Snapshot, kk: u64) -> FamilyKey {
+        let family = Kk::from_u64(kk).ok().and_then(|k| snap.family(k));
+        family.map_or(FamilyKey::Card(kk), |f| FamilyKey::Index(f.index()))
+    }
+}
+
 /// Which points each family goes to: most go to one, so the first point
 /// is kept apart from the rare others (one map entry a family, not a list).
 #[derive(Default)]
 struct FamilyPoints {
-    first: HashMap<u64, usize>,
-    more: HashMap<u64, Vec<usize>>,
+    first: HashMap<FamilyKey, usize>,
+    more: HashMap<FamilyKey, Vec<usize>>,
 }
 
 impl FamilyPoints {
-    fn insert(&mut self, kk: u64, point: usize) {
-        match self.first.get(&kk) {
+    fn insert(&mut self, key: FamilyKey, point: usize) {
+        match self.first.get(&key) {
             None => {
-                self.first.insert(kk, point);
+                self.first.insert(key, point);
             }
             Some(&first) if first == point => {}
             Some(_) => {
-                let more = self.more.entry(kk).or_default();
+                let more = self.more.entry(key).or_default();
                 if !more.contains(&point) {
                     more.push(point);
                 }
@@ -246,10 +319,10 @@ impl FamilyPoints {
         }
     }
 
-    fn for_each_point(&self, kk: u64, mut f: impl FnMut(usize) -> Result<()>) -> Result<()> {
-        if let Some(&first) = self.first.get(&kk) {
+    fn for_each_point(&self, key: FamilyKey, mut f: impl FnMut(usize) -> Result<()>) -> Result<()> {
+        if let Some(&first) = self.first.get(&key) {
             f(first)?;
-            for &point in self.more.get(&kk).into_iter().flatten() {
+            for &point in self.more.get(&key).into_iter().flatten() {
                 f(point)?;
             }
         }
