@@ -6,6 +6,9 @@
 #
 #   benches/points/run.sh DIR [N]
 #
+# PLAN=0 skips the cut of every regency (at 280 M persons it writes the
+# whole register again, 514 stores).
+#
 # DIR: scratch directory outside the repository (at 10 M persons about
 # 3 GB: the register 0.8 GB, the national store 0.3 GB, the points' stores
 # as much again). N: persons (default 10000000).
@@ -34,7 +37,8 @@ if [ "$(cat "$dir/gen/persons.txt" 2>/dev/null)" != "$n" ]; then
 fi
 
 # Persons by regency of residence (village_code is the register's 4th column).
-tail -n +2 "$dir/gen/register.csv" | cut -d, -f4 | cut -c1-4 | sort | uniq -c | sort -rn >"$dir/regencies.txt"
+awk -F, 'NR > 1 { c[substr($4, 1, 4)]++ } END { for (k in c) print c[k], k }' "$dir/gen/register.csv" |
+    sort -rn >"$dir/regencies.txt"
 read -r biggest_persons biggest <"$dir/regencies.txt"
 regencies=$(wc -l <"$dir/regencies.txt")
 echo "== $n persons; $regencies regencies; the largest, $biggest, has $biggest_persons residents"
@@ -51,6 +55,7 @@ rm -rf "${dir:?}/one"
 cut_timed one --regions "$biggest" --out "$dir/one"
 head -2 "$dir/one.tsv" | column -t
 
+[ "${PLAN:-1}" = 0 ] && exit 0
 {
     echo "point_id,regions,programs"
     awk '{ print "R" $2 "," $2 "," }' "$dir/regencies.txt"
