@@ -5,6 +5,7 @@
 use std::ffi::c_char;
 
 use tepat::register::Relation;
+use tepat::snapshot::PublicKey;
 use tepat::store::PersonState;
 use tepat::{ComponentSet, Date, Nik, Options, ReasonCode, Registry, Store, Verdict};
 
@@ -180,25 +181,45 @@ pub(crate) fn person_struct(p: Option<&PersonView>) -> tepat_person {
 
 /// The store's options from the bindings' open options. A key or trusted
 /// keys are refused: keyed payout-point stores are not built yet.
+///
+/// `trusted_keys`: the register keeper's Ed25519 public keys, 32 bytes
+/// each, concatenated (empty: every snapshot opens, a signed one's
+/// signature still checked).
 pub fn options(
     resident: bool,
     today: Option<&str>,
     key: bool,
-    trusted_keys: bool,
+    trusted_keys: &[u8],
 ) -> Result<Options, Failure> {
-    if key || trusted_keys {
-        let what = if key { "a key" } else { "trusted signing keys" };
+    if key {
         return Err(Failure::new(
             tepat_status::TEPAT_E_UNSUPPORTED,
-            format!(
-                "{what}: keyed and signed payout-point stores are not supported by this build \
-                 (pass none)"
-            ),
+            "a key: keyed payout-point stores are not supported by this build (pass none)",
         ));
     }
     let mut options = Options::default().resident(resident);
     if let Some(today) = today {
         options = options.today(Date::parse_iso(today)?);
+    }
+    if !trusted_keys.len().is_multiple_of(32) {
+        return Err(Failure::new(
+            tepat_status::TEPAT_E_ARGUMENT,
+            format!(
+                "trusted_keys: {} bytes, not a whole number of 32-byte Ed25519 public keys",
+                trusted_keys.len()
+            ),
+        ));
+    }
+    for (i, chunk) in trusted_keys.chunks_exact(32).enumerate() {
+        let mut bytes = [0u8; 32];
+        bytes.copy_from_slice(chunk);
+        let key = PublicKey::from_bytes(bytes).map_err(|e| {
+            Failure::new(
+                tepat_status::TEPAT_E_ARGUMENT,
+                format!("trusted_keys[{i}]: {e}"),
+            )
+        })?;
+        options = options.trust(key);
     }
     Ok(options)
 }

@@ -53,9 +53,12 @@ pub struct tepat_open_options {
     pub key: *const u8,
     /// Bytes of `key`.
     pub key_len: usize,
-    /// Reserved for the register keeper's trusted signing keys
-    /// (concatenated 32-byte Ed25519 public keys): NULL / 0. Anything else
-    /// is refused with `TEPAT_E_UNSUPPORTED` by this build.
+    /// The register keeper's Ed25519 public keys, 32 bytes each,
+    /// concatenated: the store opens only snapshots one of them signed
+    /// (an unsigned snapshot or another signer: `TEPAT_E_FORMAT`). NULL / 0:
+    /// every snapshot opens (a signed one's signature is still checked). A
+    /// length that is not a multiple of 32, or bytes that are not a key:
+    /// `TEPAT_E_ARGUMENT`.
     pub trusted_keys: *const u8,
     /// Bytes of `trusted_keys`.
     pub trusted_keys_len: usize,

@@ -435,10 +435,19 @@ static void test_open_errors(const char *parent, const char *dir, const char *re
     o.key_len = sizeof key;
     EXPECT_STATUS(tepat_open(S(dir), &o, &s), TEPAT_E_UNSUPPORTED);
     EXPECT(strstr(tepat_last_error_message(), "not supported") != NULL);
+    /* The test store is unsigned: a point that trusts the keeper (RFC 8032's
+     * first test key) refuses it; 31 bytes are no key at all. */
+    static const uint8_t keeper[32] = {
+        0xd7, 0x5a, 0x98, 0x01, 0x82, 0xb1, 0x0a, 0xb7, 0xd5, 0x4b, 0xfe,
+        0xd3, 0xc9, 0x64, 0x07, 0x3a, 0x0e, 0xe1, 0x72, 0xf3, 0xda, 0xa6,
+        0x23, 0x25, 0xaf, 0x02, 0x1a, 0x68, 0xf7, 0x07, 0x51, 0x1a};
     o = options();
-    o.trusted_keys = key;
-    o.trusted_keys_len = sizeof key;
-    EXPECT_STATUS(tepat_open(S(dir), &o, &s), TEPAT_E_UNSUPPORTED);
+    o.trusted_keys = keeper;
+    o.trusted_keys_len = sizeof keeper;
+    EXPECT_STATUS(tepat_open(S(dir), &o, &s), TEPAT_E_FORMAT);
+    EXPECT(strstr(tepat_last_error_message(), "unsigned") != NULL);
+    o.trusted_keys_len = 31;
+    EXPECT_STATUS(tepat_open(S(dir), &o, &s), TEPAT_E_ARGUMENT);
     o = options();
     o.today = "2026-02-30";
     o.today_len = 10;

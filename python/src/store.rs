@@ -63,10 +63,36 @@ fn options_of(
     resident: bool,
     today: Option<&Bound<'_, PyAny>>,
     key: bool,
-    trusted_keys: bool,
+    trusted_keys: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<Options> {
     let today = date_arg(py, today)?;
-    convert::options(resident, today.as_deref(), key, trusted_keys).or_raise(py)
+    let trusted = trusted_keys_arg(py, trusted_keys)?;
+    convert::options(resident, today.as_deref(), key, &trusted).or_raise(py)
+}
+
+/// The trusted keys as concatenated bytes, from `bytes` (32 a key) or a
+/// list of `"ed25519:…"` strings (`tepat key new --signing`'s `.pub`).
+fn trusted_keys_arg(py: Python<'_>, arg: Option<&Bound<'_, PyAny>>) -> PyResult<Vec<u8>> {
+    let Some(arg) = arg else {
+        return Ok(Vec::new());
+    };
+    if let Ok(bytes) = arg.cast::<pyo3::types::PyBytes>() {
+        use pyo3::types::PyBytesMethods;
+        return Ok(bytes.as_bytes().to_vec());
+    }
+    let texts: Vec<String> = arg.extract().map_err(|_| {
+        fail(
+            py,
+            tepat_status::TEPAT_E_ARGUMENT,
+            "trusted_keys: bytes (32 a key) or a list of \"ed25519:...\" strings",
+        )
+    })?;
+    let mut out = Vec::with_capacity(32 * texts.len());
+    for text in texts {
+        let key: tepat::snapshot::PublicKey = text.trim().parse().or_raise(py)?;
+        out.extend_from_slice(&key.0);
+    }
+    Ok(out)
 }
 
 impl Store {
@@ -103,7 +129,7 @@ impl Store {
         key: Option<&Bound<'_, PyAny>>,
         trusted_keys: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Store> {
-        let options = options_of(py, resident, today, key.is_some(), trusted_keys.is_some())?;
+        let options = options_of(py, resident, today, key.is_some(), trusted_keys)?;
         if !tepat::Store::exists(&path) {
             return Err(fail(
                 py,
@@ -341,7 +367,7 @@ pub(crate) fn create_store(
     key: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<(u64, u64, u64)> {
     // Options first: a key is refused before anything is written.
-    let options = options_of(py, false, today, key.is_some(), false)?;
+    let options = options_of(py, false, today, key.is_some(), None)?;
     let as_of = date_arg(py, as_of)?
         .map(|d| Date::parse_iso(&d))
         .transpose()

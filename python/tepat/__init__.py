@@ -127,9 +127,12 @@ class Store(_native.Store):
     (seconds at 10 M persons; then fewer TLB misses per lookup) instead of
     mapping it. ``today`` (``"YYYY-MM-DD"`` or a ``datetime.date``) is the
     store's date, which decides the open payout periods; ``None`` reads the
-    clock at each check. ``key`` and ``trusted_keys`` are reserved for keyed
-    payout-point stores and raise ``NotSupported`` in this build unless
-    ``None``. A directory without a store raises ``StoreError``
+    clock at each check. ``trusted_keys`` (``bytes``, 32 a key, or a list of
+    ``"ed25519:..."`` strings as ``tepat key new --signing`` writes them)
+    opens only snapshots the register keeper signed: an unsigned one, or
+    one signed by another key, raises ``StoreError``. ``key`` is reserved
+    for keyed payout-point stores and raises ``NotSupported`` in this build
+    unless ``None``. A directory without a store raises ``StoreError``
     (``TEPAT_E_NO_STORE``); a store another process holds raises
     ``StoreError`` too.
 

@@ -36,7 +36,7 @@ class StoreError(Error):
     """A store that cannot be opened, created or written, or is closed."""
 
 class NotSupported(Error):
-    """An option this build does not support (key, trusted_keys)."""
+    """An option this build does not support (key)."""
 
 class InternalError(Error):
     """A bug in tepat caught at the boundary."""
@@ -104,7 +104,7 @@ class Store:
         resident: bool = False,
         today: _Date = None,
         key: Optional[bytes] = None,
-        trusted_keys: Optional[bytes] = None,
+        trusted_keys: Union[bytes, Sequence[str], None] = None,
     ) -> None: ...
     @classmethod
     def create(

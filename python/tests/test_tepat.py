@@ -68,8 +68,16 @@ def test_open_errors(store_dir, tmp_path):
     assert e.value.code == 12
     with pytest.raises(tepat.NotSupported):
         tepat.Store(store_dir, key=b"k")
-    with pytest.raises(tepat.NotSupported):
-        tepat.Store(store_dir, trusted_keys=b"k" * 32)
+    # The test store is unsigned: a point that trusts a keeper refuses it.
+    keeper = "ed25519:" + "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a"
+    with pytest.raises(tepat.StoreError) as e:
+        tepat.Store(store_dir, trusted_keys=[keeper])
+    assert e.value.code == 42 and "unsigned" in str(e.value)
+    with pytest.raises(tepat.StoreError):
+        tepat.Store(store_dir, trusted_keys=bytes.fromhex(keeper[8:]))
+    with pytest.raises(tepat.Error) as e:
+        tepat.Store(store_dir, trusted_keys=b"k" * 31)
+    assert e.value.code == 3
     with tepat.Store(store_dir, today=TODAY):
         # One process holds a store: a second open is refused.
         with pytest.raises(tepat.StoreError):

@@ -50,6 +50,16 @@ const SECRET_PREFIX: &str = "ed25519-secret:";
 pub struct PublicKey(pub [u8; 32]);
 
 impl PublicKey {
+    /// The key of these 32 bytes, if they are a point of the curve.
+    pub fn from_bytes(bytes: [u8; 32]) -> Result<PublicKey> {
+        let key = PublicKey(bytes);
+        key.verifying_key().ok_or_else(|| Error::Input {
+            file: "public key".into(),
+            message: format!("{key} is not a point of the Ed25519 curve"),
+        })?;
+        Ok(key)
+    }
+
     /// Reads a public key from its text, or from a file that holds it.
     pub fn from_text_or_file(arg: &str) -> Result<PublicKey> {
         if let Ok(key) = arg.parse() {
@@ -112,12 +122,7 @@ impl FromStr for PublicKey {
             file: "public key".into(),
             message: format!("{text:?} is not ed25519: and 64 hexadecimal digits"),
         })?;
-        let key = PublicKey(bytes);
-        key.verifying_key().ok_or_else(|| Error::Input {
-            file: "public key".into(),
-            message: format!("{text} is not a point of the Ed25519 curve"),
-        })?;
-        Ok(key)
+        PublicKey::from_bytes(bytes)
     }
 }
 
