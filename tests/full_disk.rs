@@ -166,3 +166,62 @@ fn a_full_disk_leaves_the_store_as_it_was() {
         std::fs::remove_dir_all(&store_dir).unwrap();
     }
 }
+
+/// A payout point's cut onto a disk that fills up: an error, never a
+/// panic, and the point's directory is left without a store (no half of
+/// one); the national store answers as before; with the space freed the
+/// same cut succeeds.
+#[test]
+fn a_cut_onto_a_full_disk_leaves_no_half_point() {
+    let dir = tempfile::tempdir().unwrap();
+    let disk = dir.path().join("disk");
+    std::fs::create_dir(&disk).unwrap();
+    let Some(_fs) = Tmpfs::mount(&disk, "8m") else {
+        eprintln!("skipped: mounting a tmpfs needs root (`mount -t tmpfs`), which this run lacks");
+        return;
+    };
+    let records = common::register(400, 11);
+    let national = common::create_store(&records, &dir.path().join("national"));
+    let province = tepat::RegionCode::parse(&records[0].village.to_string()[..2]).unwrap();
+    let spec = |out: &Path| tepat::store::PointSpec {
+        id: "full".into(),
+        regions: vec![province],
+        programs: None,
+        out: out.to_path_buf(),
+    };
+    let mut failures = 0;
+    for spare in (0..=96).step_by(8).map(|k| k * 1024) {
+        let out = disk.join(format!("point-{spare}"));
+        fill_but(&disk, spare);
+        match national.subset(&[spec(&out)], None) {
+            Ok(_) => {
+                std::fs::remove_file(disk.join("filler")).unwrap();
+                common::open(&out).verify().unwrap();
+            }
+            Err(e) => {
+                failures += 1;
+                assert!(!e.to_string().is_empty());
+                std::fs::remove_file(disk.join("filler")).unwrap();
+                assert!(
+                    !Store::exists(&out),
+                    "{spare} bytes spare: half a point left: {e}"
+                );
+                let left: Vec<_> = std::fs::read_dir(&out)
+                    .map(|d| d.filter_map(|e| e.ok()).map(|e| e.file_name()).collect())
+                    .unwrap_or_default();
+                assert!(
+                    left.is_empty(),
+                    "{spare} bytes spare: {left:?} left after: {e}"
+                );
+                national.subset(&[spec(&out)], None).unwrap();
+                common::open(&out).verify().unwrap();
+            }
+        }
+        std::fs::remove_dir_all(&out).unwrap();
+    }
+    assert!(
+        failures > 3,
+        "the disk was never full enough: {failures} failures"
+    );
+    national.verify().unwrap();
+}

@@ -54,6 +54,22 @@ fn register() -> Vec<PersonRecord> {
             village
         };
     }
+    // A duplicate identity across two regencies: a member in 3201 shares
+    // the NIK of a member of a family that lives wholly in 3273.
+    let lives = |r: &PersonRecord, regency: &str| r.village.to_string().starts_with(regency);
+    let outside = (0..records.len())
+        .find(|&i| {
+            records
+                .iter()
+                .filter(|o| o.kk == records[i].kk)
+                .all(|o| lives(o, "3273"))
+        })
+        .unwrap();
+    let inside = (0..records.len())
+        .rev()
+        .find(|&i| lives(&records[i], "3201"))
+        .unwrap();
+    records[inside].nik = records[outside].nik;
     records
 }
 
@@ -66,6 +82,7 @@ fn apply_changes(national: &Store, records: &[PersonRecord]) -> (u64, u64) {
         .iter()
         .find(|r| {
             inside(r, "3273")
+                && records.iter().filter(|o| o.nik == r.nik).count() == 1
                 && records
                     .iter()
                     .filter(|o| o.kk == r.kk)
@@ -74,7 +91,11 @@ fn apply_changes(national: &Store, records: &[PersonRecord]) -> (u64, u64) {
         .unwrap();
     let dead = records
         .iter()
-        .find(|r| inside(r, "3171") && !r.deceased)
+        .find(|r| {
+            inside(r, "3171")
+                && !r.deceased
+                && records.iter().filter(|o| o.nik == r.nik).count() == 1
+        })
         .unwrap();
     let changes = format!(
         "{}\nmove,{},{},child,{},,,{},,,,,,2026-11-05\ndeath,{},,,,,,,,,,,,2026-11-06\n",
@@ -107,22 +128,42 @@ fn point(id: &str, regions: &[&str], programs: Option<&[&str]>, out: &Path) -> P
 /// national store has them now.
 fn expected_niks(national: &Store, records: &[PersonRecord], regions: &[&str]) -> HashSet<u64> {
     let snap = national.snapshot();
+    let count = |nik: u64| records.iter().filter(|r| r.nik.get() == nik).count();
+    // (NIK, KK, village) now: a duplicate identity as registered (no
+    // change applies to one), anyone else as the store has them.
     let now: Vec<(u64, u64, u64)> = records
         .iter()
         .map(|r| {
-            let live = national
-                .person(&snap, r.nik.get())
-                .unwrap()
-                .unwrap()
-                .to_live();
-            (r.nik.get(), live.kk, live.village)
+            let nik = r.nik.get();
+            if count(nik) > 1 {
+                return (nik, r.kk.get(), r.village);
+            }
+            let live = national.person(&snap, nik).unwrap().unwrap().to_live();
+            (nik, live.kk, live.village)
         })
         .collect();
-    let families: HashSet<u64> = now
+    let mut families: HashSet<u64> = now
         .iter()
         .filter(|(_, _, v)| regions.iter().any(|r| v.to_string().starts_with(r)))
         .map(|(_, kk, _)| *kk)
         .collect();
+    // A duplicate identity brings every family that holds its NIK.
+    loop {
+        let held: HashSet<u64> = now
+            .iter()
+            .filter(|(_, kk, _)| families.contains(kk))
+            .map(|(n, _, _)| *n)
+            .collect();
+        let more: Vec<u64> = now
+            .iter()
+            .filter(|(n, kk, _)| held.contains(n) && !families.contains(kk))
+            .map(|(_, kk, _)| *kk)
+            .collect();
+        if more.is_empty() {
+            break;
+        }
+        families.extend(more);
+    }
     now.iter()
         .filter(|(_, kk, _)| families.contains(kk))
         .map(|(n, _, _)| *n)
@@ -190,9 +231,21 @@ fn a_point_answers_as_the_national_store_for_its_families_and_knows_no_one_else(
             .filter(|r| inside.contains(&r.nik.get()))
             .count()
     );
-    // Only the villages someone lives in, without their names.
+    // The villages of its regions (a birth or a move into one is a change
+    // it takes), and those a member lives in elsewhere; without names.
     let villages = point.snapshot().village_codes();
-    assert!(villages.len() <= 12, "{villages:?}");
+    let ours: Vec<u64> = common::regions()
+        .level(Level::Village)
+        .iter()
+        .map(|v| v.code.value())
+        .filter(|v| regions.iter().any(|r| v.to_string().starts_with(r)))
+        .collect();
+    assert!(ours.iter().all(|v| villages.contains(v)));
+    assert!(
+        villages.len() < ours.len() + 12,
+        "{} villages",
+        villages.len()
+    );
     let table = point.snapshot().regions().clone();
     for v in &villages {
         assert_eq!(table.village(*v).map(|r| r.name.as_str()), Some(""), "{v}");
@@ -270,6 +323,10 @@ fn many_points_in_one_pass_equal_the_points_cut_one_by_one() {
         };
         assert_eq!(niks(&a), niks(&b), "point {}", spec.id);
     }
+    // A region the national table does not hold is refused, naming it.
+    let bad = point("bad", &["3299"], None, &dir.path().join("bad"));
+    let e = national.subset(&[bad], None).unwrap_err().to_string();
+    assert!(e.contains("point bad") && e.contains("3299"), "{e}");
     // A point's directory that is not empty is refused before any work.
     let again = national.subset(&plan[..1], None).unwrap_err();
     assert!(again.to_string().contains("plan-a"), "{again}");

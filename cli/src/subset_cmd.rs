@@ -16,7 +16,7 @@ pub struct SubsetArgs {
     #[command(flatten)]
     at: crate::store_at::At,
     /// Province, regency, district or village codes of residence, comma
-    /// separated (`3201,3171010`): one point.
+    /// separated (`3201,317101`): one point.
     #[arg(
         long,
         value_delimiter = ',',
@@ -59,6 +59,12 @@ pub fn run(args: SubsetArgs) -> CmdResult {
     let store = args.at.open()?;
     let cut = store.subset(&points, key.as_ref())?;
     outln!("point\tpersons\tfamilies\tbytes\tB/person\tbirth_dates\tprograms");
+    for p in cut.iter().filter(|p| p.persons == 0) {
+        eprintln!(
+            "tepat: warning: point {}: nobody lives in its regions",
+            p.id
+        );
+    }
     for p in &cut {
         outln!(
             "{}\t{}\t{}\t{}\t{:.1}\t{}\t{}",

@@ -103,8 +103,9 @@ pub struct SnapshotBuilder<'a> {
     generation: u64,
     hash_seed: u64,
     signer: Option<super::SigningKey>,
-    /// Keep only the villages someone lives in, unnamed (a point's store).
-    used_villages_only: bool,
+    /// Keep only these villages and those someone lives in, unnamed (a
+    /// point's store); `None`: every village, named.
+    villages_only: Option<Vec<u64>>,
     staged: Vec<Staged>,
 }
 
@@ -145,7 +146,7 @@ impl<'a> SnapshotBuilder<'a> {
             generation: 1,
             hash_seed: 0x7465_7061_745f_7631, // "tepat_v1"
             signer: None,
-            used_villages_only: false,
+            villages_only: None,
             staged: Vec::new(),
         })
     }
@@ -163,12 +164,14 @@ impl<'a> SnapshotBuilder<'a> {
         self
     }
 
-    /// Writes only the villages a staged person lives in, without their
-    /// names, and only the provinces, regencies and districts above them,
-    /// named (default: the whole region table). A payout point's store
-    /// needs its own villages' codes, not the nation's 83,762 names.
-    pub fn used_villages_only(mut self, on: bool) -> Self {
-        self.used_villages_only = on;
+    /// Writes only the villages of `keep` (codes) and those a staged
+    /// person lives in, without their names, and only the provinces,
+    /// regencies and districts above them, named (default: the whole region
+    /// table). A payout point's store needs its own villages' codes — a
+    /// birth or a move into any of them is a change it must take — not the
+    /// nation's 83,762 names.
+    pub fn villages_only(mut self, keep: Vec<u64>) -> Self {
+        self.villages_only = Some(keep);
         self
     }
 
@@ -293,7 +296,10 @@ impl<'a> SnapshotBuilder<'a> {
                 ),
             });
         }
-        let kept_villages = self.used_villages_only.then(|| self.keep_used_villages());
+        let kept_villages = self
+            .villages_only
+            .take()
+            .map(|keep| self.keep_villages(&keep));
         let families = self.family_pass();
         let (persons, profiles, duplicates) = self.person_pass()?;
         let placement = Placement::compute(&persons, self.hash_seed)?;
@@ -357,12 +363,17 @@ impl<'a> SnapshotBuilder<'a> {
         })
     }
 
-    /// Renumbers the staged persons' villages over the villages someone
-    /// lives in; returns their codes (the new village list).
-    fn keep_used_villages(&mut self) -> Vec<u64> {
+    /// Renumbers the staged persons' villages over the villages of `keep`
+    /// and those someone lives in; returns their codes (the new list).
+    fn keep_villages(&mut self, keep: &[u64]) -> Vec<u64> {
         let mut used = vec![false; self.villages.len()];
         for s in &self.staged {
             used[s.village() as usize] = true;
+        }
+        for code in keep {
+            if let Ok(i) = self.villages.binary_search(code) {
+                used[i] = true;
+            }
         }
         let mut renumbered = vec![0u32; self.villages.len()];
         let mut kept = Vec::new();

@@ -438,8 +438,10 @@ impl Snapshot {
 
     /// Refuses this snapshot unless one of `trusted` signed it (an empty
     /// list trusts every file, signed or not). The sections are covered
-    /// through their checksums, which the signature covers: a file that
-    /// passes here and [`Snapshot::verify`] is byte for byte the signer's.
+    /// through their xxh3-64 checksums, which the signature covers and
+    /// [`Snapshot::verify`] recomputes: proof against accidents and casual
+    /// edits, not against a section crafted to the same non-cryptographic
+    /// checksum (docs/FORMAT.md, "Signed snapshots").
     pub fn check_trusted(&self, trusted: &[super::PublicKey]) -> Result<()> {
         super::sign::check_trust(self.signer, trusted).map_err(|message| Error::Signature {
             file: self.file.clone(),

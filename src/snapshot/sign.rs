@@ -13,8 +13,10 @@
 //! ```
 //!
 //! What a signature proves: the header and the table are as the key's
-//! holder wrote them, so every section whose checksum [`Snapshot::verify`]
-//! confirms is too. What it does not prove: that the register's content is
+//! holder wrote them, and every section whose xxh3-64 checksum
+//! [`Snapshot::verify`] confirms is too, short of a section crafted to the
+//! same checksum (xxh3 is not cryptographic; docs/FORMAT.md). What it does
+//! not prove: that the register's content is
 //! right, or that the file is the keeper's newest (an old signed snapshot
 //! still verifies; the generation number and the creation time say how
 //! old it is).
@@ -26,7 +28,7 @@ use std::io::Read;
 use std::path::Path;
 use std::str::FromStr;
 
-use ed25519_dalek::{Signer, Verifier};
+use ed25519_dalek::Signer;
 
 use super::format::{HEADER_LEN, OFF_HEADER_CHECKSUM};
 use crate::error::{Error, Result};
@@ -50,18 +52,25 @@ const SECRET_PREFIX: &str = "ed25519-secret:";
 pub struct PublicKey(pub [u8; 32]);
 
 impl PublicKey {
-    /// The key of these 32 bytes, if they are a point of the curve.
+    /// The key of these 32 bytes, if they are a point of the curve of
+    /// full order: a weak (small-order) point, all zeros among them, is
+    /// refused, since signatures for it can be forged without a secret.
     pub fn from_bytes(bytes: [u8; 32]) -> Result<PublicKey> {
         let key = PublicKey(bytes);
         key.verifying_key().ok_or_else(|| Error::Input {
             file: "public key".into(),
-            message: format!("{key} is not a point of the Ed25519 curve"),
+            message: format!(
+                "{key} is not a point of the Ed25519 curve of full order (a weak key)"
+            ),
         })?;
         Ok(key)
     }
 
     /// Reads a public key from its text, or from a file that holds it.
     pub fn from_text_or_file(arg: &str) -> Result<PublicKey> {
+        if arg.starts_with(SECRET_PREFIX) {
+            return Err(secret_given("the argument"));
+        }
         if let Ok(key) = arg.parse() {
             return Ok(key);
         }
@@ -70,17 +79,22 @@ impl PublicKey {
             file: arg.into(),
             message: format!("not a public key (ed25519: and 64 hex digits), nor a file: {e}"),
         })?;
-        text.trim().parse().map_err(|e| match e {
-            Error::Input { message, .. } => Error::Input {
-                file: arg.into(),
-                message,
-            },
-            other => other,
+        if text.trim_start().starts_with(SECRET_PREFIX) {
+            return Err(secret_given(arg));
+        }
+        // The file's text is not echoed: it could hold anything.
+        text.trim().parse().map_err(|_| Error::Input {
+            file: arg.into(),
+            message: "does not hold a public key (ed25519: and 64 hex digits)".into(),
         })
     }
 
+    /// The key as the curve's point; `None` for bytes that are not one,
+    /// and for a weak (small-order) point.
     fn verifying_key(&self) -> Option<ed25519_dalek::VerifyingKey> {
-        ed25519_dalek::VerifyingKey::from_bytes(&self.0).ok()
+        ed25519_dalek::VerifyingKey::from_bytes(&self.0)
+            .ok()
+            .filter(|k| !k.is_weak())
     }
 
     /// Whether this key is one of `keys`, comparing every byte of every
@@ -117,10 +131,17 @@ impl FromStr for PublicKey {
     type Err = Error;
 
     fn from_str(text: &str) -> Result<PublicKey> {
+        if text.starts_with(SECRET_PREFIX) {
+            return Err(secret_given("the public key given"));
+        }
         let hex = text.strip_prefix(PUBLIC_PREFIX).unwrap_or(text);
+        // The text is not echoed: a mistyped argument may be a secret.
         let bytes = parse_hex32(hex).ok_or_else(|| Error::Input {
             file: "public key".into(),
-            message: format!("{text:?} is not ed25519: and 64 hexadecimal digits"),
+            message: format!(
+                "not ed25519: and 64 hexadecimal digits ({} characters given)",
+                text.len()
+            ),
         })?;
         PublicKey::from_bytes(bytes)
     }
@@ -181,6 +202,16 @@ impl SigningKey {
 impl fmt::Debug for SigningKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "SigningKey(public {})", self.public_key())
+    }
+}
+
+/// A secret key where a public one was wanted, refused without echoing it.
+fn secret_given(what: &str) -> Error {
+    Error::Input {
+        file: what.into(),
+        message: "holds a secret signing key, not a public key: give its .pub (and keep the \
+                  secret with the register keeper)"
+            .into(),
     }
 }
 
@@ -268,9 +299,10 @@ pub(crate) fn check_header(
     let mut signature = [0u8; SIGNATURE_LEN];
     signature.copy_from_slice(&header[OFF_SIGNATURE..OFF_SIGNATURE + SIGNATURE_LEN]);
     let signature = ed25519_dalek::Signature::from_bytes(&signature);
-    let verifies = signer
-        .verifying_key()
-        .is_some_and(|k| k.verify(&signed_message(header, table), &signature).is_ok());
+    let verifies = signer.verifying_key().is_some_and(|k| {
+        k.verify_strict(&signed_message(header, table), &signature)
+            .is_ok()
+    });
     if verifies {
         Ok(Some(signer))
     } else {
@@ -330,6 +362,21 @@ mod tests {
         let from_file = PublicKey::from_text_or_file(&from_file.to_string_lossy());
         assert_eq!(from_file.expect("file"), key.public_key());
         assert!("ed25519:00".parse::<PublicKey>().is_err());
+        // A weak key (all zeros: a point of order 4) is no key.
+        assert!(PublicKey::from_bytes([0; 32]).is_err());
+        // A secret given where the public key goes is refused, not echoed.
+        let secret = key.to_file_text();
+        std::fs::write(dir.path().join("oops"), &secret).expect("write");
+        for arg in [
+            secret.trim().to_string(),
+            dir.path().join("oops").display().to_string(),
+        ] {
+            let e = PublicKey::from_text_or_file(&arg).unwrap_err().to_string();
+            assert!(
+                e.contains("secret signing key") && !e.contains(&secret[15..79]),
+                "{e}"
+            );
+        }
         assert!(format!("{key:?}").contains("public ed25519:"));
         assert!(!format!("{key:?}").contains(&key.to_file_text()[15..79]));
     }

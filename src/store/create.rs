@@ -75,7 +75,12 @@ impl Store {
             Error::Io { source, .. } if source.kind() == std::io::ErrorKind::AlreadyExists => {
                 store_error(dir, "another process is creating a store in this directory")
             }
-            other => other,
+            other => {
+                // Ours, made in part (a full disk): the directory stays
+                // as empty as it was.
+                let _ = std::fs::remove_file(&log);
+                other
+            }
         })?;
         Ok(Reservation {
             dir: dir.to_path_buf(),
@@ -136,7 +141,11 @@ impl Drop for Reservation {
         // Only what the creation itself writes; a caller's own files (a
         // rejects file) are theirs to keep or remove.
         for name in [dir::CURRENT, &dir::snapshot_file_name(1), CLAIMS_LOG] {
-            let _ = std::fs::remove_file(self.dir.join(name));
+            let path = self.dir.join(name);
+            // And its temporary twin, which a write cut short (a full
+            // disk) leaves behind.
+            let _ = std::fs::remove_file(crate::durable::tmp_path(&path));
+            let _ = std::fs::remove_file(path);
         }
         if let Some(path) = &self.extra {
             let _ = std::fs::remove_file(path);

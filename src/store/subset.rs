@@ -16,8 +16,11 @@
 //! other programs' enrolments are dropped. Recorded components no kept
 //! rule or amount reads are dropped, and birth dates when no kept rule
 //! reads an age (they read 1900-01-01 at the point). The point's region
-//! table holds the villages its persons live in, unnamed, and the named
-//! districts, regencies and provinces above them.
+//! table holds the villages of its regions and those its persons live in,
+//! unnamed, and the named districts, regencies and provinces above them.
+//! A duplicate identity's every record goes to each point that holds one,
+//! with its family: the point answers from the record the national store
+//! would.
 //!
 //! Many points are cut in one pass over the national store, whatever their
 //! number: a scan of every person's village and family index finds the
@@ -33,7 +36,7 @@ use super::{Options, Reservation, Store};
 use crate::domain::date::Date;
 use crate::domain::kk::Kk;
 use crate::domain::program::{ProgramSet, Restricted};
-use crate::domain::region::RegionCode;
+use crate::domain::region::{Level, RegionCode, RegionTable};
 use crate::error::{Error, Result};
 use crate::rows::register::PersonRecord;
 use crate::snapshot::{SigningKey, Snapshot, SnapshotBuilder};
@@ -108,7 +111,7 @@ impl Store {
                 let builder =
                     SnapshotBuilder::new(restricted.registry.clone(), &regions, snapshot.as_of())?
                         .signed_by(signer.cloned())
-                        .used_villages_only(true);
+                        .villages_only(villages_of(spec, &regions)?);
                 Ok(Cut {
                     spec,
                     reservation: Store::reserve(&spec.out)?,
@@ -124,6 +127,26 @@ impl Store {
             .map(|cut| cut.write(self, snapshot.generation()))
             .collect()
     }
+}
+
+/// Every village of a point's regions (each region checked against the
+/// national table: a code it does not hold is refused, naming the point).
+fn villages_of(spec: &PointSpec, regions: &RegionTable) -> Result<Vec<u64>> {
+    for r in &spec.regions {
+        if regions.get(*r).is_none() {
+            return Err(Error::Input {
+                file: format!("point {}", spec.id),
+                message: format!("region {r} is not in the national store's region table"),
+            });
+        }
+    }
+    let index = RegionIndex::new(std::slice::from_ref(spec));
+    let mut villages = Vec::new();
+    for v in regions.level(Level::Village) {
+        index.for_each_point(v.code.value(), |_| villages.push(v.code.value()));
+    }
+    villages.dedup();
+    Ok(villages)
 }
 
 /// The registry ids of the programs a point pays.
@@ -161,42 +184,50 @@ impl Cut<'_> {
         })
     }
 
+    /// Writes the point's `POINT` file, then its store; on any failure
+    /// (a full disk) the directory is left empty, never half a point.
     fn write(self, national: &Store, generation: u64) -> Result<PointSummary> {
         let Cut {
             spec,
             reservation,
             restricted,
             builder,
-            ..
         } = self;
-        let (point, built) = reservation.create(builder, Options::default())?;
-        drop(point);
         let programs: Vec<String> = restricted
             .registry
             .programs()
             .iter()
             .map(|p| p.code.clone())
             .collect();
-        let summary = PointSummary {
+        let point_file = write_point_file(spec, &programs, &restricted, national, generation)?;
+        let (point, built) = match reservation.create(builder, Options::default()) {
+            Ok(made) => made,
+            Err(e) => {
+                let _ = std::fs::remove_file(&point_file);
+                return Err(e);
+            }
+        };
+        drop(point);
+        Ok(PointSummary {
             id: spec.id.clone(),
             persons: built.persons,
             families: built.families,
             bytes: built.bytes,
             programs,
             birth_dates: restricted.needs_birth_dates,
-        };
-        write_point_file(spec, &summary, national, generation)?;
-        Ok(summary)
+        })
     }
 }
 
-/// `POINT`: what the store was cut from, as TOML.
+/// `POINT`: what the store was cut from, as TOML; written whole or not at
+/// all (a temporary file, synced, renamed). Returns its path.
 fn write_point_file(
     spec: &PointSpec,
-    summary: &PointSummary,
+    programs: &[String],
+    restricted: &Restricted,
     national: &Store,
     generation: u64,
-) -> Result<()> {
+) -> Result<PathBuf> {
     let quoted = |items: &mut dyn Iterator<Item = String>| {
         items
             .map(|s| format!("{s:?}"))
@@ -210,15 +241,23 @@ fn write_point_file(
         spec.id,
         national.id(),
         quoted(&mut spec.regions.iter().map(ToString::to_string)),
-        quoted(&mut summary.programs.iter().cloned()),
-        summary.birth_dates,
+        quoted(&mut programs.iter().cloned()),
+        restricted.needs_birth_dates,
     );
     let path = spec.out.join(POINT_FILE);
-    let mut file = std::fs::File::create_new(&path).map_err(|e| Error::io(&path, e))?;
-    file.write_all(text.as_bytes())
-        .and_then(|()| file.sync_all())
-        .map_err(|e| Error::io(&path, e))?;
-    crate::durable::sync_dir(&path)
+    let tmp = crate::durable::tmp_path(&path);
+    let written = (|| {
+        let mut file = std::fs::File::create_new(&tmp)?;
+        file.write_all(text.as_bytes())?;
+        file.sync_all()?;
+        std::fs::rename(&tmp, &path)
+    })();
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(Error::io(&path, e));
+    }
+    crate::durable::sync_dir(&path)?;
+    Ok(path)
 }
 
 /// Pass 1: the points each family goes to (a member lives in one of
@@ -237,22 +276,57 @@ fn mark_families(current: &CurrentRecords, homes: &RegionIndex) -> Result<Family
         })
         .collect();
     let mut marks = FamilyPoints::default();
+    let mut duplicates: Vec<(u64, u32)> = Vec::new();
     for p in snap.persons() {
+        if p.duplicate() {
+            duplicates.push((p.nik().get(), p.family_index()));
+        }
         let points = by_village.get(p.village_index() as usize);
         if points.is_none_or(Vec::is_empty) || current.is_live(&p) {
             continue;
         }
         let key = FamilyKey::Index(p.family_index());
-        points
-            .into_iter()
-            .flatten()
-            .for_each(|&i| marks.insert(key, i));
+        for &i in points.into_iter().flatten() {
+            marks.insert(key, i);
+        }
     }
     for (_, l) in current.live() {
         let key = FamilyKey::of_kk(snap, l.kk);
-        homes.for_each_point(l.village, |i| marks.insert(key, i));
+        homes.for_each_point(l.village, |i| {
+            marks.insert(key, i);
+        });
     }
+    follow_duplicates(&mut marks, duplicates)?;
     Ok(marks)
+}
+
+/// A duplicate identity's families go wherever one of them goes: a point
+/// then holds every record of the NIK, and answers from the one the
+/// national store would (its first), not from the only one it happens to
+/// hold. Repeated until no family is added (a family brought in may hold
+/// another duplicate).
+fn follow_duplicates(marks: &mut FamilyPoints, mut duplicates: Vec<(u64, u32)>) -> Result<()> {
+    duplicates.sort_unstable();
+    loop {
+        let mut added = false;
+        for group in duplicates.chunk_by(|a, b| a.0 == b.0) {
+            let mut points = Vec::new();
+            for (_, family) in group {
+                marks.for_each_point(FamilyKey::Index(*family), |p| {
+                    points.push(p);
+                    Ok(())
+                })?;
+            }
+            for (_, family) in group {
+                for &p in &points {
+                    added |= marks.insert(FamilyKey::Index(*family), p);
+                }
+            }
+        }
+        if !added {
+            return Ok(());
+        }
+    }
 }
 
 /// Pass 2: every member of every marked family, to each of its points.
@@ -304,17 +378,21 @@ struct FamilyPoints {
 }
 
 impl FamilyPoints {
-    fn insert(&mut self, key: FamilyKey, point: usize) {
+    /// Adds `point` to the family's; whether it was not there yet.
+    fn insert(&mut self, key: FamilyKey, point: usize) -> bool {
         match self.first.get(&key) {
             None => {
                 self.first.insert(key, point);
+                true
             }
-            Some(&first) if first == point => {}
+            Some(&first) if first == point => false,
             Some(_) => {
                 let more = self.more.entry(key).or_default();
-                if !more.contains(&point) {
+                let new = !more.contains(&point);
+                if new {
                     more.push(point);
                 }
+                new
             }
         }
     }
