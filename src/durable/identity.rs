@@ -30,15 +30,20 @@ impl StoreId {
             file: "store identity".into(),
             message: format!("{text:?} is not 32 hexadecimal digits"),
         };
-        if text.len() != 32 || !text.is_ascii() {
-            return Err(bad());
-        }
-        let mut bytes = [0u8; 16];
-        for (i, b) in bytes.iter_mut().enumerate() {
-            *b = u8::from_str_radix(&text[2 * i..2 * i + 2], 16).map_err(|_| bad())?;
-        }
-        Ok(StoreId(bytes))
+        parse_hex(text).map(StoreId).ok_or_else(bad)
     }
+}
+
+/// `2 N` hexadecimal digits as `N` bytes; `None` for anything else.
+pub(crate) fn parse_hex<const N: usize>(hex: &str) -> Option<[u8; N]> {
+    if hex.len() != 2 * N || !hex.is_ascii() {
+        return None;
+    }
+    let mut out = [0u8; N];
+    for (i, b) in out.iter_mut().enumerate() {
+        *b = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).ok()?;
+    }
+    Some(out)
 }
 
 impl Default for StoreId {

@@ -21,6 +21,7 @@ use crate::error::{Error, Result};
 pub use fault::FAULT_POINTS;
 pub(crate) use fault::fault_point;
 pub use identity::StoreId;
+pub(crate) use identity::parse_hex;
 
 /// `path` with `.tmp` appended: where a file is written before it is
 /// renamed into place.

@@ -136,7 +136,7 @@ impl FromStr for PublicKey {
         }
         let hex = text.strip_prefix(PUBLIC_PREFIX).unwrap_or(text);
         // The text is not echoed: a mistyped argument may be a secret.
-        let bytes = parse_hex32(hex).ok_or_else(|| Error::Input {
+        let bytes = crate::durable::parse_hex(hex).ok_or_else(|| Error::Input {
             file: "public key".into(),
             message: format!(
                 "not ed25519: and 64 hexadecimal digits ({} characters given)",
@@ -190,7 +190,7 @@ impl SigningKey {
         let seed = text
             .trim()
             .strip_prefix(SECRET_PREFIX)
-            .and_then(parse_hex32)
+            .and_then(crate::durable::parse_hex)
             .ok_or_else(|| Error::Input {
                 file: path.display().to_string(),
                 message: "not a signing key file (ed25519-secret: and 64 hex digits)".into(),
@@ -213,17 +213,6 @@ fn secret_given(what: &str) -> Error {
                   secret with the register keeper)"
             .into(),
     }
-}
-
-fn parse_hex32(hex: &str) -> Option<[u8; 32]> {
-    if hex.len() != 64 || !hex.is_ascii() {
-        return None;
-    }
-    let mut out = [0u8; 32];
-    for (i, b) in out.iter_mut().enumerate() {
-        *b = u8::from_str_radix(&hex[2 * i..2 * i + 2], 16).ok()?;
-    }
-    Some(out)
 }
 
 /// The bytes a signature covers: the domain, the header's first 248 bytes

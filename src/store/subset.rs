@@ -35,7 +35,7 @@ use super::generations::{CurrentRecords, record_of_live, record_of_person};
 use super::{Options, Reservation, Store};
 use crate::domain::date::Date;
 use crate::domain::kk::Kk;
-use crate::domain::program::{ProgramSet, Restricted};
+use crate::domain::program::{ProgramSet, Registry, Restricted};
 use crate::domain::region::{Level, RegionCode, RegionTable};
 use crate::error::{Error, Result};
 use crate::rows::register::PersonRecord;
@@ -80,6 +80,8 @@ struct Cut<'a> {
     /// The point's directory, held from before the passes.
     reservation: Reservation,
     restricted: Restricted,
+    /// What a dropped birth date reads.
+    no_birth: Date,
     builder: SnapshotBuilder<'a>,
 }
 
@@ -104,23 +106,29 @@ impl Store {
         let current = self.current_records()?;
         let snapshot = current.snapshot.clone();
         let regions = snapshot.regions().clone();
+        let homes = RegionIndex::new(points);
+        let mut villages = villages_by_point(points, &homes, &regions)?;
+        let no_birth = no_birth_date()?;
         let mut cuts = points
             .iter()
-            .map(|spec| {
-                let restricted = snapshot.registry().restricted(kept_programs(spec, self)?)?;
+            .zip(&mut villages)
+            .map(|(spec, villages)| {
+                let registry = snapshot.registry();
+                let restricted = registry.restricted(kept_programs(spec, registry)?)?;
                 let builder =
                     SnapshotBuilder::new(restricted.registry.clone(), &regions, snapshot.as_of())?
                         .signed_by(signer.cloned())
-                        .villages_only(villages_of(spec, &regions)?);
+                        .villages_only(std::mem::take(villages));
                 Ok(Cut {
                     spec,
                     reservation: Store::reserve(&spec.out)?,
                     restricted,
+                    no_birth,
                     builder,
                 })
             })
             .collect::<Result<Vec<_>>>()?;
-        let marks = mark_families(&current, &RegionIndex::new(points))?;
+        let marks = mark_families(&current, &homes)?;
         add_members(&current, &marks, &mut cuts)?;
         drop(current);
         cuts.into_iter()
@@ -129,29 +137,32 @@ impl Store {
     }
 }
 
-/// Every village of a point's regions (each region checked against the
-/// national table: a code it does not hold is refused, naming the point).
-fn villages_of(spec: &PointSpec, regions: &RegionTable) -> Result<Vec<u64>> {
-    for r in &spec.regions {
-        if regions.get(*r).is_none() {
+/// Every village of each point's regions, ascending, in one pass over the
+/// village table; each region is checked against the national table first
+/// (a code it does not hold is refused, naming the point).
+fn villages_by_point(
+    points: &[PointSpec],
+    homes: &RegionIndex,
+    regions: &RegionTable,
+) -> Result<Vec<Vec<u64>>> {
+    for spec in points {
+        if let Some(r) = spec.regions.iter().find(|r| regions.get(**r).is_none()) {
             return Err(Error::Input {
                 file: format!("point {}", spec.id),
                 message: format!("region {r} is not in the national store's region table"),
             });
         }
     }
-    let index = RegionIndex::new(std::slice::from_ref(spec));
-    let mut villages = Vec::new();
+    let mut villages = vec![Vec::new(); points.len()];
     for v in regions.level(Level::Village) {
-        index.for_each_point(v.code.value(), |_| villages.push(v.code.value()));
+        homes.for_each_point(v.code.value(), |i| villages[i].push(v.code.value()));
     }
-    villages.dedup();
+    villages.iter_mut().for_each(|v| v.dedup());
     Ok(villages)
 }
 
 /// The registry ids of the programs a point pays.
-fn kept_programs(spec: &PointSpec, store: &Store) -> Result<ProgramSet> {
-    let registry = store.registry();
+fn kept_programs(spec: &PointSpec, registry: &Registry) -> Result<ProgramSet> {
     match &spec.programs {
         None => Ok(registry.ids().fold(ProgramSet::EMPTY, ProgramSet::with)),
         Some(codes) => codes.iter().try_fold(ProgramSet::EMPTY, |set, code| {
@@ -169,7 +180,7 @@ impl Cut<'_> {
             birth_date: if r.needs_birth_dates {
                 record.birth_date
             } else {
-                no_birth_date()?
+                self.no_birth
             },
             ..record.clone()
         };
@@ -192,6 +203,7 @@ impl Cut<'_> {
             reservation,
             restricted,
             builder,
+            ..
         } = self;
         let programs: Vec<String> = restricted
             .registry
