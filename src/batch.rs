@@ -245,11 +245,13 @@ impl Store {
             let slots = &mut slots[..items.len()];
             snap.find_each(
                 items.len(),
-                |i| items[i].nik.map_or(0, Nik::get),
+                |i| items[i].nik.map_or(0, |n| self.key_nik(n).get()),
                 |i, slot| slots[i] = slot,
             );
             for ((item, slot), o) in items.iter().zip(slots.iter()).zip(out) {
-                let changed = item.nik.is_some_and(|nik| filter.may_contain(nik.get()));
+                let changed = item
+                    .nik
+                    .is_some_and(|nik| filter.may_contain(self.key_nik(nik).get()));
                 *o = self.verdict_of(snap, rules, &mut claimed, item, *slot, changed)?;
             }
         }

@@ -137,6 +137,16 @@ pub enum Error {
         message: String,
     },
 
+    /// A keyed store opened without its identity key or with another, or a
+    /// plain store given one (docs/FORMAT.md, "Keyed snapshots").
+    #[error("{file}: identity key: {message}")]
+    Key {
+        /// The snapshot file.
+        file: PathBuf,
+        /// Which key the file asks for and which was given.
+        message: String,
+    },
+
     /// The claims log (the durable record of payouts) cannot be read: the
     /// message says what was found where.
     #[error("{file}: claims log: {message}")]

@@ -188,6 +188,7 @@ fn a_cut_onto_a_full_disk_leaves_no_half_point() {
         regions: vec![province],
         programs: None,
         out: out.to_path_buf(),
+        key: None,
     };
     let mut failures = 0;
     for spare in (0..=96).step_by(8).map(|k| k * 1024) {

@@ -121,6 +121,7 @@ fn point(id: &str, regions: &[&str], programs: Option<&[&str]>, out: &Path) -> P
             .collect(),
         programs: programs.map(|p| p.iter().map(|s| s.to_string()).collect()),
         out: out.to_path_buf(),
+        key: None,
     }
 }
 

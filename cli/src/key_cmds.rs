@@ -1,10 +1,11 @@
-//! `tepat key new`: the register keeper's signing key pair (docs/FORMAT.md,
-//! "Signed snapshots").
+//! `tepat key new`: a payout point's identity key (docs/FORMAT.md, "Keyed
+//! snapshots") or the register keeper's signing key pair ("Signed
+//! snapshots").
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use tepat::snapshot::SigningKey;
+use tepat::snapshot::{IdentityKey, SigningKey};
 use tepat_server::private_file;
 
 type CmdResult = Result<ExitCode, Box<dyn std::error::Error>>;
@@ -18,8 +19,9 @@ pub struct KeyArgs {
 
 #[derive(clap::Subcommand)]
 enum KeyCommand {
-    /// Make a key: `--signing` writes an Ed25519 key pair, the secret to
-    /// FILE (mode 0600) and the public key to FILE.pub.
+    /// Make a key: a payout point's identity key in FILE (mode 0600); with
+    /// `--signing` an Ed25519 key pair, the secret to FILE (mode 0600) and
+    /// the public key to FILE.pub.
     New(NewArgs),
 }
 
@@ -44,11 +46,14 @@ pub fn run(args: KeyArgs) -> CmdResult {
 
 fn new(args: NewArgs) -> CmdResult {
     if !args.signing {
-        return Err(
-            "tepat key new makes signing keys (--signing); keyed payout-point \
-                    identities are not built yet"
-                .into(),
+        write_identity_key(&args.out)?;
+        eprintln!(
+            "identity key in {} (mode 0600): the point's store is cut with it (tepat subset \
+             --key) and opens only with it; the register keeper keeps a copy to reveal the \
+             point's pseudonyms",
+            args.out.display()
         );
+        return Ok(ExitCode::SUCCESS);
     }
     let public_path = {
         let mut name = args.out.clone().into_os_string();
@@ -75,6 +80,18 @@ fn new(args: NewArgs) -> CmdResult {
     );
     outln!("{public}");
     Ok(ExitCode::SUCCESS)
+}
+
+/// Writes a new identity key to `path` (mode 0600, never over a file).
+pub fn write_identity_key(path: &Path) -> Result<IdentityKey, Box<dyn std::error::Error>> {
+    let key = IdentityKey::generate()?;
+    private_file::create_new(path, key.to_file_text().as_bytes()).map_err(|e| {
+        format!(
+            "{}: {e} (an existing key is never overwritten)",
+            path.display()
+        )
+    })?;
+    Ok(key)
 }
 
 /// Warns when a secret key file can be read by others than its owner.

@@ -75,7 +75,8 @@ enum Command {
     Reverse(payout_cmds::ReverseArgs),
     /// Apply a change file to a store, whole or not at all.
     Apply(payout_cmds::ApplyArgs),
-    /// Print the audit log (JSON lines).
+    /// Print the audit log (JSON lines): claims, reversals, changes.
+    #[command(alias = "claims")]
     Audit(payout_cmds::AuditArgs),
     /// Verify a payee list: one verdict per row, in order.
     Batch(analyst_cmds::BatchArgs),
@@ -93,7 +94,8 @@ enum Command {
     /// Cut payout-point stores out of a national store: a region's
     /// families, the programs the point pays.
     Subset(subset_cmd::SubsetArgs),
-    /// Make the register keeper's signing keys.
+    /// Make keys: a payout point's identity key, or the register keeper's
+    /// signing key pair (`--signing`).
     Key(key_cmds::KeyArgs),
     /// Claim continuously from several threads (the kill -9 test's child).
     #[command(hide = true)]

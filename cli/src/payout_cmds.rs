@@ -128,6 +128,10 @@ pub struct AuditArgs {
     /// Only entries recorded before this day (YYYY-MM-DD, UTC).
     #[arg(long, value_parser = crate::nik::parse_date)]
     to: Option<tepat::Date>,
+    /// At a keyed point's store, print the NIKs and KKs behind the
+    /// pseudonyms (needs the point's `--key`: the register keeper's).
+    #[arg(long, requires = "key")]
+    reveal: bool,
 }
 
 /// The `reasons` array of the JSON output: a stable `code` each, whether it
@@ -398,8 +402,16 @@ pub fn audit(args: AuditArgs) -> CmdResult {
     let out = std::io::stdout();
     let mut out = BufWriter::new(out.lock());
     let mut write_error = None;
+    let reveal = args
+        .reveal
+        .then(|| args.at.identity_key())
+        .transpose()?
+        .flatten();
     store
-        .audit_each(&filter, |r| {
+        .audit_each(&filter, |mut r| {
+            if let Some(key) = &reveal {
+                r.reveal(key);
+            }
             if let Err(e) = writeln!(out, "{}", r.to_json_line()) {
                 write_error = Some(e);
                 return Err(tepat::Error::Input {

@@ -244,7 +244,7 @@ pub fn describe(store: &Store, input: &str) -> Result<Value, tepat::Error> {
     Ok(json!({
         "nik": input,
         "found": true,
-        "kk": format!("{:016}", now.kk),
+        "kk": tepat::nik::identity_text(now.kk),
         "relation": Relation::from_code(now.relation).name(),
         "village_code": format!("{:010}", now.village),
         "village": village_name,

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use tepat::snapshot::{PublicKey, SigningKey};
+use tepat::snapshot::{IdentityKey, PublicKey, SigningKey};
 use tepat::{Date, Options, Store};
 
 /// Where the store is, and the date it runs on.
@@ -23,6 +23,10 @@ pub struct At {
     /// checked).
     #[arg(long = "trust", value_name = "PUBKEY")]
     pub trust: Vec<String>,
+    /// A keyed payout point's identity key (a file of `tepat key new`):
+    /// a keyed store opens only with its own.
+    #[arg(long, value_name = "KEYFILE")]
+    pub key: Option<PathBuf>,
 }
 
 impl At {
@@ -35,7 +39,16 @@ impl At {
         for key in &self.trust {
             options = options.trust(PublicKey::from_text_or_file(key)?);
         }
-        Ok(options)
+        Ok(options.identity_key(self.identity_key()?))
+    }
+
+    /// The identity key, read (its file's permissions checked), if named.
+    pub fn identity_key(&self) -> Result<Option<IdentityKey>, tepat::Error> {
+        let Some(path) = &self.key else {
+            return Ok(None);
+        };
+        crate::key_cmds::warn_if_loose(path);
+        IdentityKey::from_file(path).map(Some)
     }
 
     /// Opens the store.

@@ -13,8 +13,22 @@ type CmdResult = Result<ExitCode, Box<dyn std::error::Error>>;
 /// Arguments of `tepat subset`.
 #[derive(clap::Args)]
 pub struct SubsetArgs {
-    #[command(flatten)]
-    at: crate::store_at::At,
+    /// The national store directory.
+    #[arg(long)]
+    store: PathBuf,
+    /// Open only a national snapshot signed by this public key (as
+    /// `--trust` of every store command).
+    #[arg(long = "trust", value_name = "PUBKEY")]
+    trust: Vec<String>,
+    /// Key the point's store with this identity key (a file of `tepat key
+    /// new`): every NIK and KK in it a pseudonym (docs/FORMAT.md, "Keyed
+    /// snapshots").
+    #[arg(long, value_name = "KEYFILE", conflicts_with = "plan")]
+    key: Option<PathBuf>,
+    /// With `--plan`: key each point's store with DIR/POINT_ID.key (a point
+    /// without one gets a new key there, mode 0600).
+    #[arg(long, value_name = "DIR", requires = "plan")]
+    keys: Option<PathBuf>,
     /// Province, regency, district or village codes of residence, comma
     /// separated (`3201,317101`): one point.
     #[arg(
@@ -44,7 +58,7 @@ pub struct SubsetArgs {
 pub fn run(args: SubsetArgs) -> CmdResult {
     let started = Instant::now();
     let points = match &args.plan {
-        Some(plan) => read_plan(plan, &args.out)?,
+        Some(plan) => read_plan(plan, &args.out, args.keys.as_deref())?,
         None => vec![PointSpec {
             id: args
                 .out
@@ -53,10 +67,17 @@ pub fn run(args: SubsetArgs) -> CmdResult {
             regions: parse_regions(args.regions.iter().map(String::as_str), "--regions")?,
             programs: (!args.programs.is_empty()).then(|| args.programs.clone()),
             out: args.out.clone(),
+            key: args.key.as_deref().map(read_key).transpose()?,
         }],
     };
     let key = args.sign.key()?;
-    let store = args.at.open()?;
+    let at = crate::store_at::At {
+        store: args.store.clone(),
+        today: None,
+        trust: args.trust.clone(),
+        key: None,
+    };
+    let store = at.open()?;
     let cut = store.subset(&points, key.as_ref())?;
     outln!("point\tpersons\tfamilies\tbytes\tB/person\tbirth_dates\tprograms");
     for p in cut.iter().filter(|p| p.persons == 0) {
@@ -86,6 +107,21 @@ pub fn run(args: SubsetArgs) -> CmdResult {
     Ok(ExitCode::SUCCESS)
 }
 
+/// A plan point's key: its file, or a new one made there.
+fn point_key(path: &Path) -> Result<tepat::snapshot::IdentityKey, Box<dyn std::error::Error>> {
+    if path.exists() {
+        return Ok(read_key(path)?);
+    }
+    let key = crate::key_cmds::write_identity_key(path)?;
+    eprintln!("tepat: new identity key {}", path.display());
+    Ok(key)
+}
+
+fn read_key(path: &Path) -> Result<tepat::snapshot::IdentityKey, tepat::Error> {
+    crate::key_cmds::warn_if_loose(path);
+    tepat::snapshot::IdentityKey::from_file(path)
+}
+
 fn parse_regions<'a>(
     codes: impl Iterator<Item = &'a str>,
     where_: &str,
@@ -102,7 +138,11 @@ fn parse_regions<'a>(
 }
 
 /// Reads `point_id,regions,programs` rows; errors name the line and field.
-fn read_plan(plan: &Path, out: &Path) -> Result<Vec<PointSpec>, Box<dyn std::error::Error>> {
+fn read_plan(
+    plan: &Path,
+    out: &Path,
+    keys: Option<&Path>,
+) -> Result<Vec<PointSpec>, Box<dyn std::error::Error>> {
     let text = std::fs::read_to_string(plan).map_err(|e| format!("{}: {e}", plan.display()))?;
     let mut lines = text.lines().enumerate();
     let header = lines
@@ -140,6 +180,10 @@ fn read_plan(plan: &Path, out: &Path) -> Result<Vec<PointSpec>, Box<dyn std::err
             regions: parse_regions(regions.split('|'), &format!("{at}: regions"))?,
             programs: (!programs.is_empty()).then_some(programs),
             out: out.join(id),
+            key: keys
+                .map(|dir| point_key(&dir.join(format!("{id}.key"))))
+                .transpose()
+                .map_err(|e| format!("{at}: point {id}: {e}"))?,
         });
     }
     Ok(points)

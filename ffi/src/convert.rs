@@ -29,7 +29,7 @@ pub(crate) fn put<const N: usize>(field: &mut [c_char; N], s: &str) {
 
 /// A 16-digit NIK or KK.
 pub fn digits16(v: u64) -> String {
-    format!("{v:016}")
+    tepat::nik::identity_text(v)
 }
 
 /// The reasons (bit `r` for reason `r`) that block payment under the

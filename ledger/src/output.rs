@@ -15,7 +15,8 @@ pub const TOTALS_HEADER: &str = "group,name,program,period,paid,paid_amount,reve
 reversed_amount,double_payments,double_payment_amount,refused";
 
 fn id16(v: Option<i64>) -> String {
-    v.map(|v| format!("{v:016}")).unwrap_or_default()
+    v.map(|v| tepat::nik::identity_text(v as u64))
+        .unwrap_or_default()
 }
 
 /// A CSV field: quoted when it holds a comma, a quote or a line break.
@@ -96,7 +97,7 @@ fn double_json(d: &DoublePayment) -> Value {
     json!({
         "program": d.program, "period": d.period, "key_kind": d.key_kind,
         "claim_key": id16(Some(d.claim_key)),
-        "nik": d.nik.map(|n| format!("{n:016}")), "kk": d.kk.map(|k| format!("{k:016}")),
+        "nik": d.nik.map(|n| id16(Some(n))), "kk": d.kk.map(|k| id16(Some(k))),
         "first": d.first.as_ref().map(payment_json),
         "again": payment_json(&d.again),
     })

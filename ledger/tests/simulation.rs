@@ -158,6 +158,7 @@ fn the_ledger_reports_exactly_the_cross_point_double_payments() {
                 .collect(),
             programs: None,
             out: tmp.path().join(format!("point-{p:02}")),
+            key: None,
         })
         .collect();
     let cut = national.subset(&plan, None).unwrap();

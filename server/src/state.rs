@@ -109,16 +109,28 @@ impl AppState {
     }
 
     /// Logs a request naming `nik` (its status from the answer).
+    /// At a keyed point's store the NIK is logged as its pseudonym (and
+    /// an input that is not a NIK not at all): the log, like the claims
+    /// log, then names nobody even to whoever holds its HMAC key.
     pub fn log_nik<T>(&self, caller: &Caller, route: &str, nik: &str, answer: &ApiResult<T>) {
         let status = match answer {
             Ok(_) => 200,
             Err(e) => e.status.as_u16(),
         };
+        let keyed = self.store.is_keyed().then(|| {
+            tepat::Nik::parse(nik)
+                .ok()
+                .map(|n| self.store.key_nik(n).to_string())
+        });
+        let nik = match &keyed {
+            Some(pseudonym) => pseudonym.as_deref(),
+            None => Some(nik),
+        };
         self.access.log(&Entry {
             token: &caller.id,
             route,
             status,
-            nik: Some(nik),
+            nik,
             rows: None,
         });
     }

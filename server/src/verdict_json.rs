@@ -31,8 +31,8 @@ pub fn reasons(registry: &Registry, v: &Verdict) -> Value {
             tepat::ReasonCode::AlreadyClaimed => {
                 if let Some(c) = &v.claimed {
                     r["request_id"] = json!(c.request_id);
-                    r["nik"] = json!(format!("{:016}", c.nik));
-                    r["kk"] = json!(c.kk.map(|k| format!("{k:016}")));
+                    r["nik"] = json!(tepat::nik::identity_text(c.nik));
+                    r["kk"] = json!(c.kk.map(tepat::nik::identity_text));
                     r["at_ms"] = json!(c.at_ms);
                 }
             }

@@ -13,7 +13,10 @@ use std::fmt;
 use std::str::FromStr;
 
 use crate::domain::date::{self, Date};
-use crate::domain::nik::{digits2, exists_in_either_century, first_non_digit, pair};
+use crate::domain::nik::{
+    KEYED_BIT, KEYED_VALUE_MASK, digits2, exists_in_either_century, first_non_digit, is_pseudonym,
+    pair,
+};
 use crate::domain::region;
 use crate::error::{Error, KkError};
 
@@ -49,8 +52,12 @@ impl Kk {
         Kk::check(value)
     }
 
-    /// Checks a number as a KK.
+    /// Checks a number as a KK, or as a pseudonym read back from a keyed
+    /// store ([`crate::Nik::is_keyed`]).
     pub fn from_u64(value: u64) -> Result<Kk, KkError> {
+        if is_pseudonym(value) {
+            return Ok(Kk(value));
+        }
         if value > 9_999_999_999_999_999 {
             return Err(KkError::Length { len: 17 });
         }
@@ -66,6 +73,11 @@ impl Kk {
             + u64::from(issued.month()) * 100
             + u64::from(issued.year() % 100);
         Kk::check(u64::from(district) * 10_000_000_000 + ddmmyy * 10_000 + u64::from(serial))
+    }
+
+    /// A pseudonym made by [`crate::snapshot::IdentityKey::kk`].
+    pub(crate) const fn from_stored(value: u64) -> Kk {
+        Kk(value)
     }
 
     fn check(value: u64) -> Result<Kk, KkError> {
@@ -90,6 +102,12 @@ impl Kk {
             return Err(KkError::Serial);
         }
         Ok(Kk(value))
+    }
+
+    /// Whether this is a keyed store's pseudonym, not a KK.
+    #[inline]
+    pub const fn is_keyed(self) -> bool {
+        self.0 & KEYED_BIT != 0
     }
 
     /// The KK as a number.
@@ -117,6 +135,9 @@ impl Kk {
 
 impl fmt::Display for Kk {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.is_keyed() {
+            return write!(f, "k{:014x}", self.0 & KEYED_VALUE_MASK);
+        }
         write!(f, "{:016}", self.0)
     }
 }

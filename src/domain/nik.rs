@@ -47,6 +47,31 @@ pub struct Nik(u64);
 
 const NIK_LEN: usize = 16;
 
+/// Marks a keyed identity: at a keyed payout-point store (docs/FORMAT.md,
+/// "Keyed snapshots") persons and families are known by a pseudonym, a
+/// keyed permutation of the NIK or KK, held as this bit and the 54-bit
+/// permuted value. A pseudonym is never a NIK (it exceeds 16 digits), it
+/// is written `k` and 14 hexadecimal digits, and no text parses as one.
+pub const KEYED_BIT: u64 = 1 << 62;
+/// The permuted value's bits in a pseudonym (NIKs and KKs fit in 54).
+pub const KEYED_VALUE_MASK: u64 = (1 << 54) - 1;
+
+/// The text of a NIK or KK held as a number: 16 digits, or `k` and 14
+/// hexadecimal digits for a keyed store's pseudonym — how every output
+/// (JSON, CSV, the audit) writes one.
+pub fn identity_text(value: u64) -> String {
+    if is_pseudonym(value) {
+        format!("k{:014x}", value & KEYED_VALUE_MASK)
+    } else {
+        format!("{value:016}")
+    }
+}
+
+/// Whether `value` is a pseudonym: the keyed bit and 54 bits, nothing else.
+pub(crate) const fn is_pseudonym(value: u64) -> bool {
+    value & !(KEYED_BIT | KEYED_VALUE_MASK) == 0 && value & KEYED_BIT != 0
+}
+
 impl Nik {
     /// The largest value a NIK can have (16 nines); larger than 2^53.
     pub const MAX: u64 = 9_999_999_999_999_999;
@@ -94,8 +119,12 @@ impl Nik {
         Nik::parse(&cleaned)
     }
 
-    /// Checks a number as a NIK (the same rules as [`Nik::parse`]).
+    /// Checks a number as a NIK (the same rules as [`Nik::parse`]), or as
+    /// a pseudonym ([`KEYED_BIT`]) read back from a keyed store.
     pub fn from_u64(value: u64) -> Result<Nik, NikError> {
+        if is_pseudonym(value) {
+            return Ok(Nik(value));
+        }
         if value > Nik::MAX {
             return Err(NikError::Length { len: 17 });
         }
@@ -153,6 +182,12 @@ impl Nik {
             return Err(NikError::Serial);
         }
         Ok(Nik(value))
+    }
+
+    /// Whether this is a keyed store's pseudonym, not a NIK.
+    #[inline]
+    pub const fn is_keyed(self) -> bool {
+        self.0 & KEYED_BIT != 0
     }
 
     /// The NIK as a number.
@@ -228,6 +263,9 @@ impl Nik {
 
 impl fmt::Display for Nik {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.is_keyed() {
+            return write!(f, "k{:014x}", self.0 & KEYED_VALUE_MASK);
+        }
         write!(f, "{:016}", self.0)
     }
 }

@@ -103,6 +103,8 @@ pub struct SnapshotBuilder<'a> {
     generation: u64,
     hash_seed: u64,
     signer: Option<super::SigningKey>,
+    /// Keys every NIK and KK staged (a payout point's keyed store).
+    identity_key: Option<super::IdentityKey>,
     /// Keep only these villages and those someone lives in, unnamed (a
     /// point's store); `None`: every village, named.
     villages_only: Option<Vec<u64>>,
@@ -146,6 +148,7 @@ impl<'a> SnapshotBuilder<'a> {
             generation: 1,
             hash_seed: 0x7465_7061_745f_7631, // "tepat_v1"
             signer: None,
+            identity_key: None,
             villages_only: None,
             staged: Vec::new(),
         })
@@ -172,6 +175,15 @@ impl<'a> SnapshotBuilder<'a> {
     /// nation's 83,762 names.
     pub fn villages_only(mut self, keep: Vec<u64>) -> Self {
         self.villages_only = Some(keep);
+        self
+    }
+
+    /// Keys the snapshot with `key` (docs/FORMAT.md, "Keyed snapshots"):
+    /// every NIK and KK staged is replaced by its pseudonym, and the header
+    /// holds the key's check value (never the key). `None`: plain (the
+    /// default).
+    pub fn keyed_by(mut self, key: Option<super::IdentityKey>) -> Self {
+        self.identity_key = key;
         self
     }
 
@@ -210,9 +222,20 @@ impl<'a> SnapshotBuilder<'a> {
             | u32::from(p.relation.code()) << P_RELATION
             | u32::from(p.deceased) << P_DECEASED
             | u32::from(p.civil_servant) << P_CIVIL;
+        let (nik, kk) = match &self.identity_key {
+            Some(key) => (key.nik(p.nik), key.kk(p.kk)),
+            None => (p.nik, p.kk),
+        };
+        if nik.is_keyed() != self.identity_key.is_some() || kk.is_keyed() != nik.is_keyed() {
+            return Err(RowError {
+                column: 1,
+                field: "nik",
+                reason: format!("{nik}: a pseudonym and a NIK cannot share a snapshot"),
+            });
+        }
         self.staged.push(Staged {
-            family: p.kk.get(),
-            nik: p.nik.get(),
+            family: kk.get(),
+            nik: nik.get() & crate::nik::KEYED_VALUE_MASK,
             packed,
             birth,
             components: p.components.0,
@@ -353,7 +376,11 @@ impl<'a> SnapshotBuilder<'a> {
             (SectionKind::Families, families.as_bytes()),
             (SectionKind::RegionCounts, &counts),
         ];
-        let bytes = write_file(out, &header, &sections, self.signer.as_ref())?;
+        let marks = Marks {
+            signer: self.signer.as_ref(),
+            identity_key: self.identity_key.as_ref(),
+        };
+        let bytes = write_file(out, &header, &sections, marks)?;
         Ok(BuildSummary {
             persons: header.persons,
             families: header.families,
@@ -753,12 +780,20 @@ pub(crate) struct HeaderFields {
     pub duplicates: u64,
 }
 
+/// What a header carries beyond its counts: the key check value of a keyed
+/// file, then the signature over it all.
+#[derive(Clone, Copy, Default)]
+pub(crate) struct Marks<'k> {
+    pub signer: Option<&'k super::SigningKey>,
+    pub identity_key: Option<&'k super::IdentityKey>,
+}
+
 /// Writes header, section table and sections; returns the bytes written.
 fn write_file(
     out: &mut impl Write,
     h: &HeaderFields,
     sections: &[(SectionKind, &[u8])],
-    signer: Option<&super::SigningKey>,
+    marks: Marks<'_>,
 ) -> Result<u64> {
     let table_end = (HEADER_LEN + sections.len() * SECTION_ENTRY_LEN) as u64;
     let mut offset = table_end.next_multiple_of(SECTION_ALIGN);
@@ -799,7 +834,10 @@ fn write_file(
     put(&mut header, OFF_AS_OF_DAYS, &h.as_of_days.to_le_bytes());
     put(&mut header, OFF_CREATED_SECS, &h.created_secs.to_le_bytes());
     put(&mut header, OFF_DUPLICATES, &h.duplicates.to_le_bytes());
-    if let Some(key) = signer {
+    if let Some(key) = marks.identity_key {
+        super::keyed::mark_header(key, &mut header);
+    }
+    if let Some(key) = marks.signer {
         super::sign::sign_header(key, &mut header, &table);
     }
     let checksum = header_checksum(&header, &table);

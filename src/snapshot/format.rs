@@ -400,6 +400,9 @@ pub struct RecordLayout {
     pub family_bits: u32,
     /// `ceil(2^64 / lines)` (0 when `lines` is 1).
     step: u64,
+    /// [`crate::nik::KEYED_BIT`] in a keyed file, else 0: the bits above
+    /// the stored 54 of every NIK it holds.
+    pub keyed: u64,
 }
 
 // Word A of a record (bits 0-1 reserved, zero).
@@ -442,7 +445,30 @@ impl RecordLayout {
             family_bits,
             // ceil(2^64 / lines) = floor((2^64 - 1) / lines) + 1.
             step: if lines == 1 { 0 } else { u64::MAX / lines + 1 },
+            keyed: 0,
         })
+    }
+
+    /// The layout of a keyed file's records (docs/FORMAT.md, "Keyed
+    /// snapshots"): its NIKs are pseudonyms.
+    pub fn keyed(mut self, keyed: bool) -> RecordLayout {
+        self.keyed = if keyed { crate::nik::KEYED_BIT } else { 0 };
+        self
+    }
+
+    /// The hash a lookup of `nik` reads; `None` when `nik` cannot be in
+    /// this file: a NIK at a keyed store, a pseudonym at a plain one, so
+    /// that an identity a caller forgot to key is unknown, never another
+    /// person's.
+    #[inline(always)]
+    pub fn lookup_hash(&self, nik: u64) -> Option<u64> {
+        (nik & !NIK_MASK == self.keyed).then(|| hash_nik(nik & NIK_MASK, self.seed))
+    }
+
+    /// The NIK (or pseudonym) whose hash is `h`.
+    #[inline(always)]
+    pub fn nik_of_hash(&self, h: u64) -> u64 {
+        unhash_nik(h, self.seed) & NIK_MASK | self.keyed
     }
 
     /// The mask of a hash's remainder.

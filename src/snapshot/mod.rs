@@ -22,6 +22,7 @@
 
 mod build;
 pub mod format;
+pub mod keyed;
 mod mmap;
 mod page_writer;
 mod read;
@@ -29,6 +30,7 @@ mod scan;
 pub mod sign;
 
 pub use build::{BuildSummary, IngestReport, REJECTS_HEADER, SnapshotBuilder};
+pub use keyed::IdentityKey;
 pub use read::{Family, PREFETCH_DISTANCE, Person, Residence, Snapshot};
 pub use scan::VECTOR_SCAN;
 pub use sign::{PublicKey, SigningKey};

@@ -160,6 +160,8 @@ pub struct Snapshot {
     names: OnceLock<RegionTable>,
     /// Who signed the file, its signature verified at open.
     signer: Option<super::PublicKey>,
+    /// A keyed file's key check value; `None` for a plain file.
+    key_check: Option<[u8; super::keyed::KEY_CHECK_LEN]>,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -406,10 +408,12 @@ impl Snapshot {
         };
         let (sections, checksums, present) =
             section_ranges(table, b.len(), &header).map_err(bad)?;
+        let key_check = super::keyed::key_check_of(read_u32(b, OFF_FLAGS), &b[..HEADER_LEN]);
         let layout = RecordLayout::new(header.lines, header.families, header.hash_seed)
             .ok_or_else(|| {
                 bad("header's line and family counts do not fit the record layout".into())
-            })?;
+            })?
+            .keyed(key_check.is_some());
         let registry_bytes = &b[sections[SectionKind::Registry as usize - 1].clone()];
         let registry = decode_registry(registry_bytes, major)
             .map_err(|e| bad(format!("registry section does not decode: {e}")))?;
@@ -424,6 +428,23 @@ impl Snapshot {
             registry,
             names: OnceLock::new(),
             signer,
+            key_check,
+        })
+    }
+
+    /// Whether this is a keyed snapshot (docs/FORMAT.md, "Keyed
+    /// snapshots"): its persons and families are known by pseudonyms, and
+    /// a lookup takes the pseudonym ([`super::IdentityKey::nik`]).
+    pub fn is_keyed(&self) -> bool {
+        self.key_check.is_some()
+    }
+
+    /// Refuses a keyed snapshot opened without its key or with another
+    /// one (the header's key check value), and a plain one given a key.
+    pub fn check_key(&self, key: Option<&super::IdentityKey>) -> Result<()> {
+        super::keyed::check_key(self.key_check, key).map_err(|message| Error::Key {
+            file: self.file.clone(),
+            message,
         })
     }
 
@@ -777,10 +798,10 @@ impl Snapshot {
         } else if self.layout.rem_of(rec) != h & self.layout.rem_mask() {
             return Err(format!("person {slot}: overflow record and hash disagree"));
         }
-        let nik = unhash_nik(h, self.layout.seed);
-        if nik & !NIK_MASK != 0 {
+        if unhash_nik(h, self.layout.seed) & !NIK_MASK != 0 {
             return Err(format!("person {slot}: stored hash is not a NIK's"));
         }
+        let nik = self.layout.nik_of_hash(h);
         Nik::from_u64(nik)
             .map_err(|e| format!("person {slot}: stored NIK {nik} is invalid: {e}"))?;
         if u64::from(p.w1.get() as u32) >= self.header.families {
@@ -1190,7 +1211,7 @@ impl Snapshot {
     /// The slot of the first record with this NIK.
     #[inline]
     pub fn find(&self, nik: u64) -> Option<u32> {
-        self.find_hashed(hash_nik(nik, self.layout.seed))
+        self.find_hashed(self.layout.lookup_hash(nik)?)
     }
 
     /// The slot of the first record whose NIK hashes to `h`: one line, the
@@ -1284,7 +1305,7 @@ impl Snapshot {
     /// identity; see [`Snapshot::get_all`]).
     #[inline]
     pub fn get(&self, nik: Nik) -> Option<Person<'_>> {
-        let h = hash_nik(nik.get(), self.layout.seed);
+        let h = self.layout.lookup_hash(nik.get())?;
         let (slot, rec) = self.locate(h)?;
         Some(self.person_of(slot, rec, Some(h)))
     }
@@ -1307,11 +1328,11 @@ impl Snapshot {
     /// Every record with this NIK (more than one for a duplicate identity),
     /// in slot order.
     pub fn get_all(&self, nik: Nik) -> impl Iterator<Item = Person<'_>> + '_ {
-        let h = hash_nik(nik.get(), self.layout.seed);
-        let slots = self.slots_of_hash(h);
+        let h = self.layout.lookup_hash(nik.get());
+        let slots = h.map(|h| self.slots_of_hash(h)).unwrap_or_default();
         slots
             .into_iter()
-            .filter_map(move |slot| self.person_with_hash(slot, h))
+            .filter_map(move |slot| self.person_with_hash(slot, h?))
     }
 
     /// The slots of every record whose NIK hashes to `h`, in slot order:
@@ -1407,12 +1428,16 @@ impl Snapshot {
         let persons = self.section(SectionKind::Persons);
         let layout = self.layout;
         let mask = layout.rem_mask();
-        // Per lookup in flight: the NIK's hash, then the home line's answer.
+        // Per lookup in flight: the NIK's hash (and whether it can be
+        // here at all), then the home line's answer.
         let mut hashes = [0u64; RING];
+        let mut foreign = [false; RING];
         let mut early = [NONE; RING];
         for i in 0..n + 2 * D {
             if i < n {
-                let h = hash_nik(nik(i), layout.seed);
+                let h = layout.lookup_hash(nik(i));
+                foreign[i % RING] = h.is_none();
+                let h = h.unwrap_or(0);
                 hashes[i % RING] = h;
                 mmap::prefetch(persons, layout.home(h) as usize * LINE_LEN);
             }
@@ -1433,7 +1458,9 @@ impl Snapshot {
             }
             if i >= 2 * D && i - 2 * D < n {
                 let j = (i - 2 * D) % RING;
-                let slot = if early[j] != NONE {
+                let slot = if foreign[j] {
+                    None
+                } else if early[j] != NONE {
                     Some(early[j])
                 } else {
                     let home = layout.home(hashes[j]) as usize;
@@ -1624,7 +1651,7 @@ impl<'a> Person<'a> {
         let h = self
             .h
             .or_else(|| self.snapshot.hash_in(self.slot as usize, self.rec));
-        Nik::from_stored(h.map_or(0, |h| unhash_nik(h, self.snapshot.layout.seed)) & NIK_MASK)
+        Nik::from_stored(h.map_or(0, |h| self.snapshot.layout.nik_of_hash(h)))
     }
 
     /// Sex as registered.

@@ -26,6 +26,7 @@ impl Store {
     /// is recognised and changes nothing: the outcome says when it was
     /// applied.
     pub fn apply_csv(&self, reader: impl std::io::BufRead, file: &str) -> Result<Applied> {
+        self.refuse_if_keyed(file)?;
         let snap = self.snapshot();
         let registry = snap.registry().clone();
         let parser = ChangeParser::new(&registry);
@@ -66,6 +67,7 @@ impl Store {
     /// Applies changes (with the line numbers they came from) whole or not
     /// at all. Returns how many were applied.
     pub fn apply(&self, file: &str, changes: &[(u64, Change)]) -> Result<u64> {
+        self.refuse_if_keyed(file)?;
         self.apply_recorded(file, changes, None)
     }
 

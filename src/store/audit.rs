@@ -125,6 +125,19 @@ pub struct AuditRecord {
 }
 
 impl AuditRecord {
+    /// Replaces a keyed store's pseudonyms by the NIK and KK behind them
+    /// (the register keeper's `tepat audit --key KEYFILE --reveal`); a value
+    /// the key does not reveal is left as it is.
+    pub fn reveal(&mut self, key: &crate::snapshot::IdentityKey) {
+        use crate::domain::{kk::Kk, nik::Nik};
+        if let Some(n) = self.nik {
+            self.nik = Some(key.reveal_nik(Nik::from_stored(n)).map_or(n, Nik::get));
+        }
+        if let Some(k) = self.kk {
+            self.kk = Some(key.reveal_kk(Kk::from_stored(k)).map_or(k, Kk::get));
+        }
+    }
+
     /// The record as one JSON object (no line ending): `at` in ISO 8601
     /// UTC, NIKs and KKs as 16-digit strings, absent fields as `null`.
     pub fn to_json_line(&self) -> String {
@@ -133,8 +146,9 @@ impl AuditRecord {
         o.str("at", &crate::domain::date::iso_utc(self.at_ms));
         o.str("op", self.op);
         o.opt_str("request_id", self.request_id.as_deref());
-        o.opt_str("nik", self.nik.map(|n| format!("{n:016}")).as_deref());
-        o.opt_str("kk", self.kk.map(|k| format!("{k:016}")).as_deref());
+        let text = crate::domain::nik::identity_text;
+        o.opt_str("nik", self.nik.map(text).as_deref());
+        o.opt_str("kk", self.kk.map(text).as_deref());
         o.opt_str("program", self.program.as_deref());
         o.opt_str("period", self.period.as_deref());
         o.opt_num("amount", self.amount);
@@ -193,6 +207,14 @@ impl Store {
         filter: &AuditFilter,
         mut each: impl FnMut(AuditRecord) -> Result<()>,
     ) -> Result<()> {
+        // A keyed store's records name pseudonyms: so does its filter.
+        let keyed = AuditFilter {
+            nik: filter.nik.map(|n| {
+                crate::domain::nik::Nik::from_u64(n).map_or(n, |nik| self.key_nik(nik).get())
+            }),
+            ..filter.clone()
+        };
+        let filter = &keyed;
         let mut log = self.ledger.reader(0);
         let mut changes = self.live.audit().peekable();
         let mut next_claim = read_claim(&mut log)?;

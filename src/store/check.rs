@@ -40,7 +40,8 @@ impl Store {
         program: ProgramId,
         period: Period,
     ) -> Result<Verdict> {
-        let state = self.person(snap, nik.get())?;
+        let nik = self.key_nik(nik);
+        let state = self.person_keyed(snap, nik.get())?;
         self.verdict_for(snap, nik, state.as_ref(), program, period)
     }
 

@@ -56,9 +56,15 @@ impl ClaimRequest {
     /// The request in a canonical text form, to tell a retry from a reused
     /// id.
     fn asked(&self) -> String {
+        self.asked_naming(&self.nik)
+    }
+
+    /// [`ClaimRequest::asked`] with the NIK written as `nik` (a keyed
+    /// store's pseudonym: its claims log never holds the NIK as given).
+    fn asked_naming(&self, nik: &str) -> String {
         let mut asked = format!(
             "claim nik={} program={} period={} meta={:?}",
-            self.nik, self.program, self.period, self.meta
+            nik, self.program, self.period, self.meta
         );
         if let Some(amount) = self.amount {
             asked.push_str(&format!(" amount={amount}"));
@@ -244,7 +250,10 @@ impl Store {
         _shared: &std::sync::RwLockReadGuard<'_, ()>,
     ) -> Result<Unsynced<ClaimOutcome>> {
         valid_request_id(&req.request_id)?;
-        let asked = req.asked();
+        let asked = match &self.options.identity_key {
+            Some(key) => req.asked_naming(&key.input_text(&req.nik)),
+            None => req.asked(),
+        };
         if let Some(first) = self.first_of(&req.request_id)? {
             let through = first.through;
             let replayed = replay(&self.registry(), &req.request_id, &asked, first)?;
@@ -322,7 +331,8 @@ impl Store {
         let Ok(nik) = Nik::parse(&req.nik) else {
             return Ok(plan);
         };
-        let state = self.person(snap, nik.get())?;
+        let nik = self.key_nik(nik);
+        let state = self.person_keyed(snap, nik.get())?;
         plan.verdict = self.verdict_for(snap, nik, state.as_ref(), program, period)?;
         plan.nik = Some(nik.get());
         let Some(state) = state else {

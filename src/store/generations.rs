@@ -102,6 +102,7 @@ impl Store {
     /// docs for the steps and the guarantees). Claims, reversals and the
     /// audit are untouched.
     pub fn compact(&self) -> Result<GenerationChange> {
+        self.refuse_if_keyed("compaction")?;
         let _one = self.generations.lock().unwrap_or_else(|p| p.into_inner());
         let started = Instant::now();
         let current = self.current_records()?;

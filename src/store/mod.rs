@@ -56,12 +56,13 @@ use std::sync::{Arc, Mutex, RwLock};
 use arc_swap::{ArcSwap, ArcSwapOption};
 
 use crate::domain::date::Date;
+use crate::domain::nik::Nik;
 use crate::domain::program::{ProgramId, Registry};
 use crate::durable::StoreId;
 use crate::error::Result;
 use crate::live::Live;
 use crate::payouts::ledger::Ledger;
-use crate::snapshot::{PublicKey, SigningKey, Snapshot};
+use crate::snapshot::{IdentityKey, PublicKey, SigningKey, Snapshot};
 use accel::{ChangeFilter, ClaimedIndex};
 use dir::Current;
 
@@ -111,6 +112,10 @@ pub struct Options {
     /// store that trusts only signed snapshots cannot write a new
     /// generation without the key. Default `None`.
     pub signing_key: Option<SigningKey>,
+    /// A keyed payout point's identity key (docs/FORMAT.md, "Keyed
+    /// snapshots"): a keyed store opens only with its own key, and a plain
+    /// store refuses one. Default `None`.
+    pub identity_key: Option<IdentityKey>,
 }
 
 impl Default for Options {
@@ -121,6 +126,7 @@ impl Default for Options {
             today: None,
             trusted_keys: Vec::new(),
             signing_key: None,
+            identity_key: None,
         }
     }
 }
@@ -153,6 +159,12 @@ impl Options {
     /// Sets [`Options::signing_key`].
     pub fn signing_key(mut self, key: Option<SigningKey>) -> Options {
         self.signing_key = key;
+        self
+    }
+
+    /// Sets [`Options::identity_key`].
+    pub fn identity_key(mut self, key: Option<IdentityKey>) -> Options {
+        self.identity_key = key;
         self
     }
 }
@@ -228,10 +240,48 @@ fn open_snapshot(path: &Path, options: &Options) -> Result<Snapshot> {
         Snapshot::open(path)?
     };
     snapshot.check_trusted(&options.trusted_keys)?;
+    snapshot.check_key(options.identity_key.as_ref())?;
     Ok(snapshot)
 }
 
 impl Store {
+    /// Whether this is a keyed payout point's store: persons and families
+    /// are known by pseudonyms, and every NIK a caller gives is keyed first
+    /// ([`Store::key_nik`]).
+    pub fn is_keyed(&self) -> bool {
+        self.options.identity_key.is_some()
+    }
+
+    /// The identity this store knows a NIK by: its pseudonym at a keyed
+    /// store, the NIK itself at a plain one. Every operation that takes a
+    /// NIK ([`Store::check`], [`Store::claim`], [`Store::person`], the
+    /// audit, payee lists) calls it; the claims log, the audit and the
+    /// access log of a keyed store hold only pseudonyms.
+    #[inline]
+    pub fn key_nik(&self, nik: Nik) -> Nik {
+        match &self.options.identity_key {
+            Some(key) => key.nik(nik),
+            None => nik,
+        }
+    }
+
+    /// Refuses what a keyed point's store does not do: its register comes
+    /// only as a new cut from the keeper (`tepat subset`), never as a
+    /// change file or an export with NIKs in clear.
+    pub(crate) fn refuse_if_keyed(&self, what: &str) -> Result<()> {
+        if !self.is_keyed() {
+            return Ok(());
+        }
+        Err(create::store_error(
+            &self.dir,
+            &format!(
+                "{what}: this is a keyed payout point's store, which takes the register only as \
+                 a new cut from the register keeper (tepat subset --key); NIKs in clear never \
+                 come here"
+            ),
+        ))
+    }
+
     /// Whether `dir` holds a store (a `CURRENT` file).
     pub fn exists(dir: &Path) -> bool {
         dir.join(dir::CURRENT).exists()

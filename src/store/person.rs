@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 
 use super::Store;
 use crate::domain::kk::Kk;
-use crate::domain::nik::Sex;
+use crate::domain::nik::{Nik, Sex};
 use crate::domain::program::ProgramSet;
 use crate::error::Result;
 use crate::live::LivePerson;
@@ -95,8 +95,22 @@ impl PersonState<'_> {
 
 impl Store {
     /// The current state of a person: the snapshot's record, or the live
-    /// state when the NIK has a pending change.
+    /// state when the NIK has a pending change. A keyed store keys `nik`
+    /// first ([`Store::key_nik`]); a number that is not a NIK is unknown.
     pub fn person<'s>(&self, snap: &'s Snapshot, nik: u64) -> Result<Option<PersonState<'s>>> {
+        let nik = match Nik::from_u64(nik) {
+            Ok(nik) => self.key_nik(nik).get(),
+            Err(_) => return Ok(None),
+        };
+        self.person_keyed(snap, nik)
+    }
+
+    /// [`Store::person`] of an identity already keyed.
+    pub(crate) fn person_keyed<'s>(
+        &self,
+        snap: &'s Snapshot,
+        nik: u64,
+    ) -> Result<Option<PersonState<'s>>> {
         if self.changed.may_contain(nik) {
             if let Some(p) = self.pending.load().as_ref()
                 && let Some(l) = p.persons.get(&nik)
@@ -129,7 +143,7 @@ impl Store {
                 }
                 // Unchanged members are read in place: no second lookup.
                 let state = if self.changed.may_contain(nik) {
-                    self.person(snap, nik)?
+                    self.person_keyed(snap, nik)?
                 } else {
                     Some(PersonState::Snapshot(m))
                 };
@@ -155,7 +169,7 @@ impl Store {
             moved_in.extend(p.moved_in.get(&kk).into_iter().flatten());
         }
         for nik in moved_in {
-            if let Some(state) = self.person(snap, nik)? {
+            if let Some(state) = self.person_keyed(snap, nik)? {
                 let l = state.to_live();
                 if l.kk == kk {
                     out.insert(nik, l);

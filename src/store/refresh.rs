@@ -112,6 +112,7 @@ impl Store {
         builder: SnapshotBuilder<'_>,
         guard: &RefreshGuard,
     ) -> Result<GenerationChange> {
+        self.refuse_if_keyed("refresh")?;
         let _one = self.generations.lock().unwrap_or_else(|p| p.into_inner());
         let old = self.snapshot();
         self.install(builder, old, Instant::now(), Some(guard))

@@ -39,7 +39,7 @@ use crate::domain::program::{ProgramSet, Registry, Restricted};
 use crate::domain::region::{Level, RegionCode, RegionTable};
 use crate::error::{Error, Result};
 use crate::rows::register::PersonRecord;
-use crate::snapshot::{SigningKey, Snapshot, SnapshotBuilder};
+use crate::snapshot::{IdentityKey, SigningKey, Snapshot, SnapshotBuilder};
 
 /// The file in a point's directory that says what it was cut from.
 pub const POINT_FILE: &str = "POINT";
@@ -55,6 +55,9 @@ pub struct PointSpec {
     pub programs: Option<Vec<String>>,
     /// The directory the point's store is created in (new or empty).
     pub out: PathBuf,
+    /// The point's identity key: its store is keyed (docs/FORMAT.md,
+    /// "Keyed snapshots"), every NIK and KK a pseudonym. `None`: plain.
+    pub key: Option<IdentityKey>,
 }
 
 /// What a cut wrote for one point.
@@ -118,6 +121,7 @@ impl Store {
                 let builder =
                     SnapshotBuilder::new(restricted.registry.clone(), &regions, snapshot.as_of())?
                         .signed_by(signer.cloned())
+                        .keyed_by(spec.key.clone())
                         .villages_only(std::mem::take(villages));
                 Ok(Cut {
                     spec,
@@ -212,7 +216,8 @@ impl Cut<'_> {
             .map(|p| p.code.clone())
             .collect();
         let point_file = write_point_file(spec, &programs, &restricted, national, generation)?;
-        let (point, built) = match reservation.create(builder, Options::default()) {
+        let options = Options::default().identity_key(spec.key.clone());
+        let (point, built) = match reservation.create(builder, options) {
             Ok(made) => made,
             Err(e) => {
                 let _ = std::fs::remove_file(&point_file);
@@ -249,12 +254,13 @@ fn write_point_file(
     let text = format!(
         "# A payout point's store, cut by `tepat subset` from a national store.\n\
          point = {:?}\nnational_store = \"{}\"\nnational_generation = {generation}\n\
-         regions = [{}]\nprograms = [{}]\nbirth_dates = {}\n",
+         regions = [{}]\nprograms = [{}]\nbirth_dates = {}\nkeyed = {}\n",
         spec.id,
         national.id(),
         quoted(&mut spec.regions.iter().map(ToString::to_string)),
         quoted(&mut programs.iter().cloned()),
         restricted.needs_birth_dates,
+        spec.key.is_some(),
     );
     let path = spec.out.join(POINT_FILE);
     let tmp = crate::durable::tmp_path(&path);

@@ -135,7 +135,7 @@ pub fn record(registry: &Registry, r: &Registrant) -> Value {
                 "sex": if r.now.female { "F" } else { "M" },
                 "birth_date": Date::from_unix_days(r.now.birth_days).map(|d| d.to_string()),
             }},
-            "household_identifier": format!("{:016}", r.now.kk),
+            "household_identifier": tepat::nik::identity_text(r.now.kk),
             "sub_region_code": format!("{:010}", r.now.village),
         },
         "programme_identifier": programmes,

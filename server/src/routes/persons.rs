@@ -68,7 +68,7 @@ pub fn describe(store: &Store, input: &str) -> ApiResult<Value> {
         None => Vec::new(),
     };
     let mut doc = member(registry, nik.get(), &now);
-    doc["kk"] = json!(format!("{:016}", now.kk));
+    doc["kk"] = json!(tepat::nik::identity_text(now.kk));
     doc["village_code"] = json!(format!("{:010}", now.village));
     doc["village"] = json!(snap.regions().village(now.village).map(|r| r.name.clone()));
     doc["decile"] = json!(now.decile);
@@ -84,7 +84,7 @@ pub fn describe(store: &Store, input: &str) -> ApiResult<Value> {
 /// What a family member's entry shows.
 fn member(registry: &Registry, nik: u64, m: &LivePerson) -> Value {
     json!({
-        "nik": format!("{nik:016}"),
+        "nik": tepat::nik::identity_text(nik),
         "relation": Relation::from_code(m.relation).name(),
         "sex": if m.female { "F" } else { "M" },
         "birth_date": Date::from_unix_days(m.birth_days).map(|d| d.to_string()),
