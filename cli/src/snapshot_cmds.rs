@@ -345,6 +345,9 @@ pub fn info(args: StoreArgs) -> CmdResult {
         Some(key) => outln!("signed by   {key} (signature verified; --trust checks the key)"),
         None => outln!("signed by   nobody (unsigned)"),
     }
+    if snap.is_keyed() {
+        outln!("identities  keyed: pseudonyms, not NIKs (opens with its --key)");
+    }
     // A payout point's store says what it was cut from.
     if let Ok(point) = std::fs::read_to_string(args.store.join(tepat::store::POINT_FILE)) {
         let fields: Vec<&str> = point.lines().filter(|l| !l.starts_with('#')).collect();

@@ -666,3 +666,111 @@ fn subset_cuts_points_from_the_arguments_and_from_a_plan() {
         text(&out.stderr)
     );
 }
+
+/// A keyed point from the command line: `tepat key new` makes the key
+/// (mode 0600), `subset --key` cuts with it, the point answers only with
+/// it, warns of a key others can read, and `audit --reveal` gives the
+/// keeper the NIKs behind the pseudonyms.
+#[test]
+fn a_keyed_point_opens_with_its_key_and_the_keeper_reveals_its_claims() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let records = common::register(120, 8);
+    let national = build(&records, dir.path());
+    let key = dir.path().join("point.key");
+    let made = tepat(&["key", "new", "--out", key.to_str().unwrap()]);
+    assert!(made.status.success(), "key new: {}", text(&made.stderr));
+    let mode = std::fs::metadata(&key).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    let again = tepat(&["key", "new", "--out", key.to_str().unwrap()]);
+    assert!(
+        !again.status.success(),
+        "an existing key is never overwritten"
+    );
+    let first = records[0].village.to_string();
+    let point = dir.path().join("point");
+    let (p, k) = (point.to_str().unwrap(), key.to_str().unwrap());
+    let out = tepat(&[
+        "subset",
+        "--store",
+        national.to_str().unwrap(),
+        "--regions",
+        &first[..4],
+        "--key",
+        k,
+        "--out",
+        p,
+    ]);
+    assert!(out.status.success(), "subset: {}", text(&out.stderr));
+    let info = tepat(&["info", "--store", p]);
+    assert!(
+        text(&info.stdout).contains("identities  keyed"),
+        "{}",
+        text(&info.stdout)
+    );
+
+    let nik = records[0].nik.to_string();
+    let check = |more: &[&str]| {
+        let mut args = vec!["check", "--store", p, "--json"];
+        args.extend_from_slice(more);
+        args.extend_from_slice(&[&nik, "PBI_JK", "2026-11"]);
+        tepat(&args)
+    };
+    let without = check(&[]);
+    assert_eq!(without.status.code(), Some(2));
+    assert!(
+        text(&without.stderr).contains("opens only with its identity key"),
+        "{}",
+        text(&without.stderr)
+    );
+    let with = check(&["--key", k]);
+    assert!(with.status.success(), "{}", text(&with.stderr));
+    assert!(
+        !text(&with.stdout).contains("unknown_nik"),
+        "{}",
+        text(&with.stdout)
+    );
+    assert!(
+        text(&with.stderr).is_empty(),
+        "no warning for 0600: {}",
+        text(&with.stderr)
+    );
+
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let claim = tepat(&[
+        "claim",
+        "--store",
+        p,
+        "--key",
+        k,
+        "--request",
+        "c-1",
+        &nik,
+        "PBI_JK",
+        "2026-11",
+    ]);
+    assert!(
+        text(&claim.stderr).contains("readable by others"),
+        "a loose key file is warned of: {}",
+        text(&claim.stderr)
+    );
+    let audit = tepat(&["audit", "--store", p, "--key", k]);
+    assert!(audit.status.success(), "{}", text(&audit.stderr));
+    assert!(
+        !text(&audit.stdout).contains(&nik),
+        "{}",
+        text(&audit.stdout)
+    );
+    assert!(
+        text(&audit.stdout).contains("\"nik\":\"k"),
+        "{}",
+        text(&audit.stdout)
+    );
+    let revealed = tepat(&["claims", "--store", p, "--key", k, "--reveal"]);
+    assert!(revealed.status.success(), "{}", text(&revealed.stderr));
+    assert!(
+        text(&revealed.stdout).contains(&nik),
+        "{}",
+        text(&revealed.stdout)
+    );
+}

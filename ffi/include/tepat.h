@@ -38,8 +38,7 @@ enum tepat_status
   // The handle is not an open store (best effort: a closed or foreign
   // pointer is undefined behaviour, this only catches some of them).
   TEPAT_E_HANDLE = 4,
-  // An option this build does not support (an encryption key or trusted
-  // signing keys: keyed payout-point stores are not built yet).
+  // An option this build does not support.
   TEPAT_E_UNSUPPORTED = 5,
   // Not a valid NIK (where a NIK is required: `tepat_get`; a check
   // answers an invalid NIK with the verdict `invalid_nik` instead).
@@ -80,6 +79,9 @@ enum tepat_status
   TEPAT_E_CLAIMS_LOG = 43,
   // The live state (pending changes) failed.
   TEPAT_E_LIVE = 44,
+  // A keyed payout-point store opened without its identity key or with
+  // another, or a plain store given a key.
+  TEPAT_E_KEY = 45,
   // An I/O error, or a flush that failed (the write is not durable).
   TEPAT_E_IO = 50,
   // A panic inside the library was caught at the boundary (a bug: please
@@ -305,8 +307,10 @@ typedef struct tepat_open_options {
   const char *today;
   // Bytes of `today`.
   size_t today_len;
-  // Reserved for keyed payout-point stores: NULL / 0. Anything else is
-  // refused with `TEPAT_E_UNSUPPORTED` by this build.
+  // A keyed payout point's identity key: its 16 bytes, or the text of
+  // its key file (`tepat key new`). A keyed store opens only with its
+  // own key, a plain store with none (else `TEPAT_E_KEY`); bytes that
+  // are no key: `TEPAT_E_ARGUMENT`. NULL / 0: none.
   const uint8_t *key;
   // Bytes of `key`.
   size_t key_len;

@@ -142,18 +142,20 @@ fn reason_nul(r: ReasonCode) -> &'static str {
 ///
 /// # Safety
 /// `opts` is NULL or points to an initialised `tepat_open_options` whose
-/// `today` points to `today_len` readable bytes (or is NULL), and whose
+/// `today` points to `today_len` readable bytes (or is NULL), whose `key`
+/// points to `key_len` readable bytes (or is NULL), and whose
 /// `trusted_keys` points to `trusted_keys_len` readable bytes (or is NULL).
 unsafe fn open_options(opts: *const tepat_open_options) -> Res<tepat::Options> {
     if opts.is_null() {
-        return convert::options(false, None, false, &[]);
+        return convert::options(false, None, &[], &[]);
     }
     // SAFETY: the caller's duty stated above.
-    let (o, today, trusted) = unsafe {
+    let (o, today, key, trusted) = unsafe {
         let o = boundary::input(opts, "options")?;
         (
             o,
             boundary::opt_text(o.today, o.today_len, "options.today")?,
+            boundary::bytes(o.key.cast(), o.key_len, "options.key")?,
             boundary::bytes(
                 o.trusted_keys.cast(),
                 o.trusted_keys_len,
@@ -161,7 +163,6 @@ unsafe fn open_options(opts: *const tepat_open_options) -> Res<tepat::Options> {
             )?,
         )
     };
-    let key = !o.key.is_null() || o.key_len != 0;
     convert::options(o.resident, today, key, trusted)
 }
 

@@ -23,8 +23,7 @@ pub enum tepat_status {
     /// The handle is not an open store (best effort: a closed or foreign
     /// pointer is undefined behaviour, this only catches some of them).
     TEPAT_E_HANDLE = 4,
-    /// An option this build does not support (an encryption key or trusted
-    /// signing keys: keyed payout-point stores are not built yet).
+    /// An option this build does not support.
     TEPAT_E_UNSUPPORTED = 5,
     /// Not a valid NIK (where a NIK is required: `tepat_get`; a check
     /// answers an invalid NIK with the verdict `invalid_nik` instead).
@@ -65,6 +64,9 @@ pub enum tepat_status {
     TEPAT_E_CLAIMS_LOG = 43,
     /// The live state (pending changes) failed.
     TEPAT_E_LIVE = 44,
+    /// A keyed payout-point store opened without its identity key or with
+    /// another, or a plain store given a key.
+    TEPAT_E_KEY = 45,
     /// An I/O error, or a flush that failed (the write is not durable).
     TEPAT_E_IO = 50,
     /// A panic inside the library was caught at the boundary (a bug: please
@@ -77,7 +79,7 @@ pub enum tepat_status {
 use tepat_status::*;
 
 /// Every status, in the order of their numbers.
-const ALL: [tepat_status; 25] = [
+const ALL: [tepat_status; 26] = [
     TEPAT_OK,
     TEPAT_E_NULL,
     TEPAT_E_UTF8,
@@ -100,6 +102,7 @@ const ALL: [tepat_status; 25] = [
     TEPAT_E_FORMAT,
     TEPAT_E_CLAIMS_LOG,
     TEPAT_E_LIVE,
+    TEPAT_E_KEY,
     TEPAT_E_IO,
     TEPAT_E_PANIC,
     TEPAT_E_INTERNAL,
@@ -107,7 +110,7 @@ const ALL: [tepat_status; 25] = [
 
 impl tepat_status {
     /// Every status, in the order of their numbers.
-    pub fn all() -> [tepat_status; 25] {
+    pub fn all() -> [tepat_status; 26] {
         ALL
     }
 
@@ -136,6 +139,7 @@ impl tepat_status {
             TEPAT_E_FORMAT => "TEPAT_E_FORMAT\0",
             TEPAT_E_CLAIMS_LOG => "TEPAT_E_CLAIMS_LOG\0",
             TEPAT_E_LIVE => "TEPAT_E_LIVE\0",
+            TEPAT_E_KEY => "TEPAT_E_KEY\0",
             TEPAT_E_IO => "TEPAT_E_IO\0",
             TEPAT_E_PANIC => "TEPAT_E_PANIC\0",
             TEPAT_E_INTERNAL => "TEPAT_E_INTERNAL\0",
@@ -206,6 +210,7 @@ pub fn status_of(e: &Error) -> tepat_status {
         Error::ClaimsLog { .. } => TEPAT_E_CLAIMS_LOG,
         Error::Store { .. } => TEPAT_E_STORE,
         Error::Live { .. } => TEPAT_E_LIVE,
+        Error::Key { .. } => TEPAT_E_KEY,
         Error::Encode { .. } => TEPAT_E_INTERNAL,
         Error::Flush { .. } | Error::Io { .. } => TEPAT_E_IO,
         Error::WorkerPanicked { .. } => TEPAT_E_PANIC,

@@ -5,7 +5,7 @@
 use std::ffi::c_char;
 
 use tepat::register::Relation;
-use tepat::snapshot::PublicKey;
+use tepat::snapshot::{IdentityKey, PublicKey};
 use tepat::store::PersonState;
 use tepat::{ComponentSet, Date, Nik, Options, ReasonCode, Registry, Store, Verdict};
 
@@ -179,25 +179,44 @@ pub(crate) fn person_struct(p: Option<&PersonView>) -> tepat_person {
     out
 }
 
-/// The store's options from the bindings' open options. A key or trusted
-/// keys are refused: keyed payout-point stores are not built yet.
+/// The store's options from the bindings' open options.
 ///
+/// `key`: a keyed payout point's identity key (docs/FORMAT.md, "Keyed
+/// snapshots"), its 16 bytes or its key file's text; empty: none.
 /// `trusted_keys`: the register keeper's Ed25519 public keys, 32 bytes
 /// each, concatenated (empty: every snapshot opens, a signed one's
 /// signature still checked).
 pub fn options(
     resident: bool,
     today: Option<&str>,
-    key: bool,
+    key: &[u8],
     trusted_keys: &[u8],
 ) -> Result<Options, Failure> {
-    if key {
-        return Err(Failure::new(
-            tepat_status::TEPAT_E_UNSUPPORTED,
-            "a key: keyed payout-point stores are not supported by this build (pass none)",
-        ));
-    }
-    let mut options = Options::default().resident(resident);
+    let identity_key = match key.len() {
+        0 => None,
+        16 => {
+            let mut bytes = [0u8; 16];
+            bytes.copy_from_slice(key);
+            Some(IdentityKey::from_bytes(bytes))
+        }
+        _ => Some(
+            std::str::from_utf8(key)
+                .ok()
+                .and_then(IdentityKey::from_text)
+                .ok_or_else(|| {
+                    Failure::new(
+                        tepat_status::TEPAT_E_ARGUMENT,
+                        format!(
+                            "key: {} bytes, neither a 16-byte identity key nor a key file's text",
+                            key.len()
+                        ),
+                    )
+                })?,
+        ),
+    };
+    let mut options = Options::default()
+        .resident(resident)
+        .identity_key(identity_key);
     if let Some(today) = today {
         options = options.today(Date::parse_iso(today)?);
     }

@@ -48,8 +48,10 @@ pub struct tepat_open_options {
     pub today: *const c_char,
     /// Bytes of `today`.
     pub today_len: usize,
-    /// Reserved for keyed payout-point stores: NULL / 0. Anything else is
-    /// refused with `TEPAT_E_UNSUPPORTED` by this build.
+    /// A keyed payout point's identity key: its 16 bytes, or the text of
+    /// its key file (`tepat key new`). A keyed store opens only with its
+    /// own key, a plain store with none (else `TEPAT_E_KEY`); bytes that
+    /// are no key: `TEPAT_E_ARGUMENT`. NULL / 0: none.
     pub key: *const u8,
     /// Bytes of `key`.
     pub key_len: usize,

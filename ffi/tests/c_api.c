@@ -430,11 +430,15 @@ static void test_open_errors(const char *parent, const char *dir, const char *re
     EXPECT(s == NULL);
     EXPECT(tepat_last_error_length() > 0);
     tepat_open_options o = options();
-    uint8_t key[32] = {1};
+    /* The test store is plain: an identity key is refused, and bytes that
+     * are no key at all are an argument error. */
+    uint8_t key[16] = {1};
     o.key = key;
     o.key_len = sizeof key;
-    EXPECT_STATUS(tepat_open(S(dir), &o, &s), TEPAT_E_UNSUPPORTED);
-    EXPECT(strstr(tepat_last_error_message(), "not supported") != NULL);
+    EXPECT_STATUS(tepat_open(S(dir), &o, &s), TEPAT_E_KEY);
+    EXPECT(strstr(tepat_last_error_message(), "not keyed") != NULL);
+    o.key_len = 15;
+    EXPECT_STATUS(tepat_open(S(dir), &o, &s), TEPAT_E_ARGUMENT);
     /* The test store is unsigned: a point that trusts the keeper (RFC 8032's
      * first test key) refuses it; 31 bytes are no key at all. */
     static const uint8_t keeper[32] = {
@@ -463,6 +467,47 @@ static void test_open_errors(const char *parent, const char *dir, const char *re
     EXPECT_STATUS(tepat_create(S(path), S(reg), S("2026-13-01"), NULL, &s, NULL), TEPAT_E_DATE);
     EXPECT(s == NULL);
     tepat_close(NULL);
+}
+
+/* A keyed payout point's store: made with its identity key, it answers
+ * for a NIK as the plain store does, names the person by a pseudonym
+ * ("k" and 14 hex digits), and opens only with its own key (16 bytes, or
+ * the key file's text). */
+static void test_keyed(const char *parent, const char *reg) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s/keyed", parent);
+    static const char *file_text = "tepat-identity-key:000102030405060708090a0b0c0d0e0f\n";
+    uint8_t key[16];
+    for (int i = 0; i < 16; i++)
+        key[i] = (uint8_t)i;
+    tepat_open_options o = options();
+    o.key = key;
+    o.key_len = sizeof key;
+    tepat_store *s = NULL;
+    EXPECT_STATUS(tepat_create(S(path), S(reg), S("2026-11-01"), &o, &s, NULL), TEPAT_OK);
+    if (s == NULL)
+        return;
+    tepat_verdict v;
+    EXPECT_STATUS(tepat_check(s, S(WIFE), S("PKH"), S("2026-Q4"), &v), TEPAT_OK);
+    EXPECT((v.reasons & (1u << TEPAT_REASON_UNKNOWN_NIK)) == 0);
+    tepat_person p;
+    EXPECT_STATUS(tepat_get(s, S(WIFE), &p), TEPAT_OK);
+    EXPECT(p.found && p.nik[0] == 'k' && strlen(p.nik) == 15);
+    tepat_close(s);
+    s = (tepat_store *)1;
+    EXPECT_STATUS(tepat_open(S(path), NULL, &s), TEPAT_E_KEY);
+    EXPECT(s == NULL);
+    EXPECT(strstr(tepat_last_error_message(), "identity key") != NULL);
+    key[0] = 9;
+    EXPECT_STATUS(tepat_open(S(path), &o, &s), TEPAT_E_KEY);
+    EXPECT(strstr(tepat_last_error_message(), "not this store's") != NULL);
+    o.key = (const uint8_t *)file_text;
+    o.key_len = strlen(file_text);
+    s = NULL;
+    EXPECT_STATUS(tepat_open(S(path), &o, &s), TEPAT_OK);
+    EXPECT_STATUS(tepat_check(s, S(WIFE), S("PKH"), S("2026-Q4"), &v), TEPAT_OK);
+    EXPECT((v.reasons & (1u << TEPAT_REASON_UNKNOWN_NIK)) == 0);
+    tepat_close(s);
 }
 
 int main(int argc, char **argv) {
@@ -494,6 +539,7 @@ int main(int argc, char **argv) {
     test_report(store);
     test_threads(store);
     test_open_errors(parent, dir, reg);
+    test_keyed(parent, reg);
     tepat_close(store);
 
     /* After a restart the retry is still a retry: claims are durable. */

@@ -89,7 +89,8 @@ expect(code_of(fn() => $store->check($wife, 'PKH', '2026-Q5')) === 13, 'bad peri
 expect(code_of(fn() => $store->get('3201015708900000')) === 10, 'invalid NIK: TEPAT_E_NIK');
 expect(code_of(fn() => $store->reverse('POS-X', 'NO-SUCH', 'x')) === 30, 'nothing to reverse: TEPAT_E_REQUEST');
 expect(code_of(fn() => Tepat\Store::open($argv[1] . '/missing')) === 40, 'missing store: TEPAT_E_NO_STORE');
-expect(code_of(fn() => Tepat\Store::open($dir, ['key' => str_repeat('k', 32)])) === 5, 'key: TEPAT_E_UNSUPPORTED');
+expect(code_of(fn() => Tepat\Store::open($dir, ['key' => str_repeat('k', 32)])) === 3, 'a key that is no key: TEPAT_E_ARGUMENT');
+expect(code_of(fn() => Tepat\Store::open($dir, ['key' => str_repeat('k', 16)])) === 45, 'a key at a plain store: TEPAT_E_KEY');
 try {
     $store->check($wife, 'PKH', '2026-Q5');
 } catch (Tepat\Error $e) {

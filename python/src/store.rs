@@ -62,12 +62,33 @@ fn options_of(
     py: Python<'_>,
     resident: bool,
     today: Option<&Bound<'_, PyAny>>,
-    key: bool,
+    key: Option<&Bound<'_, PyAny>>,
     trusted_keys: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<Options> {
     let today = date_arg(py, today)?;
+    let key = key_arg(py, key)?;
     let trusted = trusted_keys_arg(py, trusted_keys)?;
-    convert::options(resident, today.as_deref(), key, &trusted).or_raise(py)
+    convert::options(resident, today.as_deref(), &key, &trusted).or_raise(py)
+}
+
+/// The identity key's bytes: `bytes` (16, or a key file's text) or `str`
+/// (a key file's text).
+fn key_arg(py: Python<'_>, arg: Option<&Bound<'_, PyAny>>) -> PyResult<Vec<u8>> {
+    let Some(arg) = arg else {
+        return Ok(Vec::new());
+    };
+    if let Ok(bytes) = arg.cast::<pyo3::types::PyBytes>() {
+        use pyo3::types::PyBytesMethods;
+        return Ok(bytes.as_bytes().to_vec());
+    }
+    let text: String = arg.extract().map_err(|_| {
+        fail(
+            py,
+            tepat_status::TEPAT_E_ARGUMENT,
+            "key: bytes (16) or the text of a key file (tepat key new)",
+        )
+    })?;
+    Ok(text.into_bytes())
 }
 
 /// The trusted keys as concatenated bytes, from `bytes` (32 a key) or a
@@ -129,7 +150,7 @@ impl Store {
         key: Option<&Bound<'_, PyAny>>,
         trusted_keys: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Store> {
-        let options = options_of(py, resident, today, key.is_some(), trusted_keys)?;
+        let options = options_of(py, resident, today, key, trusted_keys)?;
         if !tepat::Store::exists(&path) {
             return Err(fail(
                 py,
@@ -367,7 +388,7 @@ pub(crate) fn create_store(
     key: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<(u64, u64, u64)> {
     // Options first: a key is refused before anything is written.
-    let options = options_of(py, false, today, key.is_some(), None)?;
+    let options = options_of(py, false, today, key, None)?;
     let as_of = date_arg(py, as_of)?
         .map(|d| Date::parse_iso(&d))
         .transpose()

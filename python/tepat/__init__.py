@@ -130,9 +130,12 @@ class Store(_native.Store):
     clock at each check. ``trusted_keys`` (``bytes``, 32 a key, or a list of
     ``"ed25519:..."`` strings as ``tepat key new --signing`` writes them)
     opens only snapshots the register keeper signed: an unsigned one, or
-    one signed by another key, raises ``StoreError``. ``key`` is reserved
-    for keyed payout-point stores and raises ``NotSupported`` in this build
-    unless ``None``. A directory without a store raises ``StoreError``
+    one signed by another key, raises ``StoreError``. ``key`` is a keyed
+    payout point's identity key (``bytes``, 16, or the text of its key file
+    from ``tepat key new``): a keyed store opens only with its own key and
+    names persons by pseudonyms (``k`` and 14 hex digits); without it, with
+    another, or given to a plain store, ``StoreError`` (``TEPAT_E_KEY``). A
+    directory without a store raises ``StoreError``
     (``TEPAT_E_NO_STORE``); a store another process holds raises
     ``StoreError`` too.
 
@@ -153,7 +156,7 @@ class Store(_native.Store):
         as_of: Any = None,
         resident: bool = False,
         today: Any = None,
-        key: Optional[bytes] = None,
+        key: Union[bytes, str, None] = None,
     ) -> "Store":
         """Creates a store in ``path`` (new or empty) from the register export
         ``register`` (CSV, the columns of ``tepat build``) with the built-in
@@ -164,7 +167,7 @@ class Store(_native.Store):
         rows, accepted, rejected = _native.create_store(
             os.fspath(path), os.fspath(register), as_of=as_of, today=today, key=key
         )
-        store = cls(path, resident=resident, today=today)
+        store = cls(path, resident=resident, today=today, key=key)
         store.ingest = {"rows": rows, "accepted": accepted, "rejected": rejected}
         return store
 

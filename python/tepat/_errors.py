@@ -71,6 +71,7 @@ _BY_CODE = {
     42: StoreError,
     43: StoreError,
     44: StoreError,
+    45: StoreError,
     50: StoreError,
     60: InternalError,
     99: InternalError,

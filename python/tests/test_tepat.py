@@ -49,10 +49,10 @@ def test_create_counts_and_refuses_a_second_time(tmp_path):
     assert e.value.code == 41 and e.value.code_name == "TEPAT_E_STORE"
 
 
-def test_create_refuses_a_key_and_a_missing_register(tmp_path):
-    with pytest.raises(tepat.NotSupported) as e:
+def test_create_refuses_a_key_that_is_none_and_a_missing_register(tmp_path):
+    with pytest.raises(tepat.InputError) as e:
         tepat.Store.create(tmp_path / "k", REGISTER, key=b"0" * 32)
-    assert e.value.code == 5 and "not supported" in str(e.value)
+    assert e.value.code == 3 and "neither a 16-byte identity key" in str(e.value)
     assert not (tmp_path / "k").exists()
     with pytest.raises(tepat.StoreError) as e:
         tepat.Store.create(tmp_path / "m", tmp_path / "no-such.csv")
@@ -66,8 +66,11 @@ def test_open_errors(store_dir, tmp_path):
     with pytest.raises(tepat.InputError) as e:
         tepat.Store(store_dir, today="2026-02-30")
     assert e.value.code == 12
-    with pytest.raises(tepat.NotSupported):
+    with pytest.raises(tepat.InputError):
         tepat.Store(store_dir, key=b"k")
+    with pytest.raises(tepat.StoreError) as e:
+        tepat.Store(store_dir, key=bytes(16))
+    assert e.value.code == 45 and "not keyed" in str(e.value)
     # The test store is unsigned: a point that trusts a keeper refuses it.
     keeper = "ed25519:" + "d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a"
     with pytest.raises(tepat.StoreError) as e:
@@ -84,6 +87,23 @@ def test_open_errors(store_dir, tmp_path):
             tepat.Store(store_dir)
     # Closed, it opens again.
     tepat.Store(store_dir, resident=True, today=datetime.date(2026, 11, 15)).close()
+
+
+def test_a_keyed_store_answers_with_its_key_only(tmp_path):
+    path = tmp_path / "keyed"
+    key = bytes(range(16))
+    with tepat.Store.create(path, REGISTER, as_of="2026-11-01", today=TODAY, key=key) as s:
+        assert s.check(WIFE, "PKH", "2026-Q4").payable
+        assert s.get(WIFE)["nik"].startswith("k")
+    text = "tepat-identity-key:" + key.hex() + "\n"
+    with tepat.Store(path, today=TODAY, key=text) as s:
+        assert s.check(WIFE, "PKH", "2026-Q4").payable
+    with pytest.raises(tepat.StoreError) as e:
+        tepat.Store(path, today=TODAY)
+    assert e.value.code == 45 and "identity key" in str(e.value)
+    with pytest.raises(tepat.StoreError) as e:
+        tepat.Store(path, today=TODAY, key=bytes(16))
+    assert e.value.code == 45 and "not this store's" in str(e.value)
 
 
 def test_errors_are_one_family_with_codes():

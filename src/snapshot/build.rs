@@ -183,8 +183,21 @@ impl<'a> SnapshotBuilder<'a> {
     /// holds the key's check value (never the key). `None`: plain (the
     /// default).
     pub fn keyed_by(mut self, key: Option<super::IdentityKey>) -> Self {
+        // Persons staged before are keyed now (they were staged plain).
+        if let (Some(key), None) = (&key, &self.identity_key) {
+            for s in &mut self.staged {
+                s.nik = key.nik(crate::nik::Nik::from_stored(s.nik)).get()
+                    & crate::nik::KEYED_VALUE_MASK;
+                s.family = key.kk(crate::kk::Kk::from_stored(s.family)).get();
+            }
+        }
         self.identity_key = key;
         self
+    }
+
+    /// Whether the snapshot will be keyed.
+    pub fn is_keyed(&self) -> bool {
+        self.identity_key.is_some()
     }
 
     /// Whether the snapshot will be signed.

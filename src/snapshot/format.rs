@@ -25,8 +25,9 @@ pub const FORMAT_MAJOR: u16 = 3;
 /// history).
 pub const FORMAT_MAJOR_READ_TOO: u16 = 2;
 /// The minor version this code writes (3.1: an optional Ed25519
-/// signature in the header; a 3.0 reader ignores it).
-pub const FORMAT_MINOR: u16 = 1;
+/// signature in the header; 3.2: keyed identities, flagged in the header
+/// with the key's check value; docs/FORMAT.md, "Version history").
+pub const FORMAT_MINOR: u16 = 2;
 /// Bytes in the header.
 pub const HEADER_LEN: usize = 256;
 /// Bytes in a section table entry.

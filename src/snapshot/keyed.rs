@@ -92,14 +92,18 @@ impl IdentityKey {
     /// Reads a key file written by [`IdentityKey::to_file_text`].
     pub fn from_file(path: &Path) -> Result<IdentityKey> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        IdentityKey::from_text(&text).ok_or_else(|| Error::Input {
+            file: path.display().to_string(),
+            message: format!("not an identity key file ({PREFIX} and 32 hex digits)"),
+        })
+    }
+
+    /// The key in a key file's text; `None` if it is not one.
+    pub fn from_text(text: &str) -> Option<IdentityKey> {
         text.trim()
             .strip_prefix(PREFIX)
             .and_then(crate::durable::parse_hex)
             .map(IdentityKey)
-            .ok_or_else(|| Error::Input {
-                file: path.display().to_string(),
-                message: format!("not an identity key file ({PREFIX} and 32 hex digits)"),
-            })
     }
 
     /// The key check value written in a keyed snapshot's header: a PRF of

@@ -34,7 +34,9 @@ impl Store {
     /// files) from the register staged in `builder`, and opens it: the
     /// first snapshot generation, `CURRENT`, an empty claims log and an
     /// empty live state. Refuses a directory that already holds a store or
-    /// any other file, and a directory another creation has reserved.
+    /// any other file, and a directory another creation has reserved. With
+    /// [`Options::identity_key`] the store is keyed (docs/FORMAT.md, "Keyed
+    /// snapshots"): every NIK and KK staged becomes a pseudonym.
     ///
     /// ```no_run
     /// # fn main() -> tepat::Result<()> {
@@ -104,6 +106,11 @@ impl Reservation {
         builder: SnapshotBuilder<'_>,
         options: Options,
     ) -> Result<(Store, BuildSummary)> {
+        // A key in the options keys the store (a keyed point's first cut).
+        let builder = match &options.identity_key {
+            Some(key) if !builder.is_keyed() => builder.keyed_by(Some(key.clone())),
+            _ => builder,
+        };
         let path = self.dir.join(dir::snapshot_file_name(1));
         let summary = builder.generation(1).write_to_path(&path)?;
         let checksum = Snapshot::open(&path)?.checksum();
