@@ -82,6 +82,19 @@ pub struct SyncArgs {
     /// Records per transaction.
     #[arg(long, default_value_t = tepat_ledger::sync::DEFAULT_BATCH)]
     batch: usize,
+    /// A keyed point's identity key: opens its store, and its claims reach
+    /// the ledger with the NIK and KK behind their pseudonyms (so that the
+    /// ledger matches them with other points').
+    #[arg(long, value_name = "KEYFILE", conflicts_with = "keys")]
+    key: Option<PathBuf>,
+    /// The register keeper's directory of point keys: the key is
+    /// KEYS/POINT.key (as `tepat subset --plan --keys` made it).
+    #[arg(long, value_name = "DIR")]
+    keys: Option<PathBuf>,
+    /// With a key: ship the pseudonyms as they are (the ledger holds the
+    /// claims, and matches them with no other point's).
+    #[arg(long)]
+    keep_keyed: bool,
 }
 
 /// Runs `tepat ledger ...`.
@@ -151,9 +164,24 @@ fn report(args: ReportArgs) -> CmdResult {
 /// log is one process's: a point's own app must not hold it meanwhile),
 /// then ships its log from the point's high-water mark.
 pub fn sync(args: SyncArgs) -> CmdResult {
-    let store = crate::store_at::open(&args.store, tepat::Options::default())?;
+    let key_file = match (&args.key, &args.keys) {
+        (Some(file), _) => Some(file.clone()),
+        (None, Some(dir)) => Some(dir.join(format!("{}.key", args.point))),
+        (None, None) => None,
+    };
+    let key = match &key_file {
+        Some(file) => {
+            crate::key_cmds::warn_if_loose(file);
+            Some(tepat::snapshot::IdentityKey::from_file(file)?)
+        }
+        None => None,
+    };
+    let options = tepat::Options::default().identity_key(key.clone());
+    let store = crate::store_at::open(&args.store, options)?;
     let mut client = tepat_ledger::connect(&args.db)?;
-    let done = tepat_ledger::sync::sync(&mut client, &store, &args.point, args.batch)?;
+    let reveal = key.as_ref().filter(|_| !args.keep_keyed);
+    let done =
+        tepat_ledger::sync::sync_revealing(&mut client, &store, &args.point, args.batch, reveal)?;
     outln!(
         "point {}: {} claims and {} reversals shipped in {} batches ({} double payments \
          flagged); high-water mark {} -> {}",

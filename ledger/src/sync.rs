@@ -12,6 +12,7 @@
 use postgres::Client;
 use postgres::error::SqlState;
 use tepat::Store;
+use tepat::snapshot::IdentityKey;
 use tepat::store::LogRecord;
 
 use crate::apply::apply;
@@ -51,6 +52,22 @@ pub struct Synced {
 /// first sync, bound to the store's identity: a store that is not the
 /// point's is refused, as is a database at another schema version.
 pub fn sync(client: &mut Client, store: &Store, point: &str, batch: usize) -> Result<Synced> {
+    sync_revealing(client, store, point, batch, None)
+}
+
+/// [`sync`] of a keyed point's store (docs/FORMAT.md, "Keyed snapshots")
+/// with the point's identity key: the claims reach the ledger with the NIK
+/// and KK behind their pseudonyms, so that a double payment between this
+/// point and any other is found. Without the key (`None`) a keyed point's
+/// claims are kept keyed: the ledger holds them, but matches them with no
+/// other point's.
+pub fn sync_revealing(
+    client: &mut Client,
+    store: &Store,
+    point: &str,
+    batch: usize,
+    reveal: Option<&IdentityKey>,
+) -> Result<Synced> {
     if batch == 0 {
         return Err(Error::Usage("a batch holds at least one record".into()));
     }
@@ -60,7 +77,7 @@ pub fn sync(client: &mut Client, store: &Store, point: &str, batch: usize) -> Re
     let mut first = true;
     loop {
         let shipped = with_retries(point, &mut total.retries, || {
-            ship_batch(client, store, point, batch)
+            ship_batch(client, store, point, batch, reveal)
         })
         .map_err(|e| interrupted(e, point, &total))?;
         let Some(b) = shipped else { break };
@@ -208,6 +225,7 @@ fn ship_batch(
     store: &Store,
     point: &str,
     batch: usize,
+    reveal: Option<&IdentityKey>,
 ) -> Result<Option<Batch>> {
     let mut tx = client
         .transaction()
@@ -221,7 +239,10 @@ fn ship_batch(
         )
         .db(|| format!("locking point {point:?}'s high-water mark"))?;
     let from = row.get::<_, i64>(0) as u64;
-    let records = read_batch(store, point, from, batch)?;
+    let mut records = read_batch(store, point, from, batch)?;
+    if let Some(key) = reveal {
+        records.iter_mut().for_each(|r| r.reveal(key));
+    }
     let Some(last) = records.last() else {
         return Ok(None);
     };

@@ -408,3 +408,73 @@ fn sync_refuses_a_store_another_process_holds() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// Two keyed points (each its own identity key) that both pay one person:
+/// synced with their keys, the ledger holds the person's NIK and finds the
+/// double payment; synced keeping the pseudonyms, it finds none (two keys,
+/// two unrelated pseudonyms), which is why a keyed point syncs revealed.
+#[test]
+fn keyed_points_synced_with_their_keys_are_matched_by_nik() {
+    use tepat::snapshot::IdentityKey;
+    let Some(db) = TestDb::new() else { return };
+    let mut c = db.migrated();
+    let tmp = tempfile::tempdir().unwrap();
+    let records = stores::register(30, 71);
+    let national = stores::create_store(&records, &tmp.path().join("national"));
+    let nik = records[0].nik;
+    let province = tepat::RegionCode::parse(&records[0].village.to_string()[..2]).unwrap();
+    let points: Vec<(String, IdentityKey, Store)> = (0..4u8)
+        .map(|i| {
+            let key = IdentityKey::from_bytes([i + 1; 16]);
+            let out = tmp.path().join(format!("p{i}"));
+            let spec = tepat::store::PointSpec {
+                id: format!("p{i}"),
+                regions: vec![province],
+                programs: None,
+                out: out.clone(),
+                key: Some(key.clone()),
+            };
+            national.subset(&[spec], None).unwrap();
+            let store = Store::open_with(&out, stores::options().identity_key(Some(key.clone())));
+            (format!("p{i}"), key, store.unwrap())
+        })
+        .collect();
+    for (name, _, store) in &points {
+        assert!(claim(
+            store,
+            &format!("{name}-1"),
+            &nik.to_string(),
+            "PBI_JK",
+            "2026-11"
+        ));
+    }
+    let (revealed, kept) = points.split_at(2);
+    for (name, key, store) in revealed {
+        tepat_ledger::sync::sync_revealing(&mut c, store, name, 10, Some(key)).unwrap();
+    }
+    for (name, _, store) in kept {
+        sync(&mut c, store, name, 10).unwrap();
+    }
+    let r = tepat_ledger::report::report(&mut c, tepat_ledger::report::By::Point, None).unwrap();
+    assert_eq!(r.double_payments.len(), 1, "{:?}", r.double_payments);
+    let d = &r.double_payments[0];
+    assert_eq!(d.claim_key as u64, nik.get());
+    let pair = [
+        d.first.as_ref().unwrap().point.as_str(),
+        d.again.point.as_str(),
+    ];
+    assert!(pair.contains(&"p0") && pair.contains(&"p1"), "{pair:?}");
+    // The kept claims hold pseudonyms: bit 62 set, never the NIK.
+    let keyed: Vec<i64> = c
+        .query("SELECT nik FROM claims WHERE point IN ('p2', 'p3')", &[])
+        .unwrap()
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    assert_eq!(keyed.len(), 2);
+    assert!(
+        keyed
+            .iter()
+            .all(|n| *n as u64 & tepat::nik::KEYED_BIT != 0 && *n as u64 != nik.get())
+    );
+}

@@ -150,7 +150,15 @@ fn round(
             Some(c) => c,
             None => client.insert(tepat_ledger::connect(&target.url)?),
         };
-        tepat_ledger::sync::sync(c, store, &target.point, tepat_ledger::sync::DEFAULT_BATCH)
+        // A keyed point ships the NIKs behind its pseudonyms (over the
+        // ledger's connection): the ledger matches them with other points'.
+        tepat_ledger::sync::sync_revealing(
+            c,
+            store,
+            &target.point,
+            tepat_ledger::sync::DEFAULT_BATCH,
+            store.identity_key(),
+        )
     })();
     match result {
         Ok(done) => {

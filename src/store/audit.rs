@@ -504,6 +504,23 @@ pub struct LogRecord {
     pub entry: LogEntry,
 }
 
+impl LogRecord {
+    /// Replaces a keyed store's pseudonyms in a claim by the NIK and KK
+    /// behind them (a sync run with the point's key: the central ledger
+    /// then matches the point's claims with every other point's). A value
+    /// the key does not reveal is left as it is.
+    pub fn reveal(&mut self, key: &crate::snapshot::IdentityKey) {
+        use crate::domain::{kk::Kk, nik::Nik};
+        if let LogEntry::Claim(c) = &mut self.entry {
+            c.nik = c
+                .nik
+                .map(|n| key.reveal_nik(Nik::from_stored(n)).map_or(n, Nik::get));
+            c.kk =
+                c.kk.map(|k| key.reveal_kk(Kk::from_stored(k)).map_or(k, Kk::get));
+        }
+    }
+}
+
 /// The records of a store's claims log from one position on, in log order
 /// ([`Store::claims_log_from`]). It reads only what a sync covered when it
 /// was made, with `pread` beside the store's writers: no lock, no write.

@@ -252,6 +252,11 @@ impl Store {
         self.options.identity_key.is_some()
     }
 
+    /// A keyed store's identity key (the one it was opened with).
+    pub fn identity_key(&self) -> Option<&IdentityKey> {
+        self.options.identity_key.as_ref()
+    }
+
     /// The identity this store knows a NIK by: its pseudonym at a keyed
     /// store, the NIK itself at a plain one. Every operation that takes a
     /// NIK ([`Store::check`], [`Store::claim`], [`Store::person`], the
