@@ -566,6 +566,8 @@ fn refuse_held_elsewhere(
             continue;
         };
         let program = registry.program(item.program);
+        // A keyed store's family key is a pseudonym: the ledger knows the KK.
+        let key = store.identity_key().map_or(key, |k| k.reveal_number(key));
         asked.push((
             i,
             CentralKey {

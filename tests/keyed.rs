@@ -328,3 +328,41 @@ fn a_stolen_keyed_point_yields_no_nik_and_no_kk() {
     let found: usize = patterns.scan(&national_dir).iter().map(|(_, n)| n).sum();
     assert!(found > persons.len(), "{found} found in the national store");
 }
+
+/// A builder keyed after its persons were staged, or keyed again with
+/// another key, stages them again under the last key.
+#[test]
+fn a_builder_rekeys_what_it_staged() {
+    let dir = tempfile::tempdir().unwrap();
+    let records = register();
+    let as_of = tepat::Date::new(2026, 11, 1).unwrap();
+    let other = IdentityKey::from_bytes([8; 16]);
+    let mut b = tepat::snapshot::SnapshotBuilder::new(
+        tepat::Registry::builtin().clone(),
+        common::regions(),
+        as_of,
+    )
+    .unwrap()
+    .keyed_by(Some(other));
+    for r in &records {
+        b.add(r).unwrap();
+    }
+    let b = b.keyed_by(Some(key()));
+    let store = Store::create(
+        &dir.path().join("s"),
+        b,
+        common::options().identity_key(Some(key())),
+    )
+    .unwrap();
+    for r in &records {
+        let v = store
+            .check_str(&r.nik.to_string(), "PBI_JK", "2026-11")
+            .unwrap();
+        assert!(
+            !v.reasons.contains(tepat::ReasonCode::UnknownNik),
+            "{}",
+            r.nik
+        );
+    }
+    store.verify().unwrap();
+}

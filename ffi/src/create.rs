@@ -33,22 +33,25 @@ pub fn create_store(
     let file = std::fs::File::open(register).map_err(|e| tepat::Error::io(register, e))?;
     // The directory is ours before the rejects file is written into it.
     let reservation = Store::reserve(dir)?;
-    let mut builder =
-        SnapshotBuilder::new(Registry::builtin().clone(), RegionTable::builtin(), as_of)?;
-    let rejects_path = dir.join(REJECTS_FILE);
-    let rejects_file =
-        std::fs::File::create(&rejects_path).map_err(|e| tepat::Error::io(&rejects_path, e))?;
-    let mut rejects = BufWriter::new(rejects_file);
-    let report = builder.add_csv(
-        BufReader::with_capacity(1 << 20, file),
-        &register.display().to_string(),
-        &mut rejects,
-        |_| {},
-    )?;
-    rejects
-        .flush()
-        .map_err(|e| tepat::Error::io(&rejects_path, e))?;
-    drop(rejects);
+    let builder = SnapshotBuilder::new(Registry::builtin().clone(), RegionTable::builtin(), as_of)?;
+    let mut builder = builder.keyed_by(options.identity_key.clone());
+    let input = BufReader::with_capacity(1 << 20, file);
+    let name = register.display().to_string();
+    let report = if builder.is_keyed() {
+        // A keyed store's directory holds no NIK: its rejected rows (NIKs
+        // in clear) are counted, not kept.
+        builder.add_csv(input, &name, &mut std::io::sink(), |_| {})?
+    } else {
+        let rejects_path = dir.join(REJECTS_FILE);
+        let rejects_file =
+            std::fs::File::create(&rejects_path).map_err(|e| tepat::Error::io(&rejects_path, e))?;
+        let mut rejects = BufWriter::new(rejects_file);
+        let report = builder.add_csv(input, &name, &mut rejects, |_| {})?;
+        rejects
+            .flush()
+            .map_err(|e| tepat::Error::io(&rejects_path, e))?;
+        report
+    };
     let (store, _summary) = reservation.create(builder, options)?;
     Ok((store, report))
 }

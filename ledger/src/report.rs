@@ -45,10 +45,12 @@ impl By {
         match self {
             By::Province => {
                 "lpad((CASE WHEN c.village > 0 THEN c.village / 100000000
+                  WHEN c.nik >= 4611686018427387904 THEN 0
                   ELSE coalesce(c.nik, 0) / 100000000000000 END)::text, 2, '0')"
             }
             By::Regency => {
                 "lpad((CASE WHEN c.village > 0 THEN c.village / 1000000
+                  WHEN c.nik >= 4611686018427387904 THEN 0
                   ELSE coalesce(c.nik, 0) / 1000000000000 END)::text, 4, '0')"
             }
             By::Point => "c.point",

@@ -351,3 +351,52 @@ fn a_reservation_whose_claim_never_arrived_is_listed_until_it_does() {
         "the synced claim arrived; the orphan's never will"
     );
 }
+
+/// A keyed point reserves the NIK and KK behind its pseudonyms: a plain
+/// point and a keyed one refuse each other's families.
+#[test]
+fn a_keyed_point_and_a_plain_one_refuse_each_others_reservations() {
+    let Some(db) = TestDb::new() else { return };
+    let _c = db.migrated();
+    let records = stores::register(40, 41);
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let key = tepat::snapshot::IdentityKey::from_bytes([5; 16]);
+    let mut builder = SnapshotBuilder::new(
+        Registry::builtin().clone(),
+        stores::regions(),
+        Date::new(2026, 11, 1).unwrap(),
+    )
+    .unwrap();
+    for r in &records {
+        builder.add(r).unwrap();
+    }
+    let keyed =
+        Store::create(a.path(), builder, stores::options().identity_key(Some(key))).unwrap();
+    assert!(keyed.is_keyed());
+    let plain = stores::create_store(&records, b.path());
+    let (rk, rp) = (reserver(&db, "K", &keyed), reserver(&db, "P", &plain));
+    let families = payable_families(&plain, &records);
+    let (first, second) = (&families[0][0], &families[1][0]);
+    assert!(
+        keyed
+            .claim_reserved(&request("k-1", first), &rk)
+            .unwrap()
+            .paid
+    );
+    let at_plain = plain.claim_reserved(&request("p-1", first), &rp).unwrap();
+    assert!(
+        !at_plain.paid && has(&at_plain, ReasonCode::ClaimedElsewhere),
+        "{at_plain:?}"
+    );
+    assert!(
+        plain
+            .claim_reserved(&request("p-2", second), &rp)
+            .unwrap()
+            .paid
+    );
+    let at_keyed = keyed.claim_reserved(&request("k-2", second), &rk).unwrap();
+    assert!(
+        !at_keyed.paid && has(&at_keyed, ReasonCode::ClaimedElsewhere),
+        "{at_keyed:?}"
+    );
+}

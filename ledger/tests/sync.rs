@@ -421,8 +421,15 @@ fn keyed_points_synced_with_their_keys_are_matched_by_nik() {
     let tmp = tempfile::tempdir().unwrap();
     let records = stores::register(30, 71);
     let national = stores::create_store(&records, &tmp.path().join("national"));
-    let nik = records[0].nik;
-    let province = tepat::RegionCode::parse(&records[0].village.to_string()[..2]).unwrap();
+    let payee = records
+        .iter()
+        .find(|r| {
+            let v = national.check_str(&r.nik.to_string(), "PBI_JK", "2026-11");
+            v.unwrap().payable
+        })
+        .unwrap();
+    let nik = payee.nik;
+    let province = tepat::RegionCode::parse(&payee.village.to_string()[..2]).unwrap();
     let points: Vec<(String, IdentityKey, Store)> = (0..4u8)
         .map(|i| {
             let key = IdentityKey::from_bytes([i + 1; 16]);

@@ -387,7 +387,8 @@ pub(crate) fn create_store(
     today: Option<&Bound<'_, PyAny>>,
     key: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<(u64, u64, u64)> {
-    // Options first: a key is refused before anything is written.
+    // Options first: a key that is no key is refused before anything is
+    // written (a keyed creation keeps no rejects file).
     let options = options_of(py, false, today, key, None)?;
     let as_of = date_arg(py, as_of)?
         .map(|d| Date::parse_iso(&d))

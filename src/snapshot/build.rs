@@ -183,12 +183,23 @@ impl<'a> SnapshotBuilder<'a> {
     /// holds the key's check value (never the key). `None`: plain (the
     /// default).
     pub fn keyed_by(mut self, key: Option<super::IdentityKey>) -> Self {
-        // Persons staged before are keyed now (they were staged plain).
-        if let (Some(key), None) = (&key, &self.identity_key) {
+        // Persons staged before are staged again under the new key (or
+        // none): revealed with the old one, keyed with the new.
+        if key != self.identity_key {
+            use crate::{kk::Kk, nik::KEYED_BIT, nik::KEYED_VALUE_MASK, nik::Nik};
+            let (old, new) = (self.identity_key.take(), key.as_ref());
             for s in &mut self.staged {
-                s.nik = key.nik(crate::nik::Nik::from_stored(s.nik)).get()
-                    & crate::nik::KEYED_VALUE_MASK;
-                s.family = key.kk(crate::kk::Kk::from_stored(s.family)).get();
+                let (mut nik, mut kk) = (Nik::from_stored(s.nik), Kk::from_stored(s.family));
+                if let Some(old) = &old {
+                    nik = old
+                        .reveal_nik(Nik::from_stored(s.nik | KEYED_BIT))
+                        .unwrap_or(nik);
+                    kk = old.reveal_kk(kk).unwrap_or(kk);
+                }
+                if let Some(new) = new {
+                    (nik, kk) = (new.nik(nik), new.kk(kk));
+                }
+                (s.nik, s.family) = (nik.get() & KEYED_VALUE_MASK, kk.get());
             }
         }
         self.identity_key = key;

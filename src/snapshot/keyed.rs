@@ -162,6 +162,14 @@ impl IdentityKey {
         Kk::from_u64(value).ok().filter(|k| !k.is_keyed())
     }
 
+    /// The NIK or KK behind a pseudonym held as a number (a claim key is
+    /// either); any other number is returned as it is.
+    pub fn reveal_number(&self, value: u64) -> u64 {
+        let nik = self.reveal_nik(Nik::from_stored(value)).map(Nik::get);
+        nik.or_else(|| self.reveal_kk(Kk::from_stored(value)).map(Kk::get))
+            .unwrap_or(value)
+    }
+
     /// The Feistel network forwards, on a plain value; `None` for one
     /// already keyed.
     #[inline]

@@ -841,6 +841,9 @@ impl Snapshot {
                 if f.kk.get() <= prev_kk {
                     return Err(format!("family {index} is out of KK order"));
                 }
+                if f.kk.get() & crate::nik::KEYED_BIT != self.layout.keyed {
+                    return Err(format!("family {index}: a KK and a pseudonym in one file"));
+                }
                 crate::domain::kk::Kk::from_u64(f.kk.get()).map_err(|e| {
                     format!("family {index}: stored KK {} is invalid: {e}", f.kk.get())
                 })?;
@@ -1475,6 +1478,10 @@ impl Snapshot {
     /// The family with this KK, with its members.
     #[inline]
     pub fn family(&self, kk: Kk) -> Option<Family<'_>> {
+        // A KK at a keyed file, or a pseudonym at a plain one: nobody's.
+        if kk.get() & crate::nik::KEYED_BIT != self.layout.keyed {
+            return None;
+        }
         let families = self.section(SectionKind::Families);
         let count = families.len() / size_of::<FamilyRaw>();
         let (mut lo, mut hi) = (0usize, count);

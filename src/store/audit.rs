@@ -50,6 +50,9 @@ pub struct RequestRecord {
     pub keys: Vec<Vec<u8>>,
     /// For a claim: the request that reversed it, if any.
     pub reversed_by: Option<String>,
+    /// For a claim: the NIK it named, when valid (a keyed store's
+    /// pseudonym).
+    pub nik: Option<u64>,
 }
 
 /// Who a stored claim key is for.
@@ -303,6 +306,7 @@ impl Store {
                 verdict: Some(c.verdict.to_verdict(&self.registry())),
                 at_ms: c.at_ms,
                 reversed_by: seen.reversed.map(|r| r.request_id),
+                nik: c.nik,
             },
             Entry::Reverse(r) => RequestRecord {
                 asked: r.asked,
@@ -312,6 +316,7 @@ impl Store {
                 at_ms: r.at_ms,
                 keys: Vec::new(),
                 reversed_by: None,
+                nik: None,
             },
         }))
     }

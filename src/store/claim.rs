@@ -24,7 +24,7 @@ use crate::payouts::records::{
     ClaimEntry, Entry, ReverseEntry, SUBJECT_COVERED, SUBJECT_FAMILY, SUBJECT_PERSON,
     StoredVerdict, Subject,
 };
-use crate::snapshot::Snapshot;
+use crate::snapshot::{IdentityKey, Snapshot};
 
 /// A claim as a payout point sends it.
 ///
@@ -262,7 +262,7 @@ impl Store {
         let snap = self.snapshot();
         let mut plan = self.plan_claim(&snap, req)?;
         if let Some(central) = central {
-            reserve(central, &snap, req, &mut plan);
+            reserve(central, &snap, req, &mut plan, self.identity_key());
         }
         // The decision: under the ledger's lock, the request is new and
         // no key it would hold is held (anyone paid meanwhile?).
@@ -588,12 +588,24 @@ struct ClaimPlan {
 
 /// Reserves the key of a claim the store would pay in `central`, and
 /// writes the ledger's refusal or silence into the plan's verdict.
-fn reserve(central: &dyn Reserver, snap: &Snapshot, req: &ClaimRequest, plan: &mut ClaimPlan) {
+/// A keyed store reserves the NIK and KK behind its pseudonyms (`reveal`):
+/// the ledger knows every point's claims by them.
+fn reserve(
+    central: &dyn Reserver,
+    snap: &Snapshot,
+    req: &ClaimRequest,
+    plan: &mut ClaimPlan,
+    reveal: Option<&IdentityKey>,
+) {
     let (Some(nik), true) = (plan.nik, plan.verdict.payable && !plan.subjects.is_empty()) else {
         return;
     };
     let Some(key) = (if plan.family { plan.kk } else { Some(nik) }) else {
         return;
+    };
+    let (key, nik) = match reveal {
+        Some(k) => (k.reveal_number(key), k.reveal_number(nik)),
+        None => (key, nik),
     };
     let key = CentralKey {
         request_id: req.request_id.clone(),

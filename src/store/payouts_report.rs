@@ -216,6 +216,8 @@ impl Store {
 /// Where a claim counts (see the module's notes).
 fn key_of(c: &ClaimEntry, by: By) -> Key {
     let region = match (c.village, c.nik) {
+        // A pseudonym's digits are no region: unknown, as with no NIK.
+        (0, Some(nik)) if nik & crate::nik::KEYED_BIT != 0 => None,
         (0, Some(nik)) => Some(nik / 10_000_000_000 * 10_000 / by.divisor()),
         (0, None) => None,
         (village, _) => Some(village / by.divisor()),

@@ -145,6 +145,16 @@ pub async fn refresh(
     body: Body,
 ) -> ApiResult<Json<Value>> {
     caller.may(Action::Admin)?;
+    if state.store.is_keyed() {
+        // Before anything is written: a rejects file would hold the
+        // export's rows, NIKs in clear, in the point's directory.
+        return Err(ApiError::new(
+            axum::http::StatusCode::CONFLICT,
+            "keyed_store",
+            "a keyed payout point's store takes the register only as a new cut from the \
+             register keeper (tepat subset --key), never as an export with NIKs in clear",
+        ));
+    }
     let guard = guard(&query)?;
     let file = query
         .get("file")

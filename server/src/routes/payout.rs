@@ -241,13 +241,14 @@ pub async fn reverse(
             });
         };
         if !caller.0.regions.is_empty() {
-            // The claim's NIK is in what it asked (`claim nik=… …`).
+            // The NIK the claim recorded (a keyed store's pseudonym).
             let nik = first
-                .asked
-                .strip_prefix("claim nik=")
-                .and_then(|rest| rest.split(' ').next())
+                .nik
                 .ok_or_else(|| ApiError::forbidden("the request is not a claim of a person"))?;
-            within_regions(&store, &caller, nik)?;
+            let snap = store.snapshot();
+            if let Some(p) = store.person(&snap, nik)? {
+                caller.covers(&format!("{:010}", p.to_live().village))?;
+            }
         }
         let operator = body.operator.unwrap_or_else(|| caller.0.id.clone());
         let out = store.reverse_request(&ReverseRequest {
