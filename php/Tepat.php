@@ -137,7 +137,9 @@ final class Store
             if (isset($o[$name])) {
                 $keep[] = $buf = Lib::buffer((string) $o[$name]);
                 $len = strlen((string) $o[$name]);
-                $opts->{$field} = $buf === null ? null : \FFI::cast($field === 'today' ? 'const char *' : 'const uint8_t *', $buf);
+                // The array's address: a cast of the array itself would
+                // read its first bytes as the pointer.
+                $opts->{$field} = $buf === null ? null : \FFI::cast($field === 'today' ? 'const char *' : 'const uint8_t *', \FFI::addr($buf));
                 $opts->{$field . '_len'} = $len;
             }
         }

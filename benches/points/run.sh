@@ -6,6 +6,8 @@
 #
 #   benches/points/run.sh DIR [N]
 #
+# Also the largest regency's cut keyed (`--key`).
+#
 # PLAN=0 skips the cut of every regency (at 280 M persons it writes the
 # whole register again, 514 stores).
 #
@@ -54,6 +56,12 @@ cut_timed() { # label, then tepat subset's arguments
 rm -rf "${dir:?}/one"
 cut_timed one --regions "$biggest" --out "$dir/one"
 head -2 "$dir/one.tsv" | column -t
+
+# The same cut keyed (every NIK and KK a pseudonym: docs/FORMAT.md,
+# "Keyed snapshots"), with a key made for it.
+rm -rf "${dir:?}/keyed" "${dir:?}/keyed.key"
+"$tepat" key new --out "$dir/keyed.key" 2>/dev/null
+cut_timed keyed --regions "$biggest" --key "$dir/keyed.key" --out "$dir/keyed"
 
 [ "${PLAN:-1}" = 0 ] && exit 0
 {

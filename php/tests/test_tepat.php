@@ -91,6 +91,16 @@ expect(code_of(fn() => $store->reverse('POS-X', 'NO-SUCH', 'x')) === 30, 'nothin
 expect(code_of(fn() => Tepat\Store::open($argv[1] . '/missing')) === 40, 'missing store: TEPAT_E_NO_STORE');
 expect(code_of(fn() => Tepat\Store::open($dir, ['key' => str_repeat('k', 32)])) === 3, 'a key that is no key: TEPAT_E_ARGUMENT');
 expect(code_of(fn() => Tepat\Store::open($dir, ['key' => str_repeat('k', 16)])) === 45, 'a key at a plain store: TEPAT_E_KEY');
+// A keyed payout point's store: made and opened with its key only.
+$keyed = $argv[1] . '/php-keyed';
+$key = ['today' => '2026-11-15', 'key' => 'tepat-identity-key:' . str_repeat('5a', 16)];
+$k = Tepat\Store::create($keyed, $register, '2026-11-01', $key);
+expect($k->check($wife, 'PKH', '2026-Q4')['payable'], 'a keyed store answers with its key');
+$k->close();
+expect(code_of(fn() => Tepat\Store::open($keyed, $today)) === 45, 'a keyed store without its key: TEPAT_E_KEY');
+$k = Tepat\Store::open($keyed, $key);
+expect($k->check($wife, 'PKH', '2026-Q4')['payable'], 'reopened with its key');
+$k->close();
 try {
     $store->check($wife, 'PKH', '2026-Q5');
 } catch (Tepat\Error $e) {

@@ -112,7 +112,10 @@ impl Verdict {
         };
         let d = PyDict::new(py);
         d.set_item("request_id", &c.request_id)?;
-        d.set_item("nik", (c.nik != 0).then(|| tepat::nik::identity_text(c.nik)))?;
+        d.set_item(
+            "nik",
+            (c.nik != 0).then(|| tepat::nik::identity_text(c.nik)),
+        )?;
         d.set_item("kk", c.kk.map(tepat::nik::identity_text))?;
         d.set_item("at_ms", c.at_ms)?;
         Ok(Some(d))

@@ -132,8 +132,8 @@ class Store(_native.Store):
     opens only snapshots the register keeper signed: an unsigned one, or
     one signed by another key, raises ``StoreError``. ``key`` is a keyed
     payout point's identity key (``bytes``, 16, or the text of its key file
-    from ``tepat key new``): a keyed store opens only with its own key and
-    names persons by pseudonyms (``k`` and 14 hex digits); without it, with
+    from ``tepat key new``): a keyed store opens only with its own key, and
+    its recorded claims name pseudonyms (``k`` and 14 hex digits); without it, with
     another, or given to a plain store, ``StoreError`` (``TEPAT_E_KEY``). A
     directory without a store raises ``StoreError``
     (``TEPAT_E_NO_STORE``); a store another process holds raises
