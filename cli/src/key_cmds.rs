@@ -86,10 +86,12 @@ fn new(args: NewArgs) -> CmdResult {
 pub fn write_identity_key(path: &Path) -> Result<IdentityKey, Box<dyn std::error::Error>> {
     let key = IdentityKey::generate()?;
     private_file::create_new(path, key.to_file_text().as_bytes()).map_err(|e| {
-        format!(
-            "{}: {e} (an existing key is never overwritten)",
-            path.display()
-        )
+        let why = match e.kind() {
+            std::io::ErrorKind::AlreadyExists => " (an existing key is never overwritten)",
+            std::io::ErrorKind::NotFound => " (its directory does not exist)",
+            _ => "",
+        };
+        format!("{}: {e}{why}", path.display())
     })?;
     Ok(key)
 }

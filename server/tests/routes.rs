@@ -692,3 +692,60 @@ fn a_client_too_slow_with_its_headers_or_idle_too_long_is_closed() {
     assert!(String::from_utf8_lossy(&buf).starts_with("HTTP/1.1 200"));
     assert!(started.elapsed() < std::time::Duration::from_secs(5));
 }
+
+/// A keyed payout point's service (`tepat serve --key`): it answers for the
+/// NIKs a counter sends, its access log hashes their pseudonyms (so the
+/// log's key, beside the tokens file, reveals nobody), its claims log holds
+/// no NIK, and it refuses a refresh before writing anything.
+#[test]
+fn a_keyed_point_serves_and_logs_pseudonyms_only() {
+    let f = Fixture::new(30, 21);
+    let key = tepat::snapshot::IdentityKey::from_bytes([3; 16]);
+    let keyed = f.dir.path().join("keyed");
+    let mut b = tepat::snapshot::SnapshotBuilder::new(
+        tepat::Registry::builtin().clone(),
+        support::common::regions(),
+        tepat::Date::new(2026, 11, 1).unwrap(),
+    )
+    .unwrap();
+    for r in &f.records {
+        b.add(r).unwrap();
+    }
+    let options = support::common::options().identity_key(Some(key.clone()));
+    drop(tepat::Store::create(&keyed, b, options.clone()).unwrap());
+    let mut config = f.config();
+    config.store = keyed.clone();
+    config.options = options;
+    let s = tepat_server::Running::start(&config).unwrap();
+    let c = Client::new(s.addr);
+    let p = nik(f.person(true));
+    let check = c.post_json(
+        "/v1/check",
+        &f.tokens.bank,
+        &json!({"nik": p, "program": "PKH", "period": "2026-Q4"}),
+    );
+    assert_eq!(check.status, 200);
+    assert!(
+        !check.body.to_string().contains("unknown_nik"),
+        "{}",
+        check.body
+    );
+    let refresh = c.post("/v1/admin/refresh", Some(&f.tokens.keeper), "nik\n");
+    assert_eq!(refresh.status, 409);
+    assert_eq!(code(&refresh), "keyed_store");
+    s.stop().unwrap();
+    let text = std::fs::read_to_string(keyed.join("access.log")).unwrap();
+    assert!(!text.contains(&p), "{text}");
+    let log_key = tepat_server::access_log::load_or_make_key(&f.dir.path().join("access-log.key"));
+    let pseudonym = key.nik(p.parse().unwrap()).to_string();
+    let lines = support::access_log(&keyed);
+    assert_eq!(lines.len(), 1, "{text}");
+    let hash = tepat_server::access_log::nik_hash(&log_key.unwrap(), &pseudonym);
+    assert_eq!(lines[0]["nik_hash"], json!(hash));
+    let leftover: Vec<_> = std::fs::read_dir(&keyed)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("rejects-"))
+        .collect();
+    assert!(leftover.is_empty(), "{leftover:?}");
+}
