@@ -32,8 +32,18 @@ use tepat::{Date, Nik, Options, Period, ProgramId, Registry, Store};
 
 /// Lookups per timed iteration (keys are taken round-robin).
 const KEYS: usize = 1 << 14;
+
+/// Whether criterion runs for real (`cargo bench`), not as a smoke test
+/// (`cargo test --benches`, each benchmark once): the smoke test builds a
+/// small store and samples few calls.
+fn measuring() -> bool {
+    std::env::args().any(|a| a == "--bench")
+}
+
 /// Calls sampled one by one for the latency percentiles.
-const SAMPLES: usize = 1_000_000;
+fn samples() -> usize {
+    if measuring() { 1_000_000 } else { 10_000 }
+}
 
 struct Stores {
     plain: Store,
@@ -45,7 +55,7 @@ struct Stores {
 }
 
 fn stores() -> Stores {
-    let n = common::persons(1_000_000);
+    let n = common::persons(if measuring() { 1_000_000 } else { 20_000 });
     let (persons, _) = common::register(n, 0x6b65_7965_6400_0001, 0);
     let regions = common::regions();
     let as_of = Date::new(2026, 11, 1).expect("a date");
@@ -80,9 +90,10 @@ fn stores() -> Stores {
     }
 }
 
-/// p50, p99 and p99.9 of `SAMPLES` calls of `f`, in ns.
+/// p50, p99 and p99.9 of [`samples`] calls of `f`, in ns.
 fn percentiles(mut f: impl FnMut(usize)) -> [u64; 3] {
-    let mut ns: Vec<u64> = (0..SAMPLES)
+    let n = samples();
+    let mut ns: Vec<u64> = (0..n)
         .map(|i| {
             let t = Instant::now();
             f(i);
@@ -91,15 +102,18 @@ fn percentiles(mut f: impl FnMut(usize)) -> [u64; 3] {
         .collect();
     ns.sort_unstable();
     [
-        ns[SAMPLES / 2],
-        ns[SAMPLES * 99 / 100],
-        ns[SAMPLES * 999 / 1000],
+        ns[n / 2],
+        ns[n * 99 / 100],
+        ns[n * 999 / 1000],
     ]
 }
 
 fn latency(s: &Stores) {
     let clock = percentiles(|_| {});
-    eprintln!("latency of one call, ns (p50 p99 p99.9), {SAMPLES} calls:");
+    eprintln!(
+        "latency of one call, ns (p50 p99 p99.9), {} calls:",
+        samples()
+    );
     eprintln!("  clock read alone      {clock:?}");
     for (name, store) in [("plain", &s.plain), ("keyed", &s.keyed)] {
         let p = percentiles(|i| {

@@ -75,7 +75,8 @@ impl Kk {
         Kk::check(u64::from(district) * 10_000_000_000 + ddmmyy * 10_000 + u64::from(serial))
     }
 
-    /// A pseudonym made by [`crate::snapshot::IdentityKey::kk`].
+    /// A pseudonym read back from a keyed store (docs/FORMAT.md, "Keyed
+    /// snapshots").
     pub(crate) const fn from_stored(value: u64) -> Kk {
         Kk(value)
     }
