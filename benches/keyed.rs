@@ -101,11 +101,7 @@ fn percentiles(mut f: impl FnMut(usize)) -> [u64; 3] {
         })
         .collect();
     ns.sort_unstable();
-    [
-        ns[n / 2],
-        ns[n * 99 / 100],
-        ns[n * 999 / 1000],
-    ]
+    [ns[n / 2], ns[n * 99 / 100], ns[n * 999 / 1000]]
 }
 
 fn latency(s: &Stores) {
