@@ -241,17 +241,21 @@ impl Store {
         let filter = self.changed.view();
         let mut claimed = ClaimCache::default();
         let mut slots = [None; WINDOW];
+        // Each row's identity as the store knows it, keyed once (a keyed
+        // store's pseudonym costs ten SipHash rounds).
+        let mut ids = [0u64; WINDOW];
         for (items, out) in items[..n].chunks(WINDOW).zip(out[..n].chunks_mut(WINDOW)) {
             let slots = &mut slots[..items.len()];
             snap.find_each(
                 items.len(),
-                |i| items[i].nik.map_or(0, |n| self.key_nik(n).get()),
+                |i| {
+                    ids[i] = items[i].nik.map_or(0, |n| self.key_nik(n).get());
+                    ids[i]
+                },
                 |i, slot| slots[i] = slot,
             );
-            for ((item, slot), o) in items.iter().zip(slots.iter()).zip(out) {
-                let changed = item
-                    .nik
-                    .is_some_and(|nik| filter.may_contain(self.key_nik(nik).get()));
+            for (((item, slot), id), o) in items.iter().zip(slots.iter()).zip(ids).zip(out) {
+                let changed = item.nik.is_some() && filter.may_contain(id);
                 *o = self.verdict_of(snap, rules, &mut claimed, item, *slot, changed)?;
             }
         }
